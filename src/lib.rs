@@ -1,0 +1,3 @@
+//! lyt: the relay of an anonymous, end-to-end encrypted counselling service.
+
+pub mod crypto;

@@ -1,0 +1,3 @@
+//! The `lyt` command line.
+
+fn main() {}
