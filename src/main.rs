@@ -1,3 +1,179 @@
-//! The `lyt` command line.
+//! The `lyt` command line: `serve` runs the relay; `counsellor hash-password` makes account
+//! hashes for a config file.
 
-fn main() {}
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use lyt::{Config, Server, demo};
+
+/// lyt: relay for anonymous, end-to-end encrypted counselling chats.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the relay. With no config file: the embedded demo (in-memory, demo accounts).
+    Serve(ServeArgs),
+    /// Counsellor account tools.
+    #[command(subcommand)]
+    Counsellor(CounsellorCommand),
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// TOML config file (then demo mode is off unless --demo).
+    #[arg(long, env = "LYT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Public listener (overrides `listen` in the file and LYT_LISTEN); port 0 picks one.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Internal listener for /metrics, /healthz, /readyz; port 0 picks one.
+    #[arg(long)]
+    internal: Option<SocketAddr>,
+    /// Demo mode even with a config file: demo accounts and keys from the demo directory.
+    #[arg(long)]
+    demo: bool,
+    /// Print the effective configuration (secrets redacted) and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum CounsellorCommand {
+    /// Read a password on standard input and print its argon2id hash for `password_hash`.
+    HashPassword,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LYT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve(args) => {
+            let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
+            runtime.block_on(serve(args))
+        }
+        Command::Counsellor(CounsellorCommand::HashPassword) => hash_password(),
+    }
+}
+
+#[allow(clippy::print_stdout, reason = "the hash is the command's output")]
+fn hash_password() -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .context("cannot read the password")?;
+    let password = zeroize::Zeroizing::new(password.trim_end_matches(['\r', '\n']).to_owned());
+    anyhow::ensure!(
+        password.chars().count() >= 12,
+        "use a password of at least 12 characters"
+    );
+    let hash = lyt::auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{hash}");
+    Ok(())
+}
+
+#[allow(
+    clippy::print_stdout,
+    reason = "addresses and demo credentials are for the operator"
+)]
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let loaded = Config::load(args.config.as_deref(), std::env::vars())?;
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    let mut config = loaded.config;
+    let demo_env = std::env::var("LYT_DEMO").ok();
+    config.demo =
+        args.demo || (args.config.is_none() && !matches!(demo_env.as_deref(), Some("false" | "0")));
+    if let Some(a) = args.listen {
+        config.listen = a;
+    }
+    if let Some(a) = args.internal {
+        config.internal = a;
+    }
+    let demo = if config.demo {
+        Some(demo::provision(&mut config)?)
+    } else {
+        None
+    };
+    if args.print_config {
+        println!("{}", config.redacted_toml());
+        return Ok(());
+    }
+    if demo.is_some() && !config.listen.ip().is_loopback() {
+        tracing::warn!(
+            "DEMO mode on a non-loopback address: demo accounts are reachable from the network"
+        );
+    }
+    if config.accounts.is_empty() {
+        tracing::warn!("no accounts configured: nobody can log in as a counsellor");
+    }
+    let server = Server::start(config).await?;
+    println!("lyt listening on http://{} (public)", server.public_addr);
+    println!(
+        "lyt internal on http://{} (/metrics /healthz /readyz)",
+        server.internal_addr
+    );
+    if let Some(demo) = &demo {
+        print_demo(demo, &server);
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown();
+    server.wait().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+#[allow(
+    clippy::print_stdout,
+    reason = "demo credentials are the point of demo mode"
+)]
+fn print_demo(demo: &demo::Demo, server: &Server) {
+    println!();
+    println!("==================== DEMO MODE — not for real use ====================");
+    println!("DEMO accounts (from {}):", demo.dir.display());
+    for a in &demo.accounts {
+        println!(
+            "  DEMO {:<10} {:<8} password: {}",
+            a.role.as_str(),
+            a.username,
+            a.password
+        );
+    }
+    println!("DEMO allowed origins: {}", server.origins.join(" "));
+    println!("======================================================================");
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

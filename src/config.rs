@@ -1,0 +1,451 @@
+//! One `Config` for the whole service, layered as defaults → TOML file → `LYT_*` environment
+//! variables → command-line flags, validated at start with messages that say what to set.
+//!
+//! Environment variables name a setting in upper case with `__` between table levels:
+//! `LYT_LISTEN=0.0.0.0:8080`, `LYT_LIMITS__MAILBOX=128`,
+//! `LYT_ALLOWED_ORIGINS='["https://example.org"]'`. A value is read as TOML when it parses as
+//! a TOML value (numbers, booleans, arrays) and as a plain string otherwise. Unknown keys in
+//! the file and unknown `LYT_*` variables are reported as warnings, not errors, so that a
+//! newer config works with an older binary. Secrets (`password_hash`) print as `***`.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::QueueId;
+
+/// Environment variables that belong to the command line, not to `Config`.
+const CLI_ENV: &[&str] = &["LYT_CONFIG", "LYT_LOG", "LYT_DEMO"];
+
+/// A value that never prints: `Debug`, `Display` and `Serialize` show `***`.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    /// Wraps a secret value.
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// The secret itself; call sites are easy to audit.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl<T> Serialize for Secret<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
+/// The role of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Takes chats and phone callbacks.
+    Counsellor,
+    /// A counsellor who also sees the live dashboard and manages counsellors.
+    Supervisor,
+}
+
+impl Role {
+    /// The role as a lowercase word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Counsellor => "counsellor",
+            Self::Supervisor => "supervisor",
+        }
+    }
+}
+
+/// A counsellor or supervisor account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+
+pub struct AccountConfig {
+    /// Login name.
+    pub username: String,
+    /// The name visitors see (must equal the alias in the account's identity certificate).
+    pub alias: String,
+    /// Counsellor or supervisor.
+    pub role: Role,
+    /// Argon2id PHC string, e.g. made by `lyt counsellor hash-password`.
+    pub password_hash: Secret<String>,
+}
+
+/// A routing queue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+
+pub struct QueueConfig {
+    /// `lang/topic`, e.g. `da/exit`.
+    pub id: QueueId,
+    /// Display names per language, e.g. `{ da = "Exit", en = "Getting out" }`.
+    #[serde(default)]
+    pub names: std::collections::BTreeMap<String, String>,
+}
+
+/// The phone line shown in the widget.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PhoneConfig {
+    /// The number as it should be dialled and shown.
+    pub number: String,
+    /// Opening hours in words, e.g. `Mon-Fri 9-21`.
+    pub hours: String,
+}
+
+impl Default for PhoneConfig {
+    fn default() -> Self {
+        Self {
+            number: "+45 00 00 00 00 (demo)".into(),
+            hours: "Mon-Sun 00-24 (demo)".into(),
+        }
+    }
+}
+
+/// Connection and protocol limits. Every one is explicit and documented here.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LimitsConfig {
+    /// Frames queued for one connection before it counts as too slow and is closed (1013).
+    pub mailbox: usize,
+    /// Seconds between WebSocket pings.
+    pub ping_s: u64,
+    /// Seconds without any frame (pongs count) before a connection is closed.
+    pub idle_s: u64,
+    /// Seconds a counsellor has after connecting to send `auth`.
+    pub auth_timeout_s: u64,
+    /// Seconds an offer waits for accept/decline before it moves on.
+    pub offer_timeout_s: u64,
+    /// Seconds before a visitor may be offered again to a counsellor who declined them or let
+    /// the offer expire (when nobody else is available).
+    pub reoffer_after_s: u64,
+    /// Seconds a ticket from `POST /v1/auth/ticket` stays valid (single use).
+    pub ticket_ttl_s: u64,
+    /// Seconds a login session lasts.
+    pub session_ttl_s: u64,
+    /// Maximum visitors waiting in one queue.
+    pub max_queue_len: usize,
+    /// Maximum visitors waiting in all queues together.
+    pub max_waiting_total: usize,
+    /// Seconds a socket task gets to close after shutdown begins.
+    pub shutdown_grace_s: u64,
+    /// Maximum request body of the HTTP API, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            mailbox: 256,
+            ping_s: 20,
+            idle_s: 60,
+            auth_timeout_s: 10,
+            offer_timeout_s: 30,
+            reoffer_after_s: 60,
+            ticket_ttl_s: 30,
+            session_ttl_s: 12 * 3600,
+            max_queue_len: 200,
+            max_waiting_total: 1_000,
+            shutdown_grace_s: 10,
+            max_body_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// The public listener: widget, WebSockets, REST.
+    pub listen: SocketAddr,
+    /// The internal listener: `/metrics`, `/healthz`, `/readyz`. Never expose it publicly.
+    pub internal: SocketAddr,
+    /// Run with demo accounts and keys (set by `lyt serve`, not by the file).
+    #[serde(skip)]
+    pub demo: bool,
+    /// Where demo mode keeps its keys and passwords.
+    pub demo_dir: PathBuf,
+    /// The organisation's root public key (base64url), pinned by clients.
+    pub org_root_pub: Option<String>,
+    /// Origins allowed to open WebSockets and call the API (exact match, e.g.
+    /// `https://example.org`). Demo mode adds the local origins of `listen`.
+    pub allowed_origins: Vec<String>,
+    /// Mark the session cookie `Secure` (set when served over TLS or behind a TLS proxy).
+    pub secure_cookies: bool,
+    /// The routing queues.
+    pub queues: Vec<QueueConfig>,
+    /// The phone line.
+    pub phone: PhoneConfig,
+    /// Counsellor and supervisor accounts.
+    pub accounts: Vec<AccountConfig>,
+    /// Limits.
+    pub limits: LimitsConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let queue = |id: &str, da: &str, en: &str| QueueConfig {
+            id: id.parse().expect("built-in queue ids are valid"),
+            names: [("da".into(), da.into()), ("en".into(), en.into())].into(),
+        };
+        Self {
+            listen: ([127, 0, 0, 1], 8080).into(),
+            internal: ([127, 0, 0, 1], 9090).into(),
+            demo: false,
+            demo_dir: PathBuf::from("lyt-demo"),
+            org_root_pub: None,
+            allowed_origins: Vec::new(),
+            secure_cookies: false,
+            queues: vec![
+                queue("da/exit", "Vil gerne ud", "Getting out"),
+                queue("da/health", "Helbred", "Health"),
+                queue("en/any", "Alt andet (engelsk)", "Anything (English)"),
+            ],
+            phone: PhoneConfig::default(),
+            accounts: Vec::new(),
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or a value has the wrong type.
+    #[error("invalid configuration: {0}")]
+    Parse(String),
+    /// The values are inconsistent; the message says what to set.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// A loaded configuration and the warnings met on the way (unknown keys).
+#[derive(Debug)]
+pub struct Loaded {
+    /// The configuration.
+    pub config: Config,
+    /// Human-readable warnings, to be logged at start.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Loads defaults, then `file` if given, then the `LYT_*` variables of `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Loaded, ConfigError> {
+        let mut root = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str::<toml::Table>(&text)
+                    .map_err(|e| ConfigError::Parse(format!("{}: {e}", path.display())))?
+            }
+            None => toml::Table::new(),
+        };
+        let mut warnings = Vec::new();
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix("LYT_") else {
+                continue;
+            };
+            if CLI_ENV.contains(&name.as_str()) {
+                continue;
+            }
+            let path: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
+            if path.iter().any(String::is_empty) {
+                warnings.push(format!("ignoring malformed variable {name}"));
+                continue;
+            }
+            set_path(&mut root, &path, env_value(&value));
+        }
+        let mut unknown = BTreeSet::new();
+        let config: Config = serde_ignored::deserialize(toml::Value::Table(root), |p| {
+            unknown.insert(p.to_string());
+        })
+        .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
+        warnings.extend(unknown.into_iter().map(|key| {
+            let var = format!("LYT_{}", key.replace('.', "__").to_ascii_uppercase());
+            format!("unknown setting `{key}` (in the config file or as {var}) is ignored")
+        }));
+        config.validate()?;
+        Ok(Loaded { config, warnings })
+    }
+
+    /// Checks what serde cannot: uniqueness, ranges, hash formats.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        let mut ids = BTreeSet::new();
+        for q in &self.queues {
+            if !ids.insert(q.id.as_str()) {
+                return bad(format!("queue `{}` is configured twice", q.id));
+            }
+        }
+        let (mut names, mut aliases) = (BTreeSet::new(), BTreeSet::new());
+        for a in &self.accounts {
+            if !names.insert(a.username.as_str()) {
+                return bad(format!("account `{}` is configured twice", a.username));
+            }
+            if !aliases.insert(a.alias.to_lowercase()) {
+                return bad(format!("alias `{}` is used by two accounts", a.alias));
+            }
+            if a.alias.is_empty() || a.alias.chars().count() > 32 {
+                return bad(format!("alias of `{}` must be 1-32 characters", a.username));
+            }
+            if argon2::PasswordHash::new(a.password_hash.expose()).is_err() {
+                return bad(format!(
+                    "password_hash of `{}` is not a PHC string; make one with `lyt counsellor hash-password`",
+                    a.username
+                ));
+            }
+        }
+        for o in &self.allowed_origins {
+            if crate::http::origin::normalise(o).is_none() {
+                return bad(format!(
+                    "allowed_origins entry `{o}` must look like https://host[:port]"
+                ));
+            }
+        }
+        let l = &self.limits;
+        if l.mailbox == 0 || l.offer_timeout_s == 0 || l.ping_s == 0 || l.idle_s <= l.ping_s {
+            return bad(
+                "limits: mailbox, offer_timeout_s and ping_s must be > 0, and idle_s > ping_s"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The configuration as TOML with every secret shown as `***`.
+    pub fn redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print: {e}"))
+    }
+}
+
+/// A variable's value as TOML when it parses as one, else as a string.
+fn env_value(raw: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            table.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            if let toml::Value::Table(t) = entry {
+                set_path(t, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// With nothing set, the defaults are the embedded demo-ready service.
+    #[test]
+    fn defaults() {
+        let c = Config::load(None, env(&[])).unwrap().config;
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.internal.to_string(), "127.0.0.1:9090");
+        let ids: Vec<_> = c.queues.iter().map(|q| q.id.to_string()).collect();
+        assert_eq!(ids, ["da/exit", "da/health", "en/any"]);
+    }
+
+    /// The environment overrides the file, nested keys use `__`, and unknown keys warn.
+    #[test]
+    fn layering_and_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lyt.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:1000\"\ncolour = \"red\"\n[limits]\nmailbox = 7\noffer_timeout_s = 5\n",
+        )
+        .unwrap();
+        let loaded = Config::load(
+            Some(&path),
+            env(&[
+                ("LYT_LISTEN", "127.0.0.1:2000"),
+                ("LYT_LIMITS__MAILBOX", "9"),
+                ("LYT_ALLOWED_ORIGINS", r#"["https://example.org"]"#),
+                ("LYT_NOPE", "1"),
+                ("LYT_LOG", "debug"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        let c = loaded.config;
+        assert_eq!(c.listen.to_string(), "127.0.0.1:2000");
+        assert_eq!(c.limits.mailbox, 9);
+        assert_eq!(c.limits.offer_timeout_s, 5);
+        assert_eq!(c.allowed_origins, ["https://example.org"]);
+        let w = loaded.warnings.join("\n");
+        assert!(w.contains("`colour`") && w.contains("`nope`"), "{w}");
+        assert!(!w.contains("log"), "{w}");
+    }
+
+    /// Bad values fail with a message that names the setting.
+    #[test]
+    fn invalid_values_are_explained() {
+        let err = Config::load(None, env(&[("LYT_LISTEN", "nowhere")])).unwrap_err();
+        assert!(err.to_string().contains("listen"), "{err}");
+        let err =
+            Config::load(None, env(&[("LYT_ALLOWED_ORIGINS", r#"["example.org"]"#)])).unwrap_err();
+        assert!(err.to_string().contains("allowed_origins"), "{err}");
+    }
+
+    /// Secrets never appear in any printout of the configuration.
+    #[test]
+    fn secrets_are_redacted() {
+        let mut c = Config::default();
+        let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+        c.accounts.push(AccountConfig {
+            username: "maja".into(),
+            alias: "Maja".into(),
+            role: Role::Counsellor,
+            password_hash: Secret::new(hash.into()),
+        });
+        assert!(!format!("{c:?}").contains("argon2id"));
+        assert!(!c.redacted_toml().contains("argon2id"));
+        assert!(c.redacted_toml().contains("***"));
+    }
+}

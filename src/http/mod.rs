@@ -1,0 +1,311 @@
+//! The HTTP surface: the public router (status, auth, the two WebSockets) and the internal
+//! router (metrics, health), the shared `AppState`, one error type that becomes the JSON
+//! response, and the headers every response carries.
+
+pub mod origin;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::Auth;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::protocol::{self, ErrorCode, Limits, ServerFrame};
+use crate::relay::{self, Relay, conn::Timing};
+pub use origin::Origins;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "lyt_session";
+
+/// Everything a request handler needs: cheap-clone handles only.
+#[derive(Clone)]
+pub struct AppState {
+    /// Relay state.
+    pub relay: Relay,
+    /// Accounts, sessions, tickets.
+    pub auth: Auth,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// The configuration in force.
+    pub config: Arc<Config>,
+    /// Allowed origins for WebSockets and the API.
+    pub origins: Arc<Origins>,
+    /// Cancelled when the server shuts down.
+    pub shutdown: CancellationToken,
+    /// Tracks WebSocket tasks, which axum's graceful shutdown does not wait for.
+    pub tracker: TaskTracker,
+}
+
+impl AppState {
+    /// Socket-loop timing from the configuration.
+    pub fn timing(&self) -> Timing {
+        let l = &self.config.limits;
+        Timing {
+            ping: Duration::from_secs(l.ping_s),
+            idle: Duration::from_secs(l.idle_s),
+            setup: Duration::from_secs(l.auth_timeout_s),
+        }
+    }
+
+    /// The `hello` frame sent on connect.
+    pub fn hello(&self) -> ServerFrame {
+        ServerFrame::Hello {
+            v: protocol::VERSION,
+            limits: Limits {
+                max_frame: protocol::MAX_FRAME_BYTES,
+                max_text_chars: 4000,
+                ping_s: self.config.limits.ping_s,
+                idle_s: self.config.limits.idle_s,
+            },
+        }
+    }
+}
+
+/// Applies the WebSocket limits: 64 KiB messages and frames, an 8 KiB read buffer (instead
+/// of tungstenite's 128 KiB), a bounded write buffer. permessage-deflate is never negotiated
+/// (axum's tungstenite has no compression), so an offer of it is ignored.
+pub fn limit_ws(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.read_buffer_size(8 * 1024)
+        .write_buffer_size(16 * 1024)
+        .max_write_buffer_size(512 * 1024)
+        .max_message_size(protocol::MAX_FRAME_BYTES)
+        .max_frame_size(protocol::MAX_FRAME_BYTES)
+}
+
+/// An API error: one place turns it into a status and `{code, message}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: ErrorCode,
+    message: &'static str,
+}
+
+impl ApiError {
+    /// A new error.
+    pub const fn new(status: StatusCode, code: ErrorCode, message: &'static str) -> Self {
+        Self {
+            status,
+            code,
+            message,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "code": self.code, "message": self.message });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// The public router: REST API and WebSockets.
+pub fn public_router(state: AppState) -> Router {
+    let max_body = state.config.limits.max_body_bytes;
+    Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/auth/login", post(login))
+        .route("/v1/auth/ticket", post(ticket))
+        .route("/v1/auth/logout", post(logout))
+        .route("/v1/visitor", get(relay::visitor::endpoint))
+        .route("/v1/counsellor", get(relay::counsellor::endpoint))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::map_response(common_headers))
+        .with_state(state)
+}
+
+/// The internal router: metrics and health, never exposed publicly.
+pub fn internal_router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|State(s): State<AppState>| async move { s.metrics.render() }),
+        )
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .with_state(state)
+}
+
+/// Headers on every public response: nothing visitor-facing is cached or leaks a referrer.
+async fn common_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    res
+}
+
+async fn ready(State(s): State<AppState>) -> Response {
+    if s.shutdown.is_cancelled() {
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
+    } else {
+        "ready".into_response()
+    }
+}
+
+/// One queue in `GET /v1/status`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct QueueStatus {
+    /// Queue id.
+    pub id: String,
+    /// Display names per language.
+    pub names: std::collections::BTreeMap<String, String>,
+    /// Visitors waiting now.
+    pub waiting: usize,
+    /// Estimated wait for someone joining now, rounded up to whole minutes.
+    pub eta_s: u64,
+}
+
+/// `GET /v1/status`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Status {
+    /// Whether chats can be joined now.
+    pub open: bool,
+    /// Opening hours in words.
+    pub hours: String,
+    /// The queues.
+    pub queues: Vec<QueueStatus>,
+    /// The phone line.
+    pub phone: crate::config::PhoneConfig,
+}
+
+async fn status(State(s): State<AppState>) -> Json<Status> {
+    let counts = s.relay.with(|h| {
+        h.waiting_counts()
+            .into_iter()
+            .map(|(q, n)| {
+                let eta = h.eta_s(&q, u32::try_from(n + 1).unwrap_or(u32::MAX));
+                (q, n, eta)
+            })
+            .collect::<Vec<_>>()
+    });
+    let queues = s
+        .config
+        .queues
+        .iter()
+        .zip(counts)
+        .map(|(q, (_, waiting, eta_s))| QueueStatus {
+            id: q.id.to_string(),
+            names: q.names.clone(),
+            waiting,
+            eta_s,
+        })
+        .collect();
+    Json(Status {
+        open: true,
+        hours: "always open".into(),
+        queues,
+        phone: s.config.phone.clone(),
+    })
+}
+
+/// `POST /v1/auth/login` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Login name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Refuses API calls from a browser page of a foreign origin (a missing Origin is a
+/// non-browser client, which the SameSite=Strict cookie already constrains).
+fn check_origin(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    match headers.get(header::ORIGIN) {
+        Some(o) if !s.origins.allows_header(Some(o)) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "origin not allowed",
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn login(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<LoginRequest>,
+) -> Result<Response, ApiError> {
+    check_origin(&s, &headers)?;
+    let Ok((token, principal)) = s.auth.login(&req.username, &req.password).await else {
+        s.metrics.logins.with_label_values(&["refused"]).inc();
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+            "wrong username or password",
+        ));
+    };
+    s.metrics.logins.with_label_values(&["ok"]).inc();
+    let secure = if s.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/v1; Max-Age={}{secure}",
+        s.auth.session_ttl().as_secs()
+    );
+    let body = serde_json::json!({ "alias": principal.alias, "role": principal.role });
+    let mut res = Json(body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+/// The session token from the `Cookie` header.
+fn session_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+}
+
+async fn ticket(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    check_origin(&s, &headers)?;
+    let principal = session_token(&headers)
+        .and_then(|t| s.auth.session(t))
+        .ok_or(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+            "log in first",
+        ))?;
+    let ticket = s.auth.issue_ticket(principal);
+    Ok(Json(
+        serde_json::json!({ "ticket": ticket, "expires_s": s.auth.ticket_ttl().as_secs() }),
+    ))
+}
+
+async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    check_origin(&s, &headers)?;
+    if let Some(t) = session_token(&headers) {
+        s.auth.logout(t);
+    }
+    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/v1; Max-Age=0");
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}

@@ -1,0 +1,137 @@
+//! Prometheus metrics of the relay, served on the internal listener at `/metrics`. Labels are
+//! bounded (roles, error codes, queue ids from config); nothing about a person is counted.
+
+use std::sync::Arc;
+
+use prometheus::{Encoder as _, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+
+/// A cheap-clone handle to every metric.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+/// The metrics themselves; each field says what it counts.
+#[derive(Debug)]
+pub struct Inner {
+    registry: Registry,
+    /// WebSocket connections accepted, by role.
+    pub connections: IntCounterVec,
+    /// WebSocket connections open now, by role.
+    pub open_connections: IntGaugeVec,
+    /// Client frames received, by role.
+    pub frames_in: IntCounterVec,
+    /// Client frames refused, by error code.
+    pub frames_refused: IntCounterVec,
+    /// Connections closed because their mailbox overflowed.
+    pub mailbox_overflows: IntCounter,
+    /// Offers made and how they ended: accepted, declined, expired, withdrawn.
+    pub offers: IntCounterVec,
+    /// Conversations ended, by reason.
+    pub conversations_ended: IntCounterVec,
+    /// Conversations live now.
+    pub conversations_live: IntGauge,
+    /// Visitors waiting now, by queue.
+    pub waiting: IntGaugeVec,
+    /// Logins, by result (ok, refused).
+    pub logins: IntCounterVec,
+}
+
+impl std::ops::Deref for Metrics {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+fn counter_vec(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("metric definition is valid");
+    reg.register(Box::new(c.clone()))
+        .expect("metric names are unique");
+    c
+}
+
+fn gauge_vec(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("metric definition is valid");
+    reg.register(Box::new(g.clone()))
+        .expect("metric names are unique");
+    g
+}
+
+impl Metrics {
+    /// A fresh registry with every lyt metric registered.
+    pub fn new() -> Self {
+        let reg = Registry::new();
+        let mailbox_overflows = IntCounter::new(
+            "lyt_mailbox_overflows_total",
+            "Connections closed as too slow",
+        )
+        .expect("metric definition is valid");
+        reg.register(Box::new(mailbox_overflows.clone()))
+            .expect("metric names are unique");
+        let conversations_live = IntGauge::new("lyt_conversations_live", "Live conversations")
+            .expect("metric definition is valid");
+        reg.register(Box::new(conversations_live.clone()))
+            .expect("metric names are unique");
+        let inner = Inner {
+            connections: counter_vec(
+                &reg,
+                "lyt_connections_total",
+                "WebSocket connections accepted",
+                &["role"],
+            ),
+            open_connections: gauge_vec(
+                &reg,
+                "lyt_connections_open",
+                "WebSocket connections open",
+                &["role"],
+            ),
+            frames_in: counter_vec(
+                &reg,
+                "lyt_frames_received_total",
+                "Client frames received",
+                &["role"],
+            ),
+            frames_refused: counter_vec(
+                &reg,
+                "lyt_frames_refused_total",
+                "Client frames refused",
+                &["code"],
+            ),
+            mailbox_overflows,
+            offers: counter_vec(&reg, "lyt_offers_total", "Offers by result", &["result"]),
+            conversations_ended: counter_vec(
+                &reg,
+                "lyt_conversations_ended_total",
+                "Conversations ended",
+                &["reason"],
+            ),
+            conversations_live,
+            waiting: gauge_vec(&reg, "lyt_queue_waiting", "Visitors waiting", &["queue"]),
+            logins: counter_vec(&reg, "lyt_logins_total", "Login attempts", &["result"]),
+            registry: reg,
+        };
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let families = self.registry.gather();
+        if prometheus::TextEncoder::new()
+            .encode(&families, &mut buf)
+            .is_err()
+        {
+            return String::new();
+        }
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,164 @@
+//! The wire contract of PROTOCOL.md §3 and §5: every WebSocket frame as a serde type, strict
+//! parsing of client frames, the size limits, and the error and close codes.
+//!
+//! Client frames (`VisitorFrame`, `CounsellorFrame`) reject unknown fields and validate every
+//! value on parse (queue ids, conversation ids, base64 blobs, tags), so the relay only ever
+//! acts on well-formed input. The relay never decodes the Noise payload `m`; it only checks
+//! that it is base64url text within the size limit.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Protocol version announced in `hello` and required of clients.
+pub const VERSION: u32 = 1;
+/// Maximum size of one WebSocket message or frame; larger ⇒ close 1009.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Maximum length of a base64url Noise payload `m`: a 16 KiB padded plaintext plus the
+/// 16-byte tag, base64-encoded, with room to spare for handshake messages.
+pub const MAX_BLOB_CHARS: usize = 22_000;
+/// Maximum length of a base64url certificate in a bundle.
+pub const MAX_CERT_CHARS: usize = 1_024;
+/// Maximum length of a base64url sealed-envelope field (`enc` or `ct`).
+pub const MAX_SEALED_CHARS: usize = 16_384;
+/// Maximum number of languages or topics in a counsellor's skills.
+pub const MAX_SKILLS: usize = 16;
+/// Maximum number of values in one tag list.
+pub const MAX_TAG_VALUES: usize = 8;
+/// Highest capacity a counsellor may ask for.
+pub const MAX_CAPACITY: u32 = 8;
+
+/// Codes of the error frame (PROTOCOL.md §5). Stable: clients map them to translated text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum ErrorCode {
+    BadFrame,
+    TooLarge,
+    RateLimited,
+    UnknownQueue,
+    QueueFull,
+    Closed,
+    NotFound,
+    Unauthorized,
+    Forbidden,
+    Conflict,
+    ResumeExpired,
+    Overloaded,
+    UnsupportedVersion,
+    CryptoFailed,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire, for metrics labels and HTTP bodies.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadFrame => "bad_frame",
+            Self::TooLarge => "too_large",
+            Self::RateLimited => "rate_limited",
+            Self::UnknownQueue => "unknown_queue",
+            Self::QueueFull => "queue_full",
+            Self::Closed => "closed",
+            Self::NotFound => "not_found",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::Conflict => "conflict",
+            Self::ResumeExpired => "resume_expired",
+            Self::Overloaded => "overloaded",
+            Self::UnsupportedVersion => "unsupported_version",
+            Self::CryptoFailed => "crypto_failed",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// WebSocket close codes of PROTOCOL.md §5.
+pub mod close {
+    /// Normal closure.
+    pub const NORMAL: u16 = 1000;
+    /// The server is shutting down; reconnect (to another node).
+    pub const GOING_AWAY: u16 = 1001;
+    /// Policy violation: origin, authentication, repeated bad frames.
+    pub const POLICY: u16 = 1008;
+    /// A message over the size limit.
+    pub const TOO_LARGE: u16 = 1009;
+    /// Internal error.
+    pub const INTERNAL: u16 = 1011;
+    /// Overloaded: the client could not keep up, or the node is full; try later or elsewhere.
+    pub const OVERLOADED: u16 = 1013;
+}
+
+mod ids;
+pub use ids::{Blob, ConvId, Lang, QueueId, Slug, Topic};
+
+/// A counsellor's certificate bundle as it travels (PROTOCOL.md §1): two base64url
+/// certificates. The relay checks only their form; visitors verify the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireBundle {
+    /// The identity certificate, signed by the org root.
+    pub id_cert: ids::B64<MAX_CERT_CHARS>,
+    /// The shift certificate, signed by the identity key.
+    pub shift_cert: ids::B64<MAX_CERT_CHARS>,
+}
+
+/// An HPKE envelope (PROTOCOL.md §4): encapsulated key and ciphertext, both base64url.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sealed {
+    /// The encapsulated ephemeral key.
+    pub enc: ids::B64<MAX_SEALED_CHARS>,
+    /// The ciphertext.
+    pub ct: ids::B64<MAX_SEALED_CHARS>,
+}
+
+/// The languages and topics a counsellor serves on duty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Skills {
+    /// Languages, e.g. `["da", "en"]`.
+    pub langs: Vec<Lang>,
+    /// Topics, e.g. `["exit", "health"]`; `any` serves every topic.
+    pub topics: Vec<Topic>,
+}
+
+/// Anonymous categories a counsellor attaches to an ended contact. Categories only (short
+/// slugs), never free text about a person.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tags {
+    /// Topics the contact was about.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topic: Vec<Slug>,
+    /// The outcome, e.g. `advice`, `referred`, `ended_by_visitor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Slug>,
+    /// The channel, e.g. `chat`, `phone`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Slug>,
+}
+
+/// Where a transfer goes: exactly one of a queue (to its front) or a named colleague.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferTarget {
+    /// A queue id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueueId>,
+    /// A colleague's alias.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<Slug>,
+}
+
+mod frames;
+pub use frames::{
+    CallbackItem, CounsellorFrame, FrameError, Limits, ServerFrame, VisitorFrame, parse_counsellor,
+    parse_visitor,
+};

@@ -1,0 +1,311 @@
+//! The JSON frames of PROTOCOL.md §3, one enum per direction and endpoint, and the strict
+//! parsers that classify failures into invalid JSON (three strikes ⇒ close 1008) and a
+//! well-formed frame the relay cannot accept (`bad_frame`, the connection stays open).
+
+use serde::{Deserialize, Serialize};
+use serde_json::error::Category;
+
+use super::{Blob, ConvId, QueueId, Sealed, Skills, Tags, TransferTarget, WireBundle};
+
+/// A frame sent by a visitor on `/v1/visitor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case", deny_unknown_fields)]
+#[allow(missing_docs)]
+pub enum VisitorFrame {
+    /// Wait in a queue for a counsellor.
+    Join { queue: QueueId },
+    /// Noise message 1.
+    Hs1 { conv: ConvId, m: Blob },
+    /// A Noise transport message; `n` is the sender's counter.
+    Data { conv: ConvId, n: u64, m: Blob },
+    /// Everything from the counsellor up to counter `upto` has arrived.
+    Ack { conv: ConvId, upto: u64 },
+    /// Take back a conversation after a dropped connection.
+    Resume {
+        token: String,
+        conv: ConvId,
+        upto: u64,
+    },
+    /// A sealed callback request for the phone desk.
+    Callback { queue: QueueId, sealed: Sealed },
+    /// The visitor ends whatever they are in (quick exit sends this without waiting). A
+    /// struct variant so that unknown fields are refused like everywhere else.
+    Leave {},
+}
+
+/// A frame sent by a counsellor on `/v1/counsellor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case", deny_unknown_fields)]
+#[allow(missing_docs)]
+pub enum CounsellorFrame {
+    /// The first frame: a single-use ticket from `POST /v1/auth/ticket`.
+    Auth { ticket: String },
+    /// Go on or off duty; `skills`, `capacity` and `bundle` are required to go on.
+    Duty {
+        on: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        skills: Option<Skills>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        capacity: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bundle: Option<WireBundle>,
+    },
+    /// Take an offered conversation.
+    Accept { conv: ConvId },
+    /// Refuse an offered conversation.
+    Decline { conv: ConvId },
+    /// Noise message 2.
+    Hs2 { conv: ConvId, m: Blob },
+    /// A Noise transport message; `n` is the sender's counter.
+    Data { conv: ConvId, n: u64, m: Blob },
+    /// Everything from the visitor up to counter `upto` has arrived.
+    Ack { conv: ConvId, upto: u64 },
+    /// Hand the conversation to a queue or a colleague.
+    Transfer { conv: ConvId, to: TransferTarget },
+    /// End the conversation with anonymous tags.
+    End {
+        conv: ConvId,
+        #[serde(default)]
+        tags: Tags,
+    },
+    /// Take or end a break: no offers while on break.
+    Break { on: bool },
+    /// A sealed referral for a brobygger office.
+    Referral {
+        conv: ConvId,
+        office_id: String,
+        sealed: Sealed,
+    },
+    /// A callback request has been handled.
+    CallbackDone {
+        id: String,
+        #[serde(default)]
+        tags: Tags,
+    },
+}
+
+/// Limits announced to clients in the server's `hello`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Maximum WebSocket message size in bytes.
+    pub max_frame: usize,
+    /// Maximum characters of a chat message body.
+    pub max_text_chars: usize,
+    /// Seconds between server pings.
+    pub ping_s: u64,
+    /// Seconds of silence after which the server closes the connection.
+    pub idle_s: u64,
+}
+
+/// A pending callback request as listed to the phone desk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackItem {
+    /// Request id.
+    pub id: String,
+    /// The phone queue.
+    pub queue: QueueId,
+    /// The sealed request.
+    pub sealed: Sealed,
+    /// Seconds since it was made.
+    pub age_s: u64,
+}
+
+/// A frame sent by the server, to a visitor or a counsellor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum ServerFrame {
+    /// On connect: protocol version and limits.
+    Hello { v: u32, limits: Limits },
+    /// The visitor's place in the queue; pushed again on every change.
+    Queued {
+        position: u32,
+        eta_s: u64,
+        resume: String,
+    },
+    /// A counsellor took the conversation: start a new handshake.
+    Assigned {
+        conv: ConvId,
+        bundle: WireBundle,
+        alias: String,
+    },
+    /// Offered to a counsellor.
+    Offer {
+        conv: ConvId,
+        queue: QueueId,
+        waited_s: u64,
+        expires_s: u64,
+    },
+    /// After `auth`: who the counsellor is.
+    Welcome { alias: String, role: String },
+    /// The conversation ended; `reason` is a stable slug.
+    Ended { conv: ConvId, reason: String },
+    /// A referral was stored; the code to give the visitor.
+    ReferralStored { conv: ConvId, code: String },
+    /// Pending callback requests for the phone desk.
+    Callbacks { items: Vec<CallbackItem> },
+    /// Something went wrong; see `code`.
+    Error {
+        code: super::ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_s: Option<u64>,
+    },
+    /// Relayed Noise message 1.
+    Hs1 { conv: ConvId, m: Blob },
+    /// Relayed Noise message 2.
+    Hs2 { conv: ConvId, m: Blob },
+    /// A relayed transport message.
+    Data { conv: ConvId, n: u64, m: Blob },
+}
+
+impl ServerFrame {
+    /// An error frame with a short English message.
+    pub fn error(code: super::ErrorCode, message: impl Into<String>) -> Self {
+        Self::Error {
+            code,
+            message: message.into(),
+            retry_after_s: None,
+        }
+    }
+
+    /// The frame as JSON text.
+    pub fn to_json(&self) -> String {
+        // Serialising these types cannot fail: no maps with non-string keys, no custom
+        // serialisers that error.
+        serde_json::to_string(self).expect("server frames always serialise")
+    }
+}
+
+/// Why a client frame was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FrameError {
+    /// Not JSON at all (counts towards the three strikes).
+    #[error("invalid JSON")]
+    InvalidJson,
+    /// JSON, but not a frame this endpoint accepts; the message says why.
+    #[error("{0}")]
+    Bad(String),
+}
+
+fn classify(e: &serde_json::Error) -> FrameError {
+    match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => FrameError::InvalidJson,
+        Category::Data => FrameError::Bad(short(e)),
+    }
+}
+
+/// The serde message without the line/column suffix, bounded in length.
+fn short(e: &serde_json::Error) -> String {
+    let mut msg = e.to_string();
+    if let Some(i) = msg.find(" at line ") {
+        msg.truncate(i);
+    }
+    msg.truncate(msg.floor_char_boundary(200));
+    msg
+}
+
+/// Parses a visitor frame strictly.
+pub fn parse_visitor(text: &str) -> Result<VisitorFrame, FrameError> {
+    serde_json::from_str(text).map_err(|e| classify(&e))
+}
+
+/// Parses a counsellor frame strictly.
+pub fn parse_counsellor(text: &str) -> Result<CounsellorFrame, FrameError> {
+    serde_json::from_str(text).map_err(|e| classify(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every visitor frame of PROTOCOL.md §3 parses from its documented form.
+    #[test]
+    fn visitor_frames_parse() {
+        let conv = "AAAAAAAAAAAAAAAAAAAAAA";
+        for text in [
+            r#"{"t":"join","queue":"da/exit"}"#.to_string(),
+            format!(r#"{{"t":"hs1","conv":"{conv}","m":"abc_-"}}"#),
+            format!(r#"{{"t":"data","conv":"{conv}","n":7,"m":"abc"}}"#),
+            format!(r#"{{"t":"ack","conv":"{conv}","upto":7}}"#),
+            format!(r#"{{"t":"resume","token":"x","conv":"{conv}","upto":6}}"#),
+            r#"{"t":"callback","queue":"da/phone","sealed":{"enc":"AAAA","ct":"AAAA"}}"#.into(),
+            r#"{"t":"leave"}"#.into(),
+        ] {
+            parse_visitor(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        }
+    }
+
+    /// Every counsellor frame of PROTOCOL.md §3 parses from its documented form.
+    #[test]
+    fn counsellor_frames_parse() {
+        let conv = "AAAAAAAAAAAAAAAAAAAAAA";
+        for text in [
+            r#"{"t":"auth","ticket":"abc"}"#.to_string(),
+            r#"{"t":"duty","on":true,"skills":{"langs":["da","en"],"topics":["exit","health"]},"capacity":2,"bundle":{"id_cert":"AAAA","shift_cert":"AAAA"}}"#.into(),
+            r#"{"t":"duty","on":false}"#.into(),
+            format!(r#"{{"t":"accept","conv":"{conv}"}}"#),
+            format!(r#"{{"t":"decline","conv":"{conv}"}}"#),
+            format!(r#"{{"t":"transfer","conv":"{conv}","to":{{"queue":"en/any"}}}}"#),
+            format!(r#"{{"t":"transfer","conv":"{conv}","to":{{"alias":"ali"}}}}"#),
+            format!(
+                r#"{{"t":"end","conv":"{conv}","tags":{{"topic":["exit"],"outcome":"referred"}}}}"#
+            ),
+            r#"{"t":"break","on":true}"#.into(),
+            format!(
+                r#"{{"t":"referral","conv":"{conv}","office_id":"kbh","sealed":{{"enc":"AA","ct":"AA"}}}}"#
+            ),
+            r#"{"t":"callback_done","id":"x","tags":{"outcome":"advice"}}"#.into(),
+        ] {
+            parse_counsellor(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        }
+    }
+
+    /// Unknown fields, unknown types, wrong types and bad values are refused as bad frames;
+    /// text that is not JSON is classified as such.
+    #[test]
+    fn strictness() {
+        let bad = [
+            r#"{"t":"join","queue":"da/exit","extra":1}"#,
+            r#"{"t":"leave","x":1}"#,
+            r#"{"t":"nope"}"#,
+            r#"{"queue":"da/exit"}"#,
+            r#"{"t":"join","queue":"Da/Exit"}"#,
+            r#"{"t":"data","conv":"short","n":1,"m":"a"}"#,
+            r#"{"t":"data","conv":"AAAAAAAAAAAAAAAAAAAAAA","n":-1,"m":"a"}"#,
+            r#"{"t":"data","conv":"AAAAAAAAAAAAAAAAAAAAAA","n":1,"m":"not base64!"}"#,
+            r#"[1,2]"#,
+        ];
+        for text in bad {
+            assert!(
+                matches!(parse_visitor(text), Err(FrameError::Bad(_))),
+                "{text} -> {:?}",
+                parse_visitor(text)
+            );
+        }
+        for text in ["", "{", "not json", r#"{"t":"join""#] {
+            assert_eq!(parse_visitor(text), Err(FrameError::InvalidJson), "{text}");
+        }
+        let tags = r#"{"t":"end","conv":"AAAAAAAAAAAAAAAAAAAAAA","tags":{"note":"free text"}}"#;
+        assert!(matches!(parse_counsellor(tags), Err(FrameError::Bad(_))));
+    }
+
+    /// Server frames serialise to the documented wire form.
+    #[test]
+    fn server_frames_serialise() {
+        let f = ServerFrame::Queued {
+            position: 3,
+            eta_s: 240,
+            resume: "tok".into(),
+        };
+        assert_eq!(
+            f.to_json(),
+            r#"{"t":"queued","position":3,"eta_s":240,"resume":"tok"}"#
+        );
+        let e = ServerFrame::error(super::super::ErrorCode::QueueFull, "full");
+        assert_eq!(
+            e.to_json(),
+            r#"{"t":"error","code":"queue_full","message":"full"}"#
+        );
+    }
+}

@@ -1,0 +1,206 @@
+//! `GET /v1/counsellor`: the shift console's WebSocket. The Origin must be allowed and the
+//! first frame must be `auth` with a single-use ticket from `POST /v1/auth/ticket`, within
+//! `limits.auth_timeout_s`; anything else closes the connection with 1008.
+
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::extract::ws::{Utf8Bytes, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+use super::conn::{self, Control, Handler, Mailbox};
+use super::hub::{ConnId, Refusal};
+use super::visitor::{parse_failed, refuse};
+use crate::auth::Principal;
+use crate::http::AppState;
+use crate::protocol::{self, CounsellorFrame, ErrorCode, FrameError, ServerFrame, close};
+
+/// Upgrades to a counsellor WebSocket.
+pub async fn endpoint(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let origin_ok = app.origins.allows_header(headers.get(http::header::ORIGIN));
+    let tracker = app.tracker.clone();
+    crate::http::limit_ws(ws).on_upgrade(move |socket| {
+        tracker.track_future(async move {
+            let (mailbox, rx) = Mailbox::new(app.config.limits.mailbox, app.metrics.clone());
+            let id = app.relay.next_id();
+            let mut handler = CounsellorHandler {
+                app: app.clone(),
+                id,
+                mailbox: mailbox.clone(),
+                strikes: 0,
+                principal: None,
+            };
+            if origin_ok {
+                mailbox.send(&app.hello());
+            } else {
+                app.metrics
+                    .frames_refused
+                    .with_label_values(&["origin"])
+                    .inc();
+                mailbox.close(close::POLICY, "origin not allowed");
+                handler.strikes = u8::MAX;
+            }
+            app.metrics
+                .connections
+                .with_label_values(&["counsellor"])
+                .inc();
+            app.metrics
+                .open_connections
+                .with_label_values(&["counsellor"])
+                .inc();
+            conn::run(
+                socket,
+                rx,
+                mailbox,
+                handler,
+                app.timing(),
+                app.shutdown.clone(),
+            )
+            .await;
+            app.metrics
+                .open_connections
+                .with_label_values(&["counsellor"])
+                .dec();
+        })
+    })
+}
+
+struct CounsellorHandler {
+    app: AppState,
+    id: ConnId,
+    mailbox: Mailbox,
+    strikes: u8,
+    /// Set once `auth` succeeded.
+    principal: Option<Principal>,
+}
+
+impl CounsellorHandler {
+    /// The first frame: redeem the ticket or close with 1008.
+    fn authenticate(&mut self, text: &str) -> Control {
+        let Ok(CounsellorFrame::Auth { ticket }) = protocol::parse_counsellor(text) else {
+            self.app
+                .metrics
+                .frames_refused
+                .with_label_values(&["unauthorized"])
+                .inc();
+            return Control::Close(close::POLICY, "authenticate first");
+        };
+        let Some(principal) = self.app.auth.redeem_ticket(&ticket) else {
+            self.app
+                .metrics
+                .frames_refused
+                .with_label_values(&["unauthorized"])
+                .inc();
+            return Control::Close(close::POLICY, "invalid or used ticket");
+        };
+        let (id, mailbox, now) = (self.id, self.mailbox.clone(), Instant::now());
+        let (alias, role) = (principal.alias.clone(), principal.role);
+        self.app
+            .relay
+            .with(|h| h.counsellor_connect(id, mailbox, alias.clone(), role, now));
+        self.mailbox.send(&ServerFrame::Welcome {
+            alias,
+            role: role.as_str().into(),
+        });
+        tracing::info!(role = role.as_str(), "counsellor connected");
+        self.principal = Some(principal);
+        Control::Continue
+    }
+
+    fn dispatch(&mut self, frame: CounsellorFrame, text: Utf8Bytes) -> Result<(), Refusal> {
+        let (id, now, relay) = (self.id, Instant::now(), &self.app.relay);
+        match frame {
+            CounsellorFrame::Auth { .. } => Err((ErrorCode::Conflict, "already authenticated")),
+            CounsellorFrame::Duty {
+                on: true,
+                skills: Some(s),
+                capacity: Some(c),
+                bundle: Some(b),
+            } => relay.with(|h| h.duty_on(id, s, c, b, now)),
+            CounsellorFrame::Duty { on: true, .. } => Err((
+                ErrorCode::BadFrame,
+                "going on duty needs skills, capacity and bundle",
+            )),
+            CounsellorFrame::Duty { on: false, .. } => {
+                relay.with(|h| h.duty_off(id, now));
+                Ok(())
+            }
+            CounsellorFrame::Break { on } => {
+                relay.with(|h| h.set_break(id, on, now));
+                Ok(())
+            }
+            CounsellorFrame::Accept { conv } => relay.with(|h| h.accept(id, conv, now)),
+            CounsellorFrame::Decline { conv } => relay.with(|h| h.decline(id, conv, now)),
+            CounsellorFrame::Hs2 { conv, .. } | CounsellorFrame::Data { conv, .. } => {
+                relay.with(|h| h.counsellor_relay(id, conv, text))
+            }
+            CounsellorFrame::Ack { conv, .. } => relay.with(|h| h.counsellor_ack(id, conv)),
+            CounsellorFrame::Transfer { conv, to } => {
+                relay.with(|h| h.transfer(id, conv, &to, now))
+            }
+            CounsellorFrame::End { conv, tags } => relay.with(|h| h.end(id, conv, &tags, now)),
+            CounsellorFrame::Referral { .. } => Err((
+                ErrorCode::Forbidden,
+                "referrals are not enabled on this server",
+            )),
+            CounsellorFrame::CallbackDone { .. } => {
+                Err((ErrorCode::NotFound, "no such callback request"))
+            }
+        }
+    }
+}
+
+impl Handler for CounsellorHandler {
+    fn on_text(&mut self, text: Utf8Bytes) -> Control {
+        self.app
+            .metrics
+            .frames_in
+            .with_label_values(&["counsellor"])
+            .inc();
+        if self.strikes == u8::MAX {
+            return Control::Close(close::POLICY, "origin not allowed");
+        }
+        if self.principal.is_none() {
+            return self.authenticate(&text);
+        }
+        match protocol::parse_counsellor(&text) {
+            Err(e) => parse_failed(&self.app, &self.mailbox, &mut self.strikes, e),
+            Ok(frame) => {
+                if let Err((code, message)) = self.dispatch(frame, text) {
+                    refuse(&self.app, &self.mailbox, code, message);
+                }
+                Control::Continue
+            }
+        }
+    }
+
+    fn on_binary(&mut self) -> Control {
+        if self.principal.is_none() {
+            return Control::Close(close::POLICY, "authenticate first");
+        }
+        parse_failed(
+            &self.app,
+            &self.mailbox,
+            &mut self.strikes,
+            FrameError::InvalidJson,
+        )
+    }
+
+    fn ready(&self) -> bool {
+        self.principal.is_some()
+    }
+
+    fn on_close(&mut self) {
+        if self.principal.is_some() {
+            let id = self.id;
+            self.app
+                .relay
+                .with(|h| h.counsellor_disconnect(id, Instant::now()));
+        }
+    }
+}

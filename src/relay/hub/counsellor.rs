@@ -1,0 +1,294 @@
+//! Hub operations started by counsellors: connect, duty, break, accept, decline, handshake and
+//! data relay, transfer, end, disconnect.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use axum::extract::ws::Utf8Bytes;
+
+use super::{ConnId, CounsellorConn, Duty, Hub, Phase, Refusal};
+use crate::config::Role;
+use crate::protocol::{
+    ConvId, ErrorCode, MAX_CAPACITY, MAX_SKILLS, MAX_TAG_VALUES, ServerFrame, Skills, Tags,
+    TransferTarget, WireBundle,
+};
+use crate::relay::conn::Mailbox;
+
+impl Hub {
+    /// Registers an authenticated counsellor connection (off duty).
+    pub fn counsellor_connect(
+        &mut self,
+        id: ConnId,
+        mailbox: Mailbox,
+        alias: String,
+        role: Role,
+        now: Instant,
+    ) {
+        self.counsellors.insert(
+            id,
+            CounsellorConn {
+                mailbox,
+                alias,
+                role,
+                duty: None,
+                on_break: false,
+                convs: HashSet::new(),
+                free_since: now,
+            },
+        );
+    }
+
+    /// Goes on duty with skills, capacity and a certificate bundle.
+    pub fn duty_on(
+        &mut self,
+        id: ConnId,
+        skills: Skills,
+        capacity: u32,
+        bundle: WireBundle,
+        now: Instant,
+    ) -> Result<(), Refusal> {
+        if skills.langs.is_empty() || skills.topics.is_empty() {
+            return Err((
+                ErrorCode::BadFrame,
+                "skills need at least one language and one topic",
+            ));
+        }
+        if skills.langs.len() > MAX_SKILLS || skills.topics.len() > MAX_SKILLS {
+            return Err((ErrorCode::BadFrame, "too many skills"));
+        }
+        if !(1..=MAX_CAPACITY).contains(&capacity) {
+            return Err((ErrorCode::BadFrame, "capacity must be between 1 and 8"));
+        }
+        let c = self
+            .counsellors
+            .get_mut(&id)
+            .ok_or((ErrorCode::Internal, "unknown connection"))?;
+        c.duty = Some(Duty {
+            skills,
+            capacity,
+            bundle,
+        });
+        self.settle(now);
+        Ok(())
+    }
+
+    /// Goes off duty: pending offers go back to their queues; live chats continue.
+    pub fn duty_off(&mut self, id: ConnId, now: Instant) {
+        if let Some(c) = self.counsellors.get_mut(&id) {
+            c.duty = None;
+        }
+        self.withdraw_offers_of(id, now);
+        self.settle(now);
+    }
+
+    /// Takes or ends a break: no offers while on break; pending offers go back.
+    pub fn set_break(&mut self, id: ConnId, on: bool, now: Instant) {
+        if let Some(c) = self.counsellors.get_mut(&id) {
+            c.on_break = on;
+        }
+        if on {
+            self.withdraw_offers_of(id, now);
+        }
+        self.settle(now);
+    }
+
+    fn withdraw_offers_of(&mut self, id: ConnId, now: Instant) {
+        let offered: Vec<ConvId> = self
+            .convs
+            .iter()
+            .filter(|(_, c)| matches!(c.phase, Phase::Offered { to, .. } if to == id))
+            .map(|(conv, _)| *conv)
+            .collect();
+        for conv in offered {
+            self.metrics.offers.with_label_values(&["withdrawn"]).inc();
+            self.withdraw_offer(conv, id, now, false, "offer_withdrawn");
+        }
+    }
+
+    fn offered_to(&self, id: ConnId, conv: ConvId) -> Result<(), Refusal> {
+        match self.convs.get(&conv).map(|c| c.phase) {
+            Some(Phase::Offered { to, .. }) if to == id => Ok(()),
+            _ => Err((ErrorCode::Conflict, "this offer is no longer open")),
+        }
+    }
+
+    /// Accepts an offer: the visitor gets `assigned` with this counsellor's bundle.
+    pub fn accept(&mut self, id: ConnId, conv: ConvId, now: Instant) -> Result<(), Refusal> {
+        self.offered_to(id, conv)?;
+        let counsellor = self
+            .counsellors
+            .get(&id)
+            .ok_or((ErrorCode::Internal, "unknown connection"))?;
+        let Some(duty) = counsellor.duty.as_ref() else {
+            return Err((ErrorCode::Conflict, "go on duty first"));
+        };
+        let frame = ServerFrame::Assigned {
+            conv,
+            bundle: duty.bundle.clone(),
+            alias: counsellor.alias.clone(),
+        };
+        let Some(c) = self.convs.get_mut(&conv) else {
+            return Err((ErrorCode::Conflict, "this offer is no longer open"));
+        };
+        c.phase = Phase::Live { counsellor: id };
+        c.awaiting_hs1 = true;
+        let (visitor, queue, waited, first) = (
+            c.visitor,
+            c.queue.clone(),
+            now.saturating_duration_since(c.joined_at),
+            c.first_position,
+        );
+        self.metrics.offers.with_label_values(&["accepted"]).inc();
+        self.metrics.conversations_live.inc();
+        self.observe_wait(&queue, waited, first);
+        if let Some(v) = self.visitors.get(&visitor) {
+            v.mailbox.send(&frame);
+        }
+        Ok(())
+    }
+
+    /// Declines an offer: the visitor moves on to the next eligible counsellor.
+    pub fn decline(&mut self, id: ConnId, conv: ConvId, now: Instant) -> Result<(), Refusal> {
+        self.offered_to(id, conv)?;
+        self.metrics.offers.with_label_values(&["declined"]).inc();
+        if let Some(c) = self.convs.get_mut(&conv) {
+            c.phase = Phase::Queued;
+            c.passed.push((id, now));
+        }
+        self.release_slot(id, conv, now);
+        self.settle(now);
+        Ok(())
+    }
+
+    /// The visitor of a conversation this counsellor holds live.
+    fn counsellor_live(&self, id: ConnId, conv: ConvId) -> Result<ConnId, Refusal> {
+        match self.convs.get(&conv) {
+            Some(c) if c.phase == (Phase::Live { counsellor: id }) => Ok(c.visitor),
+            _ => Err((
+                ErrorCode::NotFound,
+                "no such conversation on this connection",
+            )),
+        }
+    }
+
+    /// Relays a counsellor frame (`hs2`, `data`) to the visitor, verbatim.
+    pub fn counsellor_relay(
+        &mut self,
+        id: ConnId,
+        conv: ConvId,
+        text: Utf8Bytes,
+    ) -> Result<(), Refusal> {
+        let visitor = self.counsellor_live(id, conv)?;
+        if let Some(v) = self.visitors.get(&visitor) {
+            v.mailbox.push(text);
+        }
+        Ok(())
+    }
+
+    /// Accepts an acknowledgement of the visitor's frames (nothing is buffered yet).
+    pub fn counsellor_ack(&mut self, id: ConnId, conv: ConvId) -> Result<(), Refusal> {
+        self.counsellor_live(id, conv).map(|_| ())
+    }
+
+    /// Ends a live conversation; both sides get `ended{counsellor_ended}`.
+    pub fn end(
+        &mut self,
+        id: ConnId,
+        conv: ConvId,
+        tags: &Tags,
+        now: Instant,
+    ) -> Result<(), Refusal> {
+        self.counsellor_live(id, conv)?;
+        if tags.topic.len() > MAX_TAG_VALUES {
+            return Err((ErrorCode::BadFrame, "too many topic tags"));
+        }
+        self.end_conv(conv, "counsellor_ended", now);
+        self.settle(now);
+        Ok(())
+    }
+
+    /// Transfers a live conversation to the front of a queue, or offers it directly to an
+    /// available colleague. The transferring counsellor gets `ended{transferred}`; the
+    /// visitor gets `queued` (to a queue) or a new `assigned` (when the colleague accepts).
+    pub fn transfer(
+        &mut self,
+        id: ConnId,
+        conv: ConvId,
+        to: &TransferTarget,
+        now: Instant,
+    ) -> Result<(), Refusal> {
+        self.counsellor_live(id, conv)?;
+        match (&to.queue, &to.alias) {
+            (Some(queue), None) => {
+                if !self.has_queue(queue) {
+                    return Err((ErrorCode::UnknownQueue, "no such queue"));
+                }
+                self.requeue_front(conv, queue.clone());
+            }
+            (None, Some(alias)) => {
+                let target = self
+                    .counsellors
+                    .iter()
+                    .find(|(cid, c)| {
+                        **cid != id
+                            && c.alias.eq_ignore_ascii_case(alias.as_str())
+                            && !c.on_break
+                            && c.duty.as_ref().is_some_and(|d| {
+                                u32::try_from(c.convs.len()).unwrap_or(u32::MAX) < d.capacity
+                            })
+                    })
+                    .map(|(cid, _)| *cid)
+                    .ok_or((ErrorCode::NotFound, "that colleague is not available now"))?;
+                let queue = self.convs.get(&conv).map(|c| c.queue.clone());
+                if let Some(queue) = queue {
+                    self.requeue_front(conv, queue);
+                }
+                self.offer(conv, target, now);
+            }
+            _ => {
+                return Err((
+                    ErrorCode::BadFrame,
+                    "transfer needs exactly one of queue or alias",
+                ));
+            }
+        }
+        self.release_slot(id, conv, now);
+        if let Some(c) = self.counsellors.get(&id) {
+            c.mailbox.send(&ServerFrame::Ended {
+                conv,
+                reason: "transferred".into(),
+            });
+        }
+        self.settle(now);
+        Ok(())
+    }
+
+    /// The counsellor's connection closed: pending offers return to their queues, live chats
+    /// return to the front of their queue (the visitor is told with `queued`).
+    pub fn counsellor_disconnect(&mut self, id: ConnId, now: Instant) {
+        let Some(c) = self.counsellors.remove(&id) else {
+            return;
+        };
+        for conv in c.convs {
+            let Some(phase) = self.convs.get(&conv).map(|c| c.phase) else {
+                continue;
+            };
+            match phase {
+                Phase::Offered { .. } => {
+                    self.metrics.offers.with_label_values(&["withdrawn"]).inc();
+                    if let Some(c) = self.convs.get_mut(&conv) {
+                        c.phase = Phase::Queued;
+                    }
+                }
+                Phase::Live { .. } => {
+                    let queue = self.convs.get(&conv).map(|c| c.queue.clone());
+                    if let Some(queue) = queue {
+                        self.requeue_front(conv, queue);
+                    }
+                }
+                Phase::Queued => {}
+            }
+        }
+        self.settle(now);
+    }
+}

@@ -1,0 +1,417 @@
+//! The relay's in-memory state and the operations on it: visitors waiting in queues, offers,
+//! live conversations, counsellors on duty. Every operation is a short synchronous critical
+//! section that ends with `settle`: routing decisions (from the pure `routing` module) are
+//! applied and every waiting visitor whose position changed is told.
+//!
+//! This is the single-node state of the foundation; the multi-node `Store` abstraction will
+//! sit behind the same operations.
+
+mod counsellor;
+mod visitor;
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use crate::config::{Config, Role};
+use crate::metrics::Metrics;
+use crate::protocol::{ConvId, ErrorCode, QueueId, ServerFrame, Skills, WireBundle};
+use crate::relay::conn::Mailbox;
+use crate::routing;
+
+/// A connection's number, unique within this process.
+pub type ConnId = u64;
+
+/// A refused operation: the error frame the client gets.
+pub type Refusal = (ErrorCode, &'static str);
+
+/// Settings the hub needs, copied from `Config` at start.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Offer lifetime.
+    pub offer_timeout: Duration,
+    /// Pause before re-offering a visitor to a counsellor who passed.
+    pub reoffer_after: Duration,
+    /// Maximum waiting per queue.
+    pub max_queue_len: usize,
+    /// Maximum waiting overall.
+    pub max_waiting_total: usize,
+    /// The configured queues.
+    pub queues: Vec<QueueId>,
+}
+
+impl HubConfig {
+    /// The hub's settings from the service configuration.
+    pub fn from_config(c: &Config) -> Self {
+        Self {
+            offer_timeout: Duration::from_secs(c.limits.offer_timeout_s),
+            reoffer_after: Duration::from_secs(c.limits.reoffer_after_s),
+            max_queue_len: c.limits.max_queue_len,
+            max_waiting_total: c.limits.max_waiting_total,
+            queues: c.queues.iter().map(|q| q.id.clone()).collect(),
+        }
+    }
+}
+
+/// A connected visitor.
+#[derive(Debug)]
+struct VisitorConn {
+    mailbox: Mailbox,
+    /// The one conversation this connection is in, waiting or live.
+    conv: Option<ConvId>,
+}
+
+/// What a counsellor declared when going on duty.
+#[derive(Debug, Clone)]
+struct Duty {
+    skills: Skills,
+    capacity: u32,
+    bundle: WireBundle,
+}
+
+/// A connected, authenticated counsellor.
+#[derive(Debug)]
+struct CounsellorConn {
+    mailbox: Mailbox,
+    alias: String,
+    #[allow(dead_code)] // read by the supervisor dashboard
+    role: Role,
+    /// `Some` while on duty.
+    duty: Option<Duty>,
+    on_break: bool,
+    /// Live conversations and pending offers: together they count against capacity.
+    convs: HashSet<ConvId>,
+    /// Since when they have had a free slot (longest free is offered first on a tie).
+    free_since: Instant,
+}
+
+/// Where a conversation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// In its queue.
+    Queued,
+    /// Offered to one counsellor until `expires`.
+    Offered { to: ConnId, expires: Instant },
+    /// Being relayed between the visitor and this counsellor.
+    Live { counsellor: ConnId },
+}
+
+/// One conversation, from `join` to its end.
+#[derive(Debug)]
+struct Conv {
+    visitor: ConnId,
+    queue: QueueId,
+    joined_at: Instant,
+    /// Routing order: (tier, sequence); tier 0 is the front of the queue.
+    order: (u8, u64),
+    phase: Phase,
+    /// Counsellors who declined or let an offer expire, and when.
+    passed: Vec<(ConnId, Instant)>,
+    /// The resume token given in `queued`.
+    resume: String,
+    /// The position last pushed to the visitor (0 = none yet).
+    last_position: u32,
+    /// The first position pushed, for the per-position wait estimate (0 = none yet).
+    first_position: u32,
+    /// After `assigned`, visitor frames of the previous epoch are dropped until `hs1`.
+    awaiting_hs1: bool,
+}
+
+/// The relay's state. Owned by `Relay` behind a mutex.
+#[derive(Debug)]
+pub struct Hub {
+    cfg: HubConfig,
+    metrics: Metrics,
+    visitors: HashMap<ConnId, VisitorConn>,
+    counsellors: HashMap<ConnId, CounsellorConn>,
+    convs: HashMap<ConvId, Conv>,
+    /// Join order counter.
+    seq: u64,
+    /// Recent wait (join → accept) per queue, exponentially weighted, in seconds.
+    wait_ewma: HashMap<QueueId, f64>,
+}
+
+/// Weight of the newest observation in the wait estimate.
+const EWMA_ALPHA: f64 = 0.2;
+/// Wait per position assumed before any wait has been observed in a queue.
+const DEFAULT_WAIT_PER_POSITION_S: f64 = 60.0;
+
+impl Hub {
+    /// An empty hub.
+    pub fn new(cfg: HubConfig, metrics: Metrics) -> Self {
+        Self {
+            cfg,
+            metrics,
+            visitors: HashMap::new(),
+            counsellors: HashMap::new(),
+            convs: HashMap::new(),
+            seq: 0,
+            wait_ewma: HashMap::new(),
+        }
+    }
+
+    /// Whether `queue` is configured.
+    pub fn has_queue(&self, queue: &QueueId) -> bool {
+        self.cfg.queues.contains(queue)
+    }
+
+    /// Visitors waiting (queued or offered) per configured queue.
+    pub fn waiting_counts(&self) -> Vec<(QueueId, usize)> {
+        self.cfg
+            .queues
+            .iter()
+            .map(|q| {
+                let n = self
+                    .convs
+                    .values()
+                    .filter(|c| &c.queue == q && !matches!(c.phase, Phase::Live { .. }))
+                    .count();
+                (q.clone(), n)
+            })
+            .collect()
+    }
+
+    /// Estimated wait in seconds for someone at `position` in `queue`, rounded up to whole
+    /// minutes: position × the recent average wait per position in that queue (an
+    /// exponentially weighted mean of finished waits divided by the position each started
+    /// at; 60 s per position before any wait has been seen).
+    pub fn eta_s(&self, queue: &QueueId, position: u32) -> u64 {
+        let per = self
+            .wait_ewma
+            .get(queue)
+            .copied()
+            .unwrap_or(DEFAULT_WAIT_PER_POSITION_S)
+            .max(1.0);
+        let secs = per * f64::from(position.max(1));
+        // Bounded to a day: the cast cannot overflow or go negative.
+        let minutes = (secs / 60.0).ceil().min(1440.0) as u64;
+        minutes * 60
+    }
+
+    /// Number of conversations in any phase (used by tests for "no state remains").
+    pub fn conversation_count(&self) -> usize {
+        self.convs.len()
+    }
+
+    /// Expires due offers and re-routes. Called by the relay's ticker.
+    pub fn tick(&mut self, now: Instant) {
+        let due: Vec<(ConvId, ConnId)> = self
+            .convs
+            .iter()
+            .filter_map(|(id, c)| match c.phase {
+                Phase::Offered { to, expires } if expires <= now => Some((*id, to)),
+                _ => None,
+            })
+            .collect();
+        for (conv, to) in due {
+            self.metrics.offers.with_label_values(&["expired"]).inc();
+            self.withdraw_offer(conv, to, now, true, "offer_expired");
+        }
+        self.settle(now);
+    }
+
+    /// Moves an offered conversation back to its queue. `passed` marks the counsellor as
+    /// having passed on this visitor; the counsellor is told with `ended{reason}`.
+    fn withdraw_offer(
+        &mut self,
+        conv: ConvId,
+        to: ConnId,
+        now: Instant,
+        passed: bool,
+        reason: &str,
+    ) {
+        if let Some(c) = self.convs.get_mut(&conv) {
+            c.phase = Phase::Queued;
+            if passed {
+                c.passed.push((to, now));
+            }
+        }
+        self.release_slot(to, conv, now);
+        if let Some(cc) = self.counsellors.get(&to) {
+            cc.mailbox.send(&ServerFrame::Ended {
+                conv,
+                reason: reason.into(),
+            });
+        }
+    }
+
+    /// Frees `conv`'s slot on counsellor `id`.
+    fn release_slot(&mut self, id: ConnId, conv: ConvId, now: Instant) {
+        if let Some(c) = self.counsellors.get_mut(&id)
+            && c.convs.remove(&conv)
+        {
+            c.free_since = now;
+        }
+    }
+
+    /// Ends a conversation in whatever phase, tells both sides `ended{reason}`, and deletes
+    /// its state.
+    fn end_conv(&mut self, conv: ConvId, reason: &str, now: Instant) {
+        let Some(c) = self.convs.remove(&conv) else {
+            return;
+        };
+        let frame = ServerFrame::Ended {
+            conv,
+            reason: reason.into(),
+        };
+        if let Some(v) = self.visitors.get_mut(&c.visitor) {
+            v.conv = None;
+            v.mailbox.send(&frame);
+        }
+        match c.phase {
+            Phase::Offered { to, .. } => {
+                self.metrics.offers.with_label_values(&["withdrawn"]).inc();
+                self.release_slot(to, conv, now);
+                if let Some(cc) = self.counsellors.get(&to) {
+                    cc.mailbox.send(&frame);
+                }
+            }
+            Phase::Live { counsellor } => {
+                self.metrics.conversations_live.dec();
+                self.release_slot(counsellor, conv, now);
+                if let Some(cc) = self.counsellors.get(&counsellor) {
+                    cc.mailbox.send(&frame);
+                }
+            }
+            Phase::Queued => {}
+        }
+        self.metrics
+            .conversations_ended
+            .with_label_values(&[reason])
+            .inc();
+    }
+
+    /// Puts a conversation back at the front of `queue` (transfer, lost counsellor).
+    fn requeue_front(&mut self, conv: ConvId, queue: QueueId) {
+        self.seq += 1;
+        let seq = self.seq;
+        if let Some(c) = self.convs.get_mut(&conv) {
+            if matches!(c.phase, Phase::Live { .. }) {
+                self.metrics.conversations_live.dec();
+            }
+            c.queue = queue;
+            c.order = (0, seq);
+            c.phase = Phase::Queued;
+            c.last_position = 0;
+        }
+    }
+
+    /// Applies routing, then pushes positions and refreshes the waiting gauges.
+    fn settle(&mut self, now: Instant) {
+        self.route(now);
+        self.push_positions();
+        for (q, n) in self.waiting_counts() {
+            self.metrics
+                .waiting
+                .with_label_values(&[q.as_str()])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
+
+    fn route(&mut self, now: Instant) {
+        let waiting: Vec<routing::Waiting> = self
+            .convs
+            .iter()
+            .filter(|(_, c)| c.phase == Phase::Queued)
+            .map(|(id, c)| routing::Waiting {
+                conv: *id,
+                queue: c.queue.clone(),
+                order: c.order,
+                passed: c.passed.clone(),
+            })
+            .collect();
+        if waiting.is_empty() {
+            return;
+        }
+        let available: Vec<routing::Available> = self
+            .counsellors
+            .iter()
+            .filter_map(|(id, c)| {
+                let duty = c.duty.as_ref().filter(|_| !c.on_break)?;
+                let load = u32::try_from(c.convs.len()).unwrap_or(u32::MAX);
+                Some(routing::Available {
+                    id: *id,
+                    langs: duty.skills.langs.iter().map(ToString::to_string).collect(),
+                    topics: duty.skills.topics.iter().map(ToString::to_string).collect(),
+                    free: duty.capacity.saturating_sub(load),
+                    free_since: c.free_since,
+                })
+            })
+            .collect();
+        for (conv, to) in routing::assign(&waiting, &available, now, self.cfg.reoffer_after) {
+            self.offer(conv, to, now);
+        }
+    }
+
+    /// Offers `conv` to counsellor `to`.
+    fn offer(&mut self, conv: ConvId, to: ConnId, now: Instant) {
+        let expires = now + self.cfg.offer_timeout;
+        let Some(c) = self.convs.get_mut(&conv) else {
+            return;
+        };
+        let Some(cc) = self.counsellors.get_mut(&to) else {
+            return;
+        };
+        c.phase = Phase::Offered { to, expires };
+        cc.convs.insert(conv);
+        self.metrics.offers.with_label_values(&["offered"]).inc();
+        cc.mailbox.send(&ServerFrame::Offer {
+            conv,
+            queue: c.queue.clone(),
+            waited_s: now.saturating_duration_since(c.joined_at).as_secs(),
+            expires_s: self.cfg.offer_timeout.as_secs(),
+        });
+    }
+
+    /// Tells every queued visitor whose position changed their new position.
+    fn push_positions(&mut self) {
+        let mut queued: Vec<(&QueueId, (u8, u64), ConvId)> = self
+            .convs
+            .iter()
+            .filter(|(_, c)| c.phase == Phase::Queued)
+            .map(|(id, c)| (&c.queue, c.order, *id))
+            .collect();
+        queued.sort();
+        let mut updates = Vec::new();
+        let mut prev_queue: Option<&QueueId> = None;
+        let mut position = 0u32;
+        for (queue, _, conv) in queued {
+            position = if prev_queue == Some(queue) {
+                position + 1
+            } else {
+                1
+            };
+            prev_queue = Some(queue);
+            updates.push((conv, position));
+        }
+        for (conv, position) in updates {
+            let Some(c) = self.convs.get(&conv) else {
+                continue;
+            };
+            if c.last_position == position {
+                continue;
+            }
+            let frame = ServerFrame::Queued {
+                position,
+                eta_s: self.eta_s(&c.queue, position),
+                resume: c.resume.clone(),
+            };
+            if let Some(v) = self.visitors.get(&c.visitor) {
+                v.mailbox.send(&frame);
+            }
+            if let Some(c) = self.convs.get_mut(&conv) {
+                c.last_position = position;
+                if c.first_position == 0 {
+                    c.first_position = position;
+                }
+            }
+        }
+    }
+
+    /// Records a finished wait (join → accept) for the queue's estimate, as seconds per
+    /// position the visitor started at.
+    fn observe_wait(&mut self, queue: &QueueId, waited: Duration, first_position: u32) {
+        let w = waited.as_secs_f64() / f64::from(first_position.max(1));
+        let e = self.wait_ewma.entry(queue.clone()).or_insert(w);
+        *e = EWMA_ALPHA * w + (1.0 - EWMA_ALPHA) * *e;
+    }
+}

@@ -1,0 +1,154 @@
+//! Hub operations started by visitors: connect, join, handshake and data relay, ack, leave,
+//! disconnect.
+
+use std::time::Instant;
+
+use axum::extract::ws::Utf8Bytes;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::{ConnId, Conv, Hub, Phase, Refusal, VisitorConn};
+use crate::protocol::{ConvId, ErrorCode, QueueId};
+use crate::relay::conn::Mailbox;
+
+impl Hub {
+    /// Registers a new visitor connection.
+    pub fn visitor_connect(&mut self, id: ConnId, mailbox: Mailbox) {
+        self.visitors.insert(
+            id,
+            VisitorConn {
+                mailbox,
+                conv: None,
+            },
+        );
+    }
+
+    /// Puts the visitor in `queue`; they get `queued` with their position.
+    pub fn visitor_join(
+        &mut self,
+        id: ConnId,
+        queue: QueueId,
+        now: Instant,
+    ) -> Result<(), Refusal> {
+        let visitor = self
+            .visitors
+            .get(&id)
+            .ok_or((ErrorCode::Internal, "unknown connection"))?;
+        if visitor.conv.is_some() {
+            return Err((ErrorCode::Conflict, "already waiting or in a conversation"));
+        }
+        if !self.has_queue(&queue) {
+            return Err((ErrorCode::UnknownQueue, "no such queue; see GET /v1/status"));
+        }
+        let (in_queue, total) = self
+            .convs
+            .values()
+            .filter(|c| c.phase == Phase::Queued)
+            .fold((0usize, 0usize), |(q, t), c| {
+                (q + usize::from(c.queue == queue), t + 1)
+            });
+        if in_queue >= self.cfg.max_queue_len || total >= self.cfg.max_waiting_total {
+            return Err((
+                ErrorCode::QueueFull,
+                "all counsellors are busy and the queue is full; please call the phone line",
+            ));
+        }
+        let conv = ConvId::random();
+        self.seq += 1;
+        self.convs.insert(
+            conv,
+            Conv {
+                visitor: id,
+                queue,
+                joined_at: now,
+                order: (1, self.seq),
+                phase: Phase::Queued,
+                passed: Vec::new(),
+                resume: URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()),
+                last_position: 0,
+                first_position: 0,
+                awaiting_hs1: false,
+            },
+        );
+        if let Some(v) = self.visitors.get_mut(&id) {
+            v.conv = Some(conv);
+        }
+        self.settle(now);
+        Ok(())
+    }
+
+    /// The live conversation `conv` of visitor `id`, and its counsellor.
+    fn visitor_live(&self, id: ConnId, conv: ConvId) -> Result<ConnId, Refusal> {
+        match self.convs.get(&conv) {
+            Some(c) if c.visitor == id => match c.phase {
+                Phase::Live { counsellor } => Ok(counsellor),
+                _ => Err((
+                    ErrorCode::Conflict,
+                    "no counsellor in this conversation yet",
+                )),
+            },
+            _ => Err((
+                ErrorCode::NotFound,
+                "no such conversation on this connection",
+            )),
+        }
+    }
+
+    /// Relays Noise message 1 to the counsellor; starts the epoch's transport.
+    pub fn visitor_hs1(
+        &mut self,
+        id: ConnId,
+        conv: ConvId,
+        text: Utf8Bytes,
+    ) -> Result<(), Refusal> {
+        let counsellor = self.visitor_live(id, conv)?;
+        if let Some(c) = self.convs.get_mut(&conv) {
+            c.awaiting_hs1 = false;
+        }
+        self.forward_to_counsellor(counsellor, text);
+        Ok(())
+    }
+
+    /// Relays a transport message to the counsellor. Frames that arrive after a new
+    /// `assigned` but before its `hs1` belong to the previous epoch and are dropped.
+    pub fn visitor_data(
+        &mut self,
+        id: ConnId,
+        conv: ConvId,
+        text: Utf8Bytes,
+    ) -> Result<(), Refusal> {
+        let counsellor = self.visitor_live(id, conv)?;
+        if self.convs.get(&conv).is_some_and(|c| c.awaiting_hs1) {
+            return Ok(());
+        }
+        self.forward_to_counsellor(counsellor, text);
+        Ok(())
+    }
+
+    /// Accepts an acknowledgement of the counsellor's frames. Nothing is buffered for resume
+    /// yet, so this only checks that the conversation is the visitor's.
+    pub fn visitor_ack(&mut self, id: ConnId, conv: ConvId) -> Result<(), Refusal> {
+        self.visitor_live(id, conv).map(|_| ())
+    }
+
+    fn forward_to_counsellor(&self, counsellor: ConnId, text: Utf8Bytes) {
+        if let Some(c) = self.counsellors.get(&counsellor) {
+            c.mailbox.push(text);
+        }
+    }
+
+    /// The visitor ends whatever they are in; both sides get `ended{visitor_left}`.
+    pub fn visitor_leave(&mut self, id: ConnId, now: Instant) {
+        if let Some(conv) = self.visitors.get(&id).and_then(|v| v.conv) {
+            self.end_conv(conv, "visitor_left", now);
+            self.settle(now);
+        }
+    }
+
+    /// The visitor's connection closed: their conversation ends (`visitor_left` for the
+    /// counsellor) and nothing of it remains.
+    pub fn visitor_disconnect(&mut self, id: ConnId, now: Instant) {
+        self.visitor_leave(id, now);
+        self.visitors.remove(&id);
+    }
+}

@@ -1,0 +1,79 @@
+//! The WebSocket relay: the `Relay` handle shared by all connections, the visitor and
+//! counsellor endpoints, and the ticker that expires offers.
+//!
+//! Layers call downward only: an endpoint decodes a frame and calls one `Hub` operation
+//! through `Relay::with`; the hub applies routing decisions and writes into the mailboxes of
+//! the connections concerned. The relay never decodes the Noise payload `m`.
+
+pub mod conn;
+pub mod counsellor;
+pub mod hub;
+pub mod visitor;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+use hub::{Hub, HubConfig};
+
+/// How often offers are checked for expiry.
+const TICK: Duration = Duration::from_millis(250);
+
+/// A cheap-clone handle to the relay's state.
+#[derive(Clone, Debug)]
+pub struct Relay {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    /// The state. A std mutex: every operation is short and synchronous, and the lock is
+    /// never held across an `.await` (the workspace denies `await_holding_lock`).
+    hub: Mutex<Hub>,
+    /// Source of connection ids.
+    next_id: AtomicU64,
+}
+
+impl Relay {
+    /// A relay with empty state.
+    pub fn new(cfg: HubConfig, metrics: Metrics) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                hub: Mutex::new(Hub::new(cfg, metrics)),
+                next_id: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// A fresh connection id.
+    pub fn next_id(&self) -> hub::ConnId {
+        self.shared.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Runs `f` on the state under the lock.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Hub) -> R) -> R {
+        // A panic inside an operation would be a bug; the state is still the best we have,
+        // so keep serving rather than poisoning every later connection.
+        let mut hub = self
+            .shared
+            .hub
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        f(&mut hub)
+    }
+
+    /// Expires offers every `TICK` until `shutdown`.
+    pub async fn run_ticker(self, shutdown: CancellationToken) {
+        let mut interval = tokio::time::interval(TICK);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = interval.tick() => self.with(|h| h.tick(std::time::Instant::now())),
+            }
+        }
+    }
+}

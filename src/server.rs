@@ -1,0 +1,161 @@
+//! `Server::start(config)`: binds the public and internal listeners, builds the state, and
+//! runs until `shutdown`, used the same way by `lyt serve` and by the integration tests.
+//!
+//! Shutdown: the token is cancelled, both HTTP servers stop accepting, every WebSocket task
+//! closes its socket with 1001 and is awaited through the `TaskTracker` (axum's graceful
+//! shutdown does not track upgraded connections), bounded by `limits.shutdown_grace_s`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::serve::ListenerExt as _;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::Auth;
+use crate::config::Config;
+use crate::http::{self, AppState, Origins};
+use crate::metrics::Metrics;
+use crate::relay::{Relay, hub::HubConfig};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    /// The public address actually bound (port 0 resolved).
+    pub public_addr: SocketAddr,
+    /// The internal address actually bound.
+    pub internal_addr: SocketAddr,
+    /// The origins allowed (demo mode adds the local ones).
+    pub origins: Vec<String>,
+    relay: Relay,
+    shutdown: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
+}
+
+impl Server {
+    /// Binds both listeners and starts serving.
+    pub async fn start(config: Config) -> Result<Self, StartError> {
+        let public = bind(config.listen).await?;
+        let internal = bind(config.internal).await?;
+        let public_addr = public.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let internal_addr = internal.local_addr().map_err(|source| StartError::Bind {
+            addr: config.internal,
+            source,
+        })?;
+
+        let mut allowed = config.allowed_origins.clone();
+        if config.demo {
+            let port = public_addr.port();
+            allowed.extend([
+                format!("http://127.0.0.1:{port}"),
+                format!("http://localhost:{port}"),
+                format!("http://[::1]:{port}"),
+            ]);
+        }
+        let origins = Origins::new(allowed.iter().map(String::as_str));
+        let metrics = Metrics::new();
+        let relay = Relay::new(HubConfig::from_config(&config), metrics.clone());
+        let auth = Auth::new(
+            &config.accounts,
+            Duration::from_secs(config.limits.session_ttl_s),
+            Duration::from_secs(config.limits.ticket_ttl_s),
+        );
+        let shutdown = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let grace = Duration::from_secs(config.limits.shutdown_grace_s);
+        let state = AppState {
+            relay: relay.clone(),
+            auth,
+            metrics,
+            config: Arc::new(config),
+            origins: Arc::new(origins.clone()),
+            shutdown: shutdown.clone(),
+            tracker: tracker.clone(),
+        };
+
+        let public = public.tap_io(|tcp| {
+            // Latency over throughput: chat frames are small and interactive.
+            let _ = tcp.set_nodelay(true);
+        });
+        let public_app = http::public_router(state.clone());
+        let internal_app = http::internal_router(state);
+        let (s1, s2) = (shutdown.clone(), shutdown.clone());
+        let public_srv =
+            axum::serve(public, public_app).with_graceful_shutdown(s1.cancelled_owned());
+        let internal_srv =
+            axum::serve(internal, internal_app).with_graceful_shutdown(s2.cancelled_owned());
+        let ticker = tokio::spawn(relay.clone().run_ticker(shutdown.clone()));
+
+        let task = tokio::spawn(async move {
+            let (a, b) = tokio::join!(public_srv, internal_srv);
+            for r in [a, b] {
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "listener failed");
+                }
+            }
+            tracker.close();
+            if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+                tracing::warn!(
+                    open = tracker.len(),
+                    "connections still open after the grace period"
+                );
+            }
+            let _ = ticker.await;
+        });
+        Ok(Self {
+            public_addr,
+            internal_addr,
+            origins: origins.list(),
+            relay,
+            shutdown,
+            task,
+        })
+    }
+
+    /// Begins a graceful shutdown.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// A token that is cancelled when shutdown begins.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// The relay's state (tests inspect it to prove nothing remains).
+    pub fn relay(&self) -> &Relay {
+        &self.relay
+    }
+
+    /// Waits until the server has stopped (after `shutdown`).
+    pub async fn wait(self) {
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "server task failed");
+        }
+    }
+}
