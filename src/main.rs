@@ -53,12 +53,8 @@ enum CounsellorCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LYT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    let directives = std::env::var("LYT_LOG").unwrap_or_else(|_| "info".into());
+    lyt::logging::init(&directives, std::io::stderr).context("cannot set up logging")?;
     match cli.command {
         Command::Serve(args) => {
             let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;

@@ -96,7 +96,7 @@ pub mod close {
 }
 
 mod ids;
-pub use ids::{Blob, ConvId, Lang, QueueId, Slug, Topic};
+pub use ids::{B64, Blob, ConvId, Lang, QueueId, Slug, Topic};
 
 /// A counsellor's certificate bundle as it travels (PROTOCOL.md §1): two base64url
 /// certificates. The relay checks only their form; visitors verify the chain.

@@ -59,6 +59,8 @@ pub enum Incoming {
 /// A WebSocket connection to a lyt endpoint.
 pub struct WsClient {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Headers of the server's upgrade response (e.g. to check no extension was agreed).
+    pub response_headers: http::HeaderMap,
 }
 
 /// How to connect.
@@ -118,13 +120,16 @@ impl WsClient {
             .read_buffer_size(8 * 1024)
             .max_message_size(Some(crate::protocol::MAX_FRAME_BYTES))
             .max_frame_size(Some(crate::protocol::MAX_FRAME_BYTES));
-        let (ws, _resp) = tokio_tungstenite::client_async_with_config(
+        let (ws, resp) = tokio_tungstenite::client_async_with_config(
             req,
             MaybeTlsStream::Plain(stream),
             Some(config),
         )
         .await?;
-        Ok(Self { ws })
+        Ok(Self {
+            ws,
+            response_headers: resp.headers().clone(),
+        })
     }
 
     /// Sends a frame as JSON.

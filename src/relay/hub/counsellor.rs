@@ -218,6 +218,10 @@ impl Hub {
         now: Instant,
     ) -> Result<(), Refusal> {
         self.counsellor_live(id, conv)?;
+        if let Some(c) = self.convs.get_mut(&conv) {
+            // The visitor is not offered straight back to the one who transferred them.
+            c.passed.push((id, now));
+        }
         match (&to.queue, &to.alias) {
             (Some(queue), None) => {
                 if !self.has_queue(queue) {

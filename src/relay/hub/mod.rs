@@ -362,12 +362,13 @@ impl Hub {
         });
     }
 
-    /// Tells every queued visitor whose position changed their new position.
+    /// Tells every waiting visitor whose position changed their new position. A visitor
+    /// whose offer is pending still waits, so offered visitors count for positions too.
     fn push_positions(&mut self) {
         let mut queued: Vec<(&QueueId, (u8, u64), ConvId)> = self
             .convs
             .iter()
-            .filter(|(_, c)| c.phase == Phase::Queued)
+            .filter(|(_, c)| !matches!(c.phase, Phase::Live { .. }))
             .map(|(id, c)| (&c.queue, c.order, *id))
             .collect();
         queued.sort();

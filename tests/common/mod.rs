@@ -1,0 +1,191 @@
+//! Shared harness of the integration tests: a real server on port 0 in demo mode (accounts in
+//! a temporary demo directory), and clients that speak the real protocol over real sockets.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use lyt::client::{ConnectOptions, LoginSession, WsClient};
+use lyt::protocol::{B64, ConvId, CounsellorFrame, ServerFrame, Skills, WireBundle};
+use lyt::{Config, Server};
+
+/// How long a test waits for any one frame.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// A running server and what clients need to reach it.
+pub struct TestServer {
+    pub server: Server,
+    pub http: String,
+    pub ws: String,
+    pub origin: String,
+    pub demo: lyt::demo::Demo,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts a demo-mode server on port 0, after `tweak` adjusts its configuration.
+pub async fn start(tweak: impl FnOnce(&mut Config)) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        internal: "127.0.0.1:0".parse().unwrap(),
+        demo: true,
+        demo_dir: dir.path().join("lyt-demo"),
+        ..Config::default()
+    };
+    tweak(&mut config);
+    let demo = lyt::demo::provision(&mut config).unwrap();
+    let server = Server::start(config).await.unwrap();
+    let port = server.public_addr.port();
+    TestServer {
+        http: format!("http://127.0.0.1:{port}"),
+        ws: format!("ws://127.0.0.1:{port}"),
+        origin: format!("http://127.0.0.1:{port}"),
+        server,
+        demo,
+        _dir: dir,
+    }
+}
+
+impl TestServer {
+    /// Connection options of a browser on the demo page.
+    pub fn opts(&self) -> ConnectOptions {
+        ConnectOptions {
+            origin: Some(self.origin.clone()),
+            ..ConnectOptions::default()
+        }
+    }
+
+    /// A visitor connection, past the server's `hello`.
+    pub async fn visitor(&self) -> WsClient {
+        let mut v = WsClient::connect(&format!("{}/v1/visitor", self.ws), &self.opts())
+            .await
+            .unwrap();
+        assert!(matches!(
+            v.frame(WAIT).await.unwrap(),
+            ServerFrame::Hello { v: 1, .. }
+        ));
+        v
+    }
+
+    /// A logged-in session of demo account `username`.
+    pub async fn login(&self, username: &str) -> LoginSession {
+        let account = self
+            .demo
+            .accounts
+            .iter()
+            .find(|a| a.username == username)
+            .unwrap();
+        lyt::client::login(&self.http, Some(&self.origin), username, &account.password)
+            .await
+            .unwrap()
+    }
+
+    /// An authenticated counsellor connection, past `hello` and `welcome`, not yet on duty.
+    pub async fn counsellor_connected(&self, username: &str) -> WsClient {
+        let ticket = self.login(username).await.ticket().await.unwrap();
+        let mut c = WsClient::connect(&format!("{}/v1/counsellor", self.ws), &self.opts())
+            .await
+            .unwrap();
+        assert!(matches!(
+            c.frame(WAIT).await.unwrap(),
+            ServerFrame::Hello { .. }
+        ));
+        c.send(&CounsellorFrame::Auth { ticket }).await.unwrap();
+        assert!(matches!(
+            c.frame(WAIT).await.unwrap(),
+            ServerFrame::Welcome { .. }
+        ));
+        c
+    }
+
+    /// A counsellor on duty for Danish and English, every topic, with `capacity`.
+    pub async fn counsellor(&self, username: &str, capacity: u32) -> WsClient {
+        let mut c = self.counsellor_connected(username).await;
+        c.send(&duty(capacity)).await.unwrap();
+        c
+    }
+
+    /// How many conversations the relay holds in any phase.
+    pub fn conversations(&self) -> usize {
+        self.server.relay().with(|h| h.conversation_count())
+    }
+}
+
+/// A placeholder certificate bundle: the relay only checks its form.
+pub fn bundle() -> WireBundle {
+    WireBundle {
+        id_cert: B64::encode(b"identity certificate").unwrap(),
+        shift_cert: B64::encode(b"shift certificate").unwrap(),
+    }
+}
+
+/// The `duty` frame of a counsellor serving da and en, any topic.
+pub fn duty(capacity: u32) -> CounsellorFrame {
+    CounsellorFrame::Duty {
+        on: true,
+        skills: Some(Skills {
+            langs: vec!["da".parse().unwrap(), "en".parse().unwrap()],
+            topics: vec!["any".parse().unwrap()],
+        }),
+        capacity: Some(capacity),
+        bundle: Some(bundle()),
+    }
+}
+
+/// Sends `join` and returns the first `queued` frame's position.
+pub async fn join(v: &mut WsClient, queue: &str) -> u32 {
+    v.send_text(format!(r#"{{"t":"join","queue":"{queue}"}}"#))
+        .await
+        .unwrap();
+    match v.frame(WAIT).await.unwrap() {
+        ServerFrame::Queued {
+            position, resume, ..
+        } => {
+            assert!(resume.len() >= 40, "resume token too short");
+            position
+        }
+        other => panic!("expected queued, got {other:?}"),
+    }
+}
+
+/// Waits for an offer and returns its conversation.
+pub async fn offer(c: &mut WsClient) -> ConvId {
+    match c.frame(WAIT).await.unwrap() {
+        ServerFrame::Offer { conv, .. } => conv,
+        other => panic!("expected offer, got {other:?}"),
+    }
+}
+
+/// Waits for `assigned` and returns the conversation.
+pub async fn assigned(v: &mut WsClient) -> ConvId {
+    match v.frame(WAIT).await.unwrap() {
+        ServerFrame::Assigned { conv, .. } => conv,
+        other => panic!("expected assigned, got {other:?}"),
+    }
+}
+
+/// Waits for `ended` and returns its reason.
+pub async fn ended(c: &mut WsClient) -> String {
+    match c.frame(WAIT).await.unwrap() {
+        ServerFrame::Ended { reason, .. } => reason,
+        other => panic!("expected ended, got {other:?}"),
+    }
+}
+
+/// Waits for an error frame and returns its code.
+pub async fn error_code(c: &mut WsClient) -> lyt::protocol::ErrorCode {
+    match c.frame(WAIT).await.unwrap() {
+        ServerFrame::Error { code, .. } => code,
+        other => panic!("expected error, got {other:?}"),
+    }
+}
+
+/// A visitor and a counsellor in a live conversation (the visitor joined `da/exit`).
+pub async fn live_pair(ts: &TestServer, counsellor: &str) -> (WsClient, WsClient, ConvId) {
+    let mut c = ts.counsellor(counsellor, 1).await;
+    let mut v = ts.visitor().await;
+    join(&mut v, "da/exit").await;
+    let conv = offer(&mut c).await;
+    c.send(&CounsellorFrame::Accept { conv }).await.unwrap();
+    assert_eq!(assigned(&mut v).await, conv);
+    (v, c, conv)
+}

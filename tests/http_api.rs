@@ -1,0 +1,117 @@
+//! The HTTP API: status, login and tickets, and the internal listener.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+
+/// `GET /v1/status` lists the demo queues and the phone line, sets no cookie and is not
+/// cached by the browser.
+#[tokio::test]
+async fn status_lists_queues_and_phone() {
+    let ts = start(|_| {}).await;
+    let res = reqwest::get(format!("{}/v1/status", ts.http))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("set-cookie").is_none());
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+    let status: lyt::http::Status = res.json().await.unwrap();
+    let ids: Vec<_> = status.queues.iter().map(|q| q.id.as_str()).collect();
+    assert_eq!(ids, ["da/exit", "da/health", "en/any"]);
+    assert!(status.open);
+    assert!(!status.phone.number.is_empty());
+
+    let mut v = ts.visitor().await;
+    join(&mut v, "da/health").await;
+    let status: lyt::http::Status = reqwest::get(format!("{}/v1/status", ts.http))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status.queues[1].waiting, 1);
+}
+
+/// A wrong password is refused; a right one sets an HttpOnly, SameSite=Strict cookie.
+#[tokio::test]
+async fn login_and_ticket() {
+    let ts = start(|_| {}).await;
+    let err = lyt::client::login(&ts.http, Some(&ts.origin), "maja", "wrong")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+    let maja = ts
+        .demo
+        .accounts
+        .iter()
+        .find(|a| a.username == "maja")
+        .unwrap();
+    let res = reqwest::Client::new()
+        .post(format!("{}/v1/auth/login", ts.http))
+        .json(&serde_json::json!({ "username": "maja", "password": maja.password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+
+    let no_session = reqwest::Client::new()
+        .post(format!("{}/v1/auth/ticket", ts.http))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_session.status(), 401);
+    let foreign = reqwest::Client::new()
+        .post(format!("{}/v1/auth/ticket", ts.http))
+        .header("cookie", cookie.split(';').next().unwrap())
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
+    assert!(ts.login("maja").await.ticket().await.unwrap().len() >= 40);
+}
+
+/// The internal listener serves health, readiness and Prometheus metrics; the public one
+/// does not serve metrics.
+#[tokio::test]
+async fn internal_listener() {
+    let ts = start(|_| {}).await;
+    let internal = format!("http://{}", ts.server.internal_addr);
+    assert_eq!(
+        reqwest::get(format!("{internal}/healthz"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok"
+    );
+    assert_eq!(
+        reqwest::get(format!("{internal}/readyz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let _pair = live_pair(&ts, "maja").await;
+    let metrics = reqwest::get(format!("{internal}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("lyt_conversations_live 1"), "{metrics}");
+    assert!(
+        metrics.contains(r#"lyt_offers_total{result="accepted"} 1"#),
+        "{metrics}"
+    );
+    let public = reqwest::get(format!("{}/metrics", ts.http)).await.unwrap();
+    assert_eq!(public.status(), 404);
+}

@@ -1,0 +1,264 @@
+//! The relay flow over real WebSockets: join, offer, accept, handshake and data relayed in
+//! order, end; capacity and waiting; decline and expiry; shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::*;
+use lyt::protocol::{
+    ConvId, CounsellorFrame, ServerFrame, Tags, TransferTarget, VisitorFrame, close,
+};
+
+fn blob(bytes: &[u8]) -> lyt::protocol::Blob {
+    URL_SAFE_NO_PAD.encode(bytes).parse().unwrap()
+}
+
+/// The opaque bytes of message `i` from `side`.
+fn payload(side: &str, i: u64) -> Vec<u8> {
+    format!("{side} message {i}").into_bytes()
+}
+
+async fn expect_data(c: &mut lyt::client::WsClient, conv: ConvId, n: u64, bytes: &[u8]) {
+    match c.frame(WAIT).await.unwrap() {
+        ServerFrame::Data {
+            conv: got,
+            n: got_n,
+            m,
+        } => {
+            assert_eq!((got, got_n), (conv, n));
+            assert_eq!(URL_SAFE_NO_PAD.decode(m.as_str()).unwrap(), bytes);
+        }
+        other => panic!("expected data {n}, got {other:?}"),
+    }
+}
+
+/// A visitor and a demo counsellor chat: handshake and 100 frames each way arrive verbatim
+/// and in order; the counsellor ends, both get `ended`, and nothing of the chat remains.
+#[tokio::test]
+async fn chat_relays_in_order_and_leaves_nothing() {
+    let ts = start(|_| {}).await;
+    let (mut v, mut c, conv) = live_pair(&ts, "maja").await;
+
+    v.send(&VisitorFrame::Hs1 {
+        conv,
+        m: blob(b"noise message 1"),
+    })
+    .await
+    .unwrap();
+    match c.frame(WAIT).await.unwrap() {
+        ServerFrame::Hs1 { conv: got, m } => assert_eq!((got, m), (conv, blob(b"noise message 1"))),
+        other => panic!("expected hs1, got {other:?}"),
+    }
+    c.send(&CounsellorFrame::Hs2 {
+        conv,
+        m: blob(b"noise message 2"),
+    })
+    .await
+    .unwrap();
+    assert!(matches!(
+        v.frame(WAIT).await.unwrap(),
+        ServerFrame::Hs2 { .. }
+    ));
+
+    for n in 0..100 {
+        v.send(&VisitorFrame::Data {
+            conv,
+            n,
+            m: blob(&payload("visitor", n)),
+        })
+        .await
+        .unwrap();
+        c.send(&CounsellorFrame::Data {
+            conv,
+            n,
+            m: blob(&payload("counsellor", n)),
+        })
+        .await
+        .unwrap();
+    }
+    for n in 0..100 {
+        expect_data(&mut c, conv, n, &payload("visitor", n)).await;
+        expect_data(&mut v, conv, n, &payload("counsellor", n)).await;
+    }
+    v.send(&VisitorFrame::Ack { conv, upto: 99 }).await.unwrap();
+
+    c.send(&CounsellorFrame::End {
+        conv,
+        tags: Tags::default(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(ended(&mut v).await, "counsellor_ended");
+    assert_eq!(ended(&mut c).await, "counsellor_ended");
+    assert_eq!(ts.conversations(), 0);
+}
+
+/// When the visitor leaves, the counsellor gets `ended{visitor_left}` and the state is gone;
+/// the same visitor connection can join again.
+#[tokio::test]
+async fn visitor_leaves_and_can_join_again() {
+    let ts = start(|_| {}).await;
+    let (mut v, mut c, _) = live_pair(&ts, "maja").await;
+    v.send(&VisitorFrame::Leave {}).await.unwrap();
+    assert_eq!(ended(&mut c).await, "visitor_left");
+    assert_eq!(ended(&mut v).await, "visitor_left");
+    assert_eq!(ts.conversations(), 0);
+    assert_eq!(join(&mut v, "en/any").await, 1);
+    offer(&mut c).await;
+}
+
+/// A visitor whose connection drops ends the chat for the counsellor at once.
+#[tokio::test]
+async fn visitor_disconnect_ends_the_chat() {
+    let ts = start(|_| {}).await;
+    let (v, mut c, _) = live_pair(&ts, "maja").await;
+    v.close().await.unwrap();
+    assert_eq!(ended(&mut c).await, "visitor_left");
+    assert_eq!(ts.conversations(), 0);
+}
+
+/// With a counsellor of capacity 1, the second visitor waits with position 1 and is
+/// offered as soon as the first chat ends.
+#[tokio::test]
+async fn second_visitor_waits_for_capacity() {
+    let ts = start(|_| {}).await;
+    let mut c = ts.counsellor("maja", 1).await;
+    let mut v1 = ts.visitor().await;
+    join(&mut v1, "da/exit").await;
+    let conv1 = offer(&mut c).await;
+    c.send(&CounsellorFrame::Accept { conv: conv1 })
+        .await
+        .unwrap();
+    assigned(&mut v1).await;
+
+    let mut v2 = ts.visitor().await;
+    assert_eq!(join(&mut v2, "da/health").await, 1);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), c.frame(WAIT))
+            .await
+            .is_err(),
+        "no offer while at capacity"
+    );
+    c.send(&CounsellorFrame::End {
+        conv: conv1,
+        tags: Tags::default(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(ended(&mut c).await, "counsellor_ended");
+    let conv2 = offer(&mut c).await;
+    assert_ne!(conv1, conv2);
+    c.send(&CounsellorFrame::Accept { conv: conv2 })
+        .await
+        .unwrap();
+    assert_eq!(assigned(&mut v2).await, conv2);
+}
+
+/// Positions are pushed: the second in line moves to position 1 when the first is served.
+#[tokio::test]
+async fn positions_are_pushed() {
+    let ts = start(|_| {}).await;
+    let mut v1 = ts.visitor().await;
+    let mut v2 = ts.visitor().await;
+    assert_eq!(join(&mut v1, "da/exit").await, 1);
+    assert_eq!(join(&mut v2, "da/exit").await, 2);
+    v1.send(&VisitorFrame::Leave {}).await.unwrap();
+    match v2.frame(WAIT).await.unwrap() {
+        ServerFrame::Queued { position, .. } => assert_eq!(position, 1),
+        other => panic!("expected queued, got {other:?}"),
+    }
+}
+
+/// A decline moves the visitor on to the next counsellor.
+#[tokio::test]
+async fn decline_moves_on() {
+    let ts = start(|_| {}).await;
+    let mut maja = ts.counsellor("maja", 1).await;
+    let mut v = ts.visitor().await;
+    join(&mut v, "da/exit").await;
+    let conv = offer(&mut maja).await;
+    let mut ali = ts.counsellor("ali", 1).await;
+    maja.send(&CounsellorFrame::Decline { conv }).await.unwrap();
+    assert_eq!(offer(&mut ali).await, conv);
+    ali.send(&CounsellorFrame::Accept { conv }).await.unwrap();
+    match v.frame(WAIT).await.unwrap() {
+        ServerFrame::Assigned { alias, .. } => assert_eq!(alias, "Ali"),
+        other => panic!("expected assigned, got {other:?}"),
+    }
+    maja.send(&CounsellorFrame::Accept { conv }).await.unwrap();
+    assert_eq!(
+        error_code(&mut maja).await,
+        lyt::protocol::ErrorCode::Conflict
+    );
+}
+
+/// An offer that expires is withdrawn from that counsellor and made to the next one.
+#[tokio::test]
+async fn expired_offer_moves_on() {
+    let ts = start(|c| c.limits.offer_timeout_s = 1).await;
+    let mut maja = ts.counsellor("maja", 1).await;
+    let mut v = ts.visitor().await;
+    join(&mut v, "da/exit").await;
+    let conv = offer(&mut maja).await;
+    let mut ali = ts.counsellor("ali", 1).await;
+    assert_eq!(ended(&mut maja).await, "offer_expired");
+    assert_eq!(offer(&mut ali).await, conv);
+}
+
+/// A counsellor transfers a live chat to a queue: they get `ended{transferred}`, the visitor
+/// is queued at the front, and a colleague is offered the visitor.
+#[tokio::test]
+async fn transfer_to_queue() {
+    let ts = start(|_| {}).await;
+    let (mut v, mut maja, conv) = live_pair(&ts, "maja").await;
+    let mut ali = ts.counsellor("ali", 1).await;
+    let to = TransferTarget {
+        queue: Some("en/any".parse().unwrap()),
+        alias: None,
+    };
+    maja.send(&CounsellorFrame::Transfer { conv, to })
+        .await
+        .unwrap();
+    assert_eq!(ended(&mut maja).await, "transferred");
+    assert_eq!(offer(&mut ali).await, conv);
+    assert!(matches!(
+        v.frame(WAIT).await.unwrap(),
+        ServerFrame::Queued { position: 1, .. }
+    ));
+}
+
+/// A counsellor who goes away returns their live chat to the front of the queue.
+#[tokio::test]
+async fn lost_counsellor_requeues_the_visitor() {
+    let ts = start(|_| {}).await;
+    let (mut v, maja, conv) = live_pair(&ts, "maja").await;
+    maja.close().await.unwrap();
+    assert!(matches!(
+        v.frame(WAIT).await.unwrap(),
+        ServerFrame::Queued { position: 1, .. }
+    ));
+    let mut ali = ts.counsellor("ali", 1).await;
+    assert_eq!(offer(&mut ali).await, conv);
+    ali.send(&CounsellorFrame::Accept { conv }).await.unwrap();
+    assert_eq!(assigned(&mut v).await, conv);
+}
+
+/// On shutdown every open socket receives close 1001 and the server stops.
+#[tokio::test]
+async fn graceful_shutdown_closes_with_1001() {
+    let ts = start(|_| {}).await;
+    let (mut v, mut c, _) = live_pair(&ts, "maja").await;
+    let mut idle = ts.visitor().await;
+    ts.server.shutdown();
+    for ws in [&mut v, &mut c, &mut idle] {
+        let code = ws.closed(WAIT).await.unwrap().map(|(code, _)| code);
+        assert_eq!(code, Some(close::GOING_AWAY));
+    }
+    tokio::time::timeout(WAIT, ts.server.wait())
+        .await
+        .expect("serve returns");
+}
