@@ -39,9 +39,9 @@ pub use referral::{
     OpenedReferral, ReferralEnvelope, build_referral_plaintext, open_referral_plaintext,
     referral_signature_message, sign_referral, verify_referral_signature,
 };
-#[doc(hidden)]
-pub use seal::derive_keypair as hpke_derive_keypair;
 pub use seal::{
     CALLBACK_INFO, REFERRAL_INFO_PREFIX, Sealed, open_callback, open_referral, seal_callback,
     seal_referral,
 };
+#[doc(hidden)]
+pub use seal::{derive_keypair as hpke_derive_keypair, open as hpke_open, seal as hpke_seal};

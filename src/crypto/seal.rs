@@ -58,7 +58,10 @@ fn referral_info(office_id: &str) -> Vec<u8> {
     [REFERRAL_INFO_PREFIX, office_id.as_bytes()].concat()
 }
 
-fn seal<R: RngCore + CryptoRng>(
+/// Single-shot HPKE base-mode seal with any `info` and `aad` (the building block of the
+/// labelled functions; public for the RFC 9180 known-answer test).
+#[doc(hidden)]
+pub fn seal<R: RngCore + CryptoRng>(
     recipient_pub: &[u8; 32],
     info: &[u8],
     aad: &[u8],
@@ -81,7 +84,9 @@ fn seal<R: RngCore + CryptoRng>(
     })
 }
 
-fn open(
+/// Single-shot HPKE base-mode open with any `info` and `aad` (see [`seal`]).
+#[doc(hidden)]
+pub fn open(
     recipient: &StaticKey,
     info: &[u8],
     aad: &[u8],
