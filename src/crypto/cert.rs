@@ -4,6 +4,7 @@
 //! Validity rules across certificates live in `bundle`.
 
 use super::keys::{IdentityKey, verify_signature};
+use super::reader::Reader;
 use super::{Error, Result};
 
 /// Magic prefix of an identity certificate body.
@@ -297,55 +298,6 @@ fn check_office_id(id: &str) -> Result<()> {
         return Err(Error::CertFormat("bad office id"));
     }
     Ok(())
-}
-
-/// A cursor over a certificate body that never reads past the end.
-struct Reader<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn new(body: &'a [u8], magic: &[u8]) -> Result<Self> {
-        let rest = body.strip_prefix(magic).ok_or(Error::CertFormat(
-            "wrong magic (not this kind of certificate)",
-        ))?;
-        Ok(Self { rest })
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        if self.rest.len() < n {
-            return Err(Error::CertFormat("truncated"));
-        }
-        let (head, tail) = self.rest.split_at(n);
-        self.rest = tail;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        <[u8; N]>::try_from(self.take(N)?).map_err(|_| Error::CertFormat("truncated"))
-    }
-
-    fn u8(&mut self) -> Result<u8> {
-        Ok(self.array::<1>()?[0])
-    }
-
-    fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_be_bytes(self.array()?))
-    }
-
-    fn string(&mut self) -> Result<String> {
-        let len = u16::from_be_bytes(self.array()?);
-        let bytes = self.take(usize::from(len))?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| Error::CertFormat("string is not UTF-8"))
-    }
-
-    fn finish(self) -> Result<()> {
-        if self.rest.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::CertFormat("trailing bytes"))
-        }
-    }
 }
 
 #[cfg(test)]

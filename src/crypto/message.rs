@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
-use super::noise::Session;
 use super::pad::{pad, unpad};
+use super::session::Session;
 use super::{Error, Result};
 
 /// Longest `text` body, in Unicode scalar values (chars).

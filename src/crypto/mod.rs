@@ -12,8 +12,10 @@ mod keys;
 mod message;
 mod noise;
 mod pad;
+mod reader;
 mod referral;
 mod seal;
+mod session;
 
 pub use b64::{b64_decode, b64_encode};
 pub use bundle::{
@@ -31,8 +33,7 @@ pub use keys::{
 };
 pub use message::{AppMessage, MAX_TEXT_CHARS, Received, offer_hash};
 pub use noise::{
-    HANDSHAKE_MSG_LEN, Initiator, PROLOGUE_LEN, PROTOCOL_NAME, Responder, Session, TAG_LEN,
-    prologue,
+    HANDSHAKE_MSG_LEN, Initiator, PROLOGUE_LEN, PROTOCOL_NAME, Responder, TAG_LEN, prologue,
 };
 pub use pad::{BUCKETS, MAX_JSON_LEN, pad, unpad};
 pub use referral::{
@@ -45,3 +46,4 @@ pub use seal::{
 };
 #[doc(hidden)]
 pub use seal::{derive_keypair as hpke_derive_keypair, open as hpke_open, seal as hpke_seal};
+pub use session::Session;

@@ -11,14 +11,13 @@
 //!   <- e, ee
 //! ```
 
-use chacha20poly1305::aead::{Aead as _, KeyInit as _, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hkdf::Hkdf;
 use rand::{CryptoRng, RngCore};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
 use super::keys::{StaticKey, x25519};
+use super::session::{CipherState, Session};
 use super::{Error, Result};
 
 /// The Noise protocol name; exactly 32 bytes, so it is `h`'s initial value unhashed (§5.2).
@@ -29,8 +28,6 @@ pub const PROLOGUE_LEN: usize = 5 + 16 + 32;
 pub const TAG_LEN: usize = 16;
 /// Length of each lyt handshake message (`e` + tag of the empty payload).
 pub const HANDSHAKE_MSG_LEN: usize = 32 + TAG_LEN;
-/// Label of the safety code derivation (PROTOCOL.md §2).
-const SAFETY_CODE_INFO: &[u8] = b"lyt/1 safety code";
 
 /// The lyt prologue, binding the conversation and the counsellor's certificate bundle.
 pub fn prologue(conv_id: &[u8; 16], bundle_hash: &[u8; 32]) -> [u8; PROLOGUE_LEN] {
@@ -51,63 +48,6 @@ fn hkdf2(ck: &[u8; 32], ikm: &[u8]) -> (Zeroizing<[u8; 32]>, Zeroizing<[u8; 32]>
     a.copy_from_slice(&okm[..32]);
     b.copy_from_slice(&okm[32..]);
     (a, b)
-}
-
-/// A CipherState (§5.1): a key (absent before the first MixKey) and an implicit counter.
-struct CipherState {
-    k: Option<Zeroizing<[u8; 32]>>,
-    n: u64,
-}
-
-impl CipherState {
-    fn new(k: Option<Zeroizing<[u8; 32]>>) -> Self {
-        Self { k, n: 0 }
-    }
-
-    /// 32 zero bits followed by the little-endian 64-bit counter (§12.3).
-    fn nonce(n: u64) -> Nonce {
-        let mut nonce = [0u8; 12];
-        nonce[4..].copy_from_slice(&n.to_le_bytes());
-        nonce.into()
-    }
-
-    fn encrypt_with_ad(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
-        let Some(k) = &self.k else {
-            return Ok(plaintext.to_vec());
-        };
-        // 2^64 - 1 is reserved (§5.1); refuse rather than wrap.
-        if self.n == u64::MAX {
-            return Err(Error::NonceExhausted);
-        }
-        let aead = ChaCha20Poly1305::new(Key::from_slice(k.as_ref()));
-        let msg = Payload {
-            msg: plaintext,
-            aad: ad,
-        };
-        let ct = aead
-            .encrypt(&Self::nonce(self.n), msg)
-            .map_err(|_| Error::NonceExhausted)?;
-        self.n += 1;
-        Ok(ct)
-    }
-
-    /// Decrypts; the counter advances only on success. `None` on authentication failure.
-    fn decrypt_with_ad(&mut self, ad: &[u8], ciphertext: &[u8]) -> Option<Vec<u8>> {
-        let Some(k) = &self.k else {
-            return Some(ciphertext.to_vec());
-        };
-        if self.n == u64::MAX {
-            return None;
-        }
-        let aead = ChaCha20Poly1305::new(Key::from_slice(k.as_ref()));
-        let msg = Payload {
-            msg: ciphertext,
-            aad: ad,
-        };
-        let pt = aead.decrypt(&Self::nonce(self.n), msg).ok()?;
-        self.n += 1;
-        Some(pt)
-    }
 }
 
 /// A SymmetricState (§5.2).
@@ -186,6 +126,12 @@ fn split_ephemeral(msg: &[u8]) -> Result<([u8; 32], &[u8])> {
 pub struct Initiator {
     sym: SymmetricState,
     e: StaticKey,
+}
+
+impl std::fmt::Debug for Initiator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Initiator { awaiting message 2, .. }")
+    }
 }
 
 impl Initiator {
@@ -287,120 +233,6 @@ impl Responder {
         msg2.extend(sym.encrypt_and_hash(payload)?);
         let (c1, c2, h) = sym.split();
         Ok((Session::new(c2, c1, h, false), payload1, msg2))
-    }
-}
-
-/// Where a session stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Open,
-    /// A `bye` was sent or received.
-    Ended,
-    /// A failure happened; nothing more is accepted.
-    Poisoned,
-}
-
-/// An established session: transport encryption with implicit counters, PROTOCOL.md §3's
-/// replay/gap rule, and poisoning after any failure.
-pub struct Session {
-    send: CipherState,
-    recv: CipherState,
-    handshake_hash: [u8; 32],
-    initiator: bool,
-    state: State,
-}
-
-impl Session {
-    fn new(send: CipherState, recv: CipherState, h: [u8; 32], initiator: bool) -> Self {
-        Self {
-            send,
-            recv,
-            handshake_hash: h,
-            initiator,
-            state: State::Open,
-        }
-    }
-
-    /// The Noise handshake hash `h`, the same on both sides of one handshake.
-    pub fn handshake_hash(&self) -> [u8; 32] {
-        self.handshake_hash
-    }
-
-    /// Whether this side was the initiator (the visitor).
-    pub fn is_initiator(&self) -> bool {
-        self.initiator
-    }
-
-    /// The six-digit safety code of PROTOCOL.md §2.
-    pub fn safety_code(&self) -> String {
-        let mut out = [0u8; 4];
-        // Four bytes never exceed HKDF's output limit.
-        let _ =
-            Hkdf::<Sha256>::new(Some(&[]), &self.handshake_hash).expand(SAFETY_CODE_INFO, &mut out);
-        format!("{:06}", u32::from_be_bytes(out) % 1_000_000)
-    }
-
-    /// The counter the next sent message will carry.
-    pub fn next_send_counter(&self) -> u64 {
-        self.send.n
-    }
-
-    /// The counter of the next message expected from the peer.
-    pub fn next_recv_counter(&self) -> u64 {
-        self.recv.n
-    }
-
-    fn check_open(&self) -> Result<()> {
-        match self.state {
-            State::Open => Ok(()),
-            State::Ended => Err(Error::Ended),
-            State::Poisoned => Err(Error::Poisoned),
-        }
-    }
-
-    pub(super) fn poison(&mut self) {
-        self.state = State::Poisoned;
-    }
-
-    pub(super) fn end(&mut self) {
-        if self.state == State::Open {
-            self.state = State::Ended;
-        }
-    }
-
-    /// Encrypts the next transport message; returns its counter `n` and ciphertext.
-    pub fn encrypt(&mut self, plaintext: &[u8]) -> Result<(u64, Vec<u8>)> {
-        self.check_open()?;
-        let n = self.send.n;
-        match self.send.encrypt_with_ad(&[], plaintext) {
-            Ok(ct) => Ok((n, ct)),
-            Err(e) => {
-                self.poison();
-                Err(e)
-            }
-        }
-    }
-
-    /// Decrypts message `n`: below the next expected counter is [`Error::Replay`] (drop it,
-    /// the session stays usable); above is [`Error::Gap`]; a failure to authenticate is
-    /// [`Error::Decrypt`]. Gap and Decrypt poison the session.
-    pub fn decrypt(&mut self, n: u64, ciphertext: &[u8]) -> Result<Vec<u8>> {
-        self.check_open()?;
-        let expected = self.recv.n;
-        if n < expected {
-            return Err(Error::Replay { n, expected });
-        }
-        if n > expected {
-            self.poison();
-            return Err(Error::Gap { n, expected });
-        }
-        match self.recv.decrypt_with_ad(&[], ciphertext) {
-            Some(pt) => Ok(pt),
-            None => {
-                self.poison();
-                Err(Error::Decrypt)
-            }
-        }
     }
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use super::bundle::CLOCK_SKEW_SECS;
-use super::cert::{IdCert, Role};
+use super::cert::IdCert;
 use super::keys::{IdentityKey, verify_signature};
 use super::seal::REFERRAL_INFO_PREFIX;
 use super::{Error, Result};
@@ -96,9 +96,6 @@ pub fn open_referral_plaintext(
     let envelope: ReferralEnvelope =
         serde_json::from_slice(plaintext).map_err(|_| Error::Referral("not the inner JSON"))?;
     let signer = IdCert::verify(&envelope.id_cert, org_root_pub)?;
-    if !matches!(signer.role, Role::Counsellor | Role::Supervisor) {
-        return Err(Error::Referral("signer role"));
-    }
     if now_unix.saturating_add(CLOCK_SKEW_SECS) < signer.not_before {
         return Err(Error::NotYetValid("identity certificate"));
     }
@@ -121,7 +118,7 @@ pub fn open_referral_plaintext(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::issue_id_cert;
+    use crate::crypto::{Role, issue_id_cert};
 
     /// A referral opens for its office and id, and fails for any other or a changed body.
     #[test]
