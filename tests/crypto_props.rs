@@ -102,3 +102,30 @@ fn hello_must_come_first_and_only_first() {
     let (n, ct) = v.send_message(&AppMessage::Hello {}).unwrap();
     assert!(matches!(c.receive_message(n, &ct), Err(Error::Message(_))));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Parsers of untrusted bytes return errors, never panic, on arbitrary input.
+    #[test]
+    fn parsers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400), text in ".{0,200}") {
+        use lyt::crypto::{IdCert, OfficeCert, ShiftCert, KeyKind, Sealed, Bundle};
+        let _ = IdCert::parse(&bytes);
+        let _ = ShiftCert::parse(&bytes);
+        let _ = OfficeCert::parse(&bytes);
+        let _ = IdCert::verify(&bytes, &[0x11; 32]);
+        let _ = lyt::crypto::unpad(&bytes);
+        let _ = AppMessage::from_json(&bytes);
+        let _ = AppMessage::from_json(text.as_bytes());
+        let _ = lyt::crypto::decode_key_file(&text, KeyKind::Ed25519Secret);
+        let _ = serde_json::from_str::<Bundle>(&text);
+        let _ = serde_json::from_str::<Sealed>(&text);
+        let _ = lyt::crypto::open_referral_plaintext(&[0x11; 32], "o", &[0; 16], &bytes, 0);
+        let _ = lyt::crypto::verify_bundle(&[0x11; 32], &Bundle { id_cert: bytes.clone(), shift_cert: bytes.clone() }, 0);
+        let key = StaticKey::from_bytes(&[7; 32]);
+        let sealed = Sealed { enc: bytes.iter().copied().take(32).collect(), ct: bytes.clone() };
+        prop_assert!(lyt::crypto::open_callback(&key, &[0; 16], &sealed).is_err());
+        let mut rng = rand::thread_rng();
+        prop_assert!(Responder::read_msg1(&key, b"p", &bytes, &mut rng).is_err());
+    }
+}

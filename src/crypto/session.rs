@@ -194,3 +194,38 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session_at(n: u64) -> Session {
+        let key = || Some(Zeroizing::new([3u8; 32]));
+        let mut send = CipherState::new(key());
+        send.n = n;
+        Session::new(send, CipherState::new(key()), [0; 32], true)
+    }
+
+    /// The reserved counter 2^64-1 is never used: the session refuses and poisons instead.
+    #[test]
+    fn nonce_exhaustion() {
+        let mut s = session_at(u64::MAX - 1);
+        assert_eq!(s.encrypt(b"last").unwrap().0, u64::MAX - 1);
+        assert_eq!(s.encrypt(b"one more"), Err(Error::NonceExhausted));
+        assert_eq!(s.encrypt(b"again"), Err(Error::Poisoned));
+    }
+
+    /// The safety code is HKDF-SHA256(h, "", "lyt/1 safety code")[..4] as BE u32 mod 10^6,
+    /// zero-padded to six digits.
+    #[test]
+    fn safety_code_derivation() {
+        let s = session_at(0);
+        let mut okm = [0u8; 4];
+        Hkdf::<Sha256>::new(None, &[0u8; 32])
+            .expand(b"lyt/1 safety code", &mut okm)
+            .unwrap();
+        let want = u32::from_be_bytes(okm) % 1_000_000;
+        assert_eq!(s.safety_code(), format!("{want:06}"));
+        assert_eq!(s.safety_code().len(), 6);
+    }
+}
