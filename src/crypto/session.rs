@@ -44,9 +44,13 @@ impl CipherState {
             msg: plaintext,
             aad: ad,
         };
+        // ChaCha20-Poly1305 fails only beyond its 2^38-byte plaintext limit (RFC 8439 §2.8).
         let ct = aead
             .encrypt(&Self::nonce(self.n), msg)
-            .map_err(|_| Error::NonceExhausted)?;
+            .map_err(|_| Error::TooLarge {
+                len: plaintext.len(),
+                max: 1 << 38,
+            })?;
         self.n += 1;
         Ok(ct)
     }
