@@ -10,6 +10,7 @@ pub mod config;
 pub mod crypto;
 pub mod demo;
 pub mod http;
+pub mod keytool;
 pub mod logging;
 pub mod metrics;
 pub mod protocol;
