@@ -2,9 +2,19 @@
 //! integration tests and the load tests can act as counsellors at once.
 //!
 //! Everything lives in the demo directory (`./lyt-demo/` by default), created on first run
-//! (mode 0700) and reused after: `accounts.json` holds two counsellor accounts and one
-//! supervisor account with random passwords (mode 0600), printed at start and clearly marked
-//! DEMO. The passwords are hashed with argon2id at every start like any configured account.
+//! (mode 0700) and reused after:
+//!
+//! - `accounts.json`: two counsellor accounts and one supervisor account with random
+//!   passwords (mode 0600), printed at start and clearly marked DEMO; hashed with argon2id at
+//!   every start like any configured account;
+//! - `org-root.key`: a demo organisation root key (Ed25519, mode 0600); demo mode pins its
+//!   public key as `org_root_pub`, replacing any configured one;
+//! - `<username>.id.key` and `<username>.id.cert`: each account's identity key and its
+//!   identity certificate signed by the demo root, made with the same code as `lyt keys` and
+//!   `lyt cert`. A certificate that has expired or will within a week is issued anew.
+//!
+//! Clients acting as a demo counsellor (tests, load tests, the CLI) read the key and
+//! certificate with [`identity`].
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +23,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::hash_password;
 use crate::config::{AccountConfig, Config, Role, Secret};
+use crate::crypto::{self, IdentityKey, KeyKind};
+use crate::keytool;
+
+/// File name of the demo org root key inside the demo directory.
+pub const ORG_ROOT_FILE: &str = "org-root.key";
+/// Validity of demo identity certificates.
+const ID_CERT_DAYS: u64 = 365;
+/// A demo identity certificate this close to expiry is issued anew.
+const RENEW_BEFORE_S: u64 = 7 * 86_400;
 
 /// File name of the demo accounts inside the demo directory.
 pub const ACCOUNTS_FILE: &str = "accounts.json";
@@ -37,6 +56,8 @@ pub struct Demo {
     pub dir: PathBuf,
     /// The accounts and their passwords.
     pub accounts: Vec<DemoAccount>,
+    /// The demo org root public key, pinned by clients.
+    pub org_root_pub: [u8; 32],
 }
 
 /// Why demo mode could not be set up.
@@ -56,6 +77,9 @@ pub enum DemoError {
     /// Hashing failed.
     #[error("cannot hash a demo password: {0}")]
     Hash(String),
+    /// A demo key or certificate could not be made or read.
+    #[error("demo keys: {0:#}")]
+    Keys(anyhow::Error),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
@@ -77,18 +101,6 @@ fn random_password() -> String {
         })
         .collect::<Vec<_>>()
         .join("-")
-}
-
-/// Creates `path` with mode 0600 (owner only) and writes `contents`; refuses to overwrite.
-pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
 }
 
 fn create_dir(dir: &Path) -> Result<(), DemoError> {
@@ -123,15 +135,100 @@ fn load_or_create_accounts(dir: &Path) -> Result<Vec<DemoAccount>, DemoError> {
     .collect();
     let json =
         serde_json::to_vec_pretty(&accounts).map_err(|_| DemoError::Corrupt(path.clone()))?;
-    write_private(&path, &json).map_err(io_err(&path))?;
+    keytool::write_secret_file(&path, &json).map_err(DemoError::Keys)?;
     Ok(accounts)
 }
 
-/// Sets up demo mode in `config.demo_dir` and adds the demo accounts to `config`.
+/// The demo org root key, created on first use.
+fn org_root(dir: &Path) -> Result<IdentityKey, DemoError> {
+    let path = dir.join(ORG_ROOT_FILE);
+    if !path.exists() {
+        let key = IdentityKey::generate(&mut rand::rngs::OsRng);
+        let text = crypto::encode_key_file(KeyKind::Ed25519Secret, &key.to_bytes());
+        keytool::write_secret_file(&path, text.as_bytes()).map_err(DemoError::Keys)?;
+    }
+    keytool::read_identity_key(&path).map_err(DemoError::Keys)
+}
+
+fn key_path(dir: &Path, username: &str) -> PathBuf {
+    dir.join(format!("{username}.id.key"))
+}
+
+fn cert_path(dir: &Path, username: &str) -> PathBuf {
+    dir.join(format!("{username}.id.cert"))
+}
+
+/// Makes sure `account` has an identity key and a certificate valid for at least a week.
+fn ensure_identity(
+    dir: &Path,
+    root: &IdentityKey,
+    account: &DemoAccount,
+    now: u64,
+) -> Result<(), DemoError> {
+    let key_file = key_path(dir, &account.username);
+    if !key_file.exists() {
+        let key = IdentityKey::generate(&mut rand::rngs::OsRng);
+        let text = crypto::encode_key_file(KeyKind::Ed25519Secret, &key.to_bytes());
+        keytool::write_secret_file(&key_file, text.as_bytes()).map_err(DemoError::Keys)?;
+    }
+    let identity = keytool::read_identity_key(&key_file).map_err(DemoError::Keys)?;
+    let cert_file = cert_path(dir, &account.username);
+    let fresh = keytool::read_cert(&cert_file)
+        .ok()
+        .and_then(|c| crypto::IdCert::verify(&c, &root.public()).ok())
+        .is_some_and(|c| {
+            c.id_pub == identity.public()
+                && c.alias == account.alias
+                && c.not_after > now + RENEW_BEFORE_S
+        });
+    if fresh {
+        return Ok(());
+    }
+    let role = match account.role {
+        Role::Counsellor => crypto::Role::Counsellor,
+        Role::Supervisor => crypto::Role::Supervisor,
+    };
+    let not_after = now + ID_CERT_DAYS * 86_400;
+    let cert = crypto::issue_id_cert(
+        root,
+        role,
+        &account.alias,
+        &identity.public(),
+        now - 300,
+        not_after,
+        rand::random(),
+    )
+    .map_err(|e| DemoError::Keys(e.into()))?;
+    if cert_file.exists() {
+        std::fs::remove_file(&cert_file).map_err(io_err(&cert_file))?;
+    }
+    keytool::write_cert(&cert_file, "DEMO identity certificate", &cert).map_err(DemoError::Keys)
+}
+
+/// A demo account's identity key and identity certificate, for clients acting as it.
+pub fn identity(dir: &Path, username: &str) -> Result<(IdentityKey, Vec<u8>), DemoError> {
+    let key = keytool::read_identity_key(&key_path(dir, username)).map_err(DemoError::Keys)?;
+    let cert = keytool::read_cert(&cert_path(dir, username)).map_err(DemoError::Keys)?;
+    Ok((key, cert))
+}
+
+/// The demo org root public key of a demo directory.
+pub fn org_root_pub(dir: &Path) -> Result<[u8; 32], DemoError> {
+    Ok(org_root(dir)?.public())
+}
+
+/// Sets up demo mode in `config.demo_dir`: adds the demo accounts to `config`, makes their
+/// keys and certificates, and pins the demo org root.
 pub fn provision(config: &mut Config) -> Result<Demo, DemoError> {
     let dir = config.demo_dir.clone();
     create_dir(&dir)?;
     let accounts = load_or_create_accounts(&dir)?;
+    let root = org_root(&dir)?;
+    let now = keytool::now_unix().map_err(DemoError::Keys)?;
+    for a in &accounts {
+        ensure_identity(&dir, &root, a, now)?;
+    }
+    config.org_root_pub = Some(crypto::b64_encode(&root.public()));
     for a in &accounts {
         if config.accounts.iter().any(|c| c.username == a.username) {
             continue;
@@ -144,7 +241,11 @@ pub fn provision(config: &mut Config) -> Result<Demo, DemoError> {
             password_hash: Secret::new(hash),
         });
     }
-    Ok(Demo { dir, accounts })
+    Ok(Demo {
+        dir,
+        accounts,
+        org_root_pub: root.public(),
+    })
 }
 
 /// Reads the demo accounts of a demo directory (for clients acting as demo counsellors).

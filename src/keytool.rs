@@ -243,7 +243,9 @@ pub fn write_secret_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn write_cert(path: &Path, comment: &str, cert: &[u8]) -> anyhow::Result<()> {
+/// Writes a certificate file: a `# lyt {comment}` line and the base64url certificate.
+/// Refuses to overwrite.
+pub fn write_cert(path: &Path, comment: &str, cert: &[u8]) -> anyhow::Result<()> {
     let text = format!("# lyt {comment}\n{}\n", b64_encode(cert));
     let mut file = OpenOptions::new()
         .write(true)
@@ -254,12 +256,26 @@ fn write_cert(path: &Path, comment: &str, cert: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn read_identity_key(path: &Path) -> anyhow::Result<IdentityKey> {
+/// Reads the certificate bytes of a certificate file written by [`write_cert`].
+pub fn read_cert(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .with_context(|| format!("{} holds no certificate", path.display()))?;
+    b64_decode(line, "certificate")
+        .with_context(|| format!("{} is not a certificate file", path.display()))
+}
+
+/// Reads an Ed25519 secret key file (org root or identity key).
+pub fn read_identity_key(path: &Path) -> anyhow::Result<IdentityKey> {
     let text = zeroize::Zeroizing::new(
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
     );
     let seed = decode_key_file(&text, KeyKind::Ed25519Secret)
-        .with_context(|| format!("{} is not an org root key file", path.display()))?;
+        .with_context(|| format!("{} is not an Ed25519 secret key file", path.display()))?;
     Ok(IdentityKey::from_bytes(&seed))
 }
 
@@ -273,7 +289,8 @@ fn parse_public(text: &str, what: &'static str) -> anyhow::Result<[u8; 32]> {
     })
 }
 
-fn now_unix() -> anyhow::Result<u64> {
+/// Seconds since the Unix epoch.
+pub fn now_unix() -> anyhow::Result<u64> {
     Ok(SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .context("system clock before 1970")?

@@ -1,5 +1,5 @@
-//! The `lyt` command line: `serve` runs the relay; `counsellor hash-password` makes account
-//! hashes for a config file.
+//! The `lyt` command line: `serve` runs the relay; `keys` and `cert` are the organisation's
+//! key tools; `counsellor hash-password` makes account hashes for a config file.
 
 use std::io::Read as _;
 use std::net::SocketAddr;
@@ -21,6 +21,12 @@ struct Cli {
 enum Command {
     /// Run the relay. With no config file: the embedded demo (in-memory, demo accounts).
     Serve(ServeArgs),
+    /// Create the organisation's keys (org root, office and phone desk recipient keys).
+    #[command(subcommand)]
+    Keys(lyt::keytool::KeysCommand),
+    /// Issue and inspect certificates (counsellor identities, offices).
+    #[command(subcommand)]
+    Cert(lyt::keytool::CertCommand),
     /// Counsellor account tools.
     #[command(subcommand)]
     Counsellor(CounsellorCommand),
@@ -60,6 +66,8 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
             runtime.block_on(serve(args))
         }
+        Command::Keys(cmd) => lyt::keytool::run_keys(cmd),
+        Command::Cert(cmd) => lyt::keytool::run_cert(cmd),
         Command::Counsellor(CounsellorCommand::HashPassword) => hash_password(),
     }
 }
@@ -149,6 +157,15 @@ fn print_demo(demo: &demo::Demo, server: &Server) {
             a.password
         );
     }
+    println!(
+        "DEMO org root public key: {} (fingerprint {})",
+        lyt::crypto::b64_encode(&demo.org_root_pub),
+        lyt::crypto::fingerprint(&demo.org_root_pub)
+    );
+    println!(
+        "DEMO identity keys and certificates: {}/<username>.id.key, .id.cert",
+        demo.dir.display()
+    );
     println!("DEMO allowed origins: {}", server.origins.join(" "));
     println!("======================================================================");
 }

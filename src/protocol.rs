@@ -17,10 +17,6 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Maximum length of a base64url Noise payload `m`: a 16 KiB padded plaintext plus the
 /// 16-byte tag, base64-encoded, with room to spare for handshake messages.
 pub const MAX_BLOB_CHARS: usize = 22_000;
-/// Maximum length of a base64url certificate in a bundle.
-pub const MAX_CERT_CHARS: usize = 1_024;
-/// Maximum length of a base64url sealed-envelope field (`enc` or `ct`).
-pub const MAX_SEALED_CHARS: usize = 16_384;
 /// Maximum number of languages or topics in a counsellor's skills.
 pub const MAX_SKILLS: usize = 16;
 /// Maximum number of values in one tag list.
@@ -96,28 +92,13 @@ pub mod close {
 }
 
 mod ids;
-pub use ids::{B64, Blob, ConvId, Lang, QueueId, Slug, Topic};
+pub use ids::{Blob, ConvId, Lang, QueueId, Slug, Topic};
 
-/// A counsellor's certificate bundle as it travels (PROTOCOL.md §1): two base64url
-/// certificates. The relay checks only their form; visitors verify the chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WireBundle {
-    /// The identity certificate, signed by the org root.
-    pub id_cert: ids::B64<MAX_CERT_CHARS>,
-    /// The shift certificate, signed by the identity key.
-    pub shift_cert: ids::B64<MAX_CERT_CHARS>,
-}
-
-/// An HPKE envelope (PROTOCOL.md §4): encapsulated key and ciphertext, both base64url.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Sealed {
-    /// The encapsulated ephemeral key.
-    pub enc: ids::B64<MAX_SEALED_CHARS>,
-    /// The ciphertext.
-    pub ct: ids::B64<MAX_SEALED_CHARS>,
-}
+/// A counsellor's certificate bundle as it travels (PROTOCOL.md §1); the relay verifies it
+/// when a counsellor goes on duty, visitors verify it again before the handshake.
+pub use crate::crypto::Bundle;
+/// An HPKE envelope (PROTOCOL.md §4) as it travels: `{"enc": b64, "ct": b64}`.
+pub use crate::crypto::Sealed;
 
 /// The languages and topics a counsellor serves on duty.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

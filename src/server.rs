@@ -24,6 +24,9 @@ use crate::relay::{Relay, hub::HubConfig};
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The configuration cannot run a server; the message says what to set.
+    #[error("{0}")]
+    Config(String),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -54,9 +57,30 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
         .map_err(|source| StartError::Bind { addr, source })
 }
 
+/// The pinned org root; required as soon as anyone can log in.
+fn org_root(config: &Config) -> Result<Option<[u8; 32]>, StartError> {
+    let Some(text) = &config.org_root_pub else {
+        if config.accounts.is_empty() {
+            return Ok(None);
+        }
+        return Err(StartError::Config(
+            "org_root_pub is not set: counsellors' certificates cannot be checked; set it to the \
+             public key printed by `lyt keys org-init`"
+                .into(),
+        ));
+    };
+    let bytes = crate::crypto::b64_decode(text.trim(), "org_root_pub")
+        .map_err(|e| StartError::Config(format!("org_root_pub: {e}")))?;
+    let key = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+        StartError::Config("org_root_pub must be a 32-byte key in base64url".into())
+    })?;
+    Ok(Some(key))
+}
+
 impl Server {
     /// Binds both listeners and starts serving.
     pub async fn start(config: Config) -> Result<Self, StartError> {
+        let org_root = org_root(&config)?;
         let public = bind(config.listen).await?;
         let internal = bind(config.internal).await?;
         let public_addr = public.local_addr().map_err(|source| StartError::Bind {
@@ -94,6 +118,7 @@ impl Server {
             metrics,
             config: Arc::new(config),
             origins: Arc::new(origins.clone()),
+            org_root,
             shutdown: shutdown.clone(),
             tracker: tracker.clone(),
         };

@@ -116,7 +116,7 @@ async fn counsellor_must_authenticate_first() {
 
     let mut early = WsClient::connect(&url, &ts.opts()).await.unwrap();
     early.frame(WAIT).await.unwrap();
-    early.send(&duty(1)).await.unwrap();
+    early.send(&duty(1, junk_bundle())).await.unwrap();
     assert_eq!(close_code(&mut early).await, Some(close::POLICY));
 
     let mut forged = WsClient::connect(&url, &ts.opts()).await.unwrap();

@@ -40,6 +40,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Allowed origins for WebSockets and the API.
     pub origins: Arc<Origins>,
+    /// The organisation's root public key: counsellor bundles must chain to it.
+    pub org_root: Option<[u8; 32]>,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
     /// Tracks WebSocket tasks, which axum's graceful shutdown does not wait for.

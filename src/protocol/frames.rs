@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::error::Category;
 
-use super::{Blob, ConvId, QueueId, Sealed, Skills, Tags, TransferTarget, WireBundle};
+use super::{Blob, Bundle, ConvId, QueueId, Sealed, Skills, Tags, TransferTarget};
 
 /// A frame sent by a visitor on `/v1/visitor`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,7 +48,7 @@ pub enum CounsellorFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         capacity: Option<u32>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        bundle: Option<WireBundle>,
+        bundle: Option<Bundle>,
     },
     /// Take an offered conversation.
     Accept { conv: ConvId },
@@ -126,7 +126,7 @@ pub enum ServerFrame {
     /// A counsellor took the conversation: start a new handshake.
     Assigned {
         conv: ConvId,
-        bundle: WireBundle,
+        bundle: Bundle,
         alias: String,
     },
     /// Offered to a counsellor.

@@ -160,46 +160,6 @@ impl QueueId {
     }
 }
 
-/// Base64url (no padding) text of at most `MAX` characters whose bytes the relay keeps as
-/// they came (certificates, sealed envelopes). Decodes on demand.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct B64<const MAX: usize>(String);
-
-impl<const MAX: usize> B64<MAX> {
-    /// Encodes bytes; `None` if the encoding would exceed `MAX` characters.
-    pub fn encode(bytes: &[u8]) -> Option<Self> {
-        let s = URL_SAFE_NO_PAD.encode(bytes);
-        (s.len() <= MAX).then_some(Self(s))
-    }
-
-    /// The decoded bytes (validated on parse, so this cannot fail).
-    pub fn bytes(&self) -> Vec<u8> {
-        URL_SAFE_NO_PAD.decode(&self.0).unwrap_or_default()
-    }
-
-    /// The base64url text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<const MAX: usize> TryFrom<String> for B64<MAX> {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        if s.len() > MAX || URL_SAFE_NO_PAD.decode(&s).is_err() || s.is_empty() {
-            return Err(format!("invalid base64url (at most {MAX} chars)"));
-        }
-        Ok(Self(s))
-    }
-}
-
-impl<const MAX: usize> From<B64<MAX>> for String {
-    fn from(v: B64<MAX>) -> String {
-        v.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,10 @@ use super::conn::{self, Control, Handler, Mailbox};
 use super::hub::{ConnId, Refusal};
 use super::visitor::{parse_failed, refuse};
 use crate::auth::Principal;
+use crate::config::Role;
+use crate::crypto;
 use crate::http::AppState;
+use crate::protocol::Bundle;
 use crate::protocol::{self, CounsellorFrame, ErrorCode, FrameError, ServerFrame, close};
 
 /// Upgrades to a counsellor WebSocket.
@@ -121,7 +124,10 @@ impl CounsellorHandler {
                 skills: Some(s),
                 capacity: Some(c),
                 bundle: Some(b),
-            } => relay.with(|h| h.duty_on(id, s, c, b, now)),
+            } => {
+                self.check_bundle(&b)?;
+                relay.with(|h| h.duty_on(id, s, c, b, now))
+            }
             CounsellorFrame::Duty { on: true, .. } => Err((
                 ErrorCode::BadFrame,
                 "going on duty needs skills, capacity and bundle",
@@ -152,6 +158,48 @@ impl CounsellorHandler {
                 Err((ErrorCode::NotFound, "no such callback request"))
             }
         }
+    }
+}
+
+impl CounsellorHandler {
+    /// The bundle must chain to the org root now and name this account: the relay refuses
+    /// to route visitors to a key the visitor's widget would refuse anyway.
+    fn check_bundle(&self, bundle: &Bundle) -> Result<(), Refusal> {
+        let root = self
+            .app
+            .org_root
+            .ok_or((ErrorCode::Forbidden, "no org root configured"))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let verified = crypto::verify_bundle(&root, bundle, now).map_err(|e| {
+            let message = match e.name() {
+                "expired" => "certificate bundle refused: expired",
+                "not_yet_valid" => "certificate bundle refused: not yet valid",
+                "bad_signature" => "certificate bundle refused: not signed by this organisation",
+                "shift_window" => {
+                    "certificate bundle refused: shift too long or outside the identity certificate"
+                }
+                _ => "certificate bundle refused: malformed",
+            };
+            (ErrorCode::Forbidden, message)
+        })?;
+        let principal = self
+            .principal
+            .as_ref()
+            .ok_or((ErrorCode::Unauthorized, "authenticate first"))?;
+        let role_matches = matches!(
+            (verified.role(), principal.role),
+            (crypto::Role::Counsellor, Role::Counsellor)
+                | (crypto::Role::Supervisor, Role::Supervisor)
+        );
+        if verified.alias() != principal.alias || !role_matches {
+            return Err((
+                ErrorCode::Forbidden,
+                "certificate bundle refused: it belongs to another account",
+            ));
+        }
+        Ok(())
     }
 }
 

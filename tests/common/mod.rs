@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use lyt::client::e2e::{Chat, CounsellorIdentity, Shift, VisitorHandshake};
 use lyt::client::{ConnectOptions, LoginSession, WsClient};
-use lyt::protocol::{B64, ConvId, CounsellorFrame, ServerFrame, Skills, WireBundle};
+use lyt::crypto::AppMessage;
+use lyt::protocol::{Bundle, ConvId, CounsellorFrame, ServerFrame, Skills, VisitorFrame};
 use lyt::{Config, Server};
 
 /// How long a test waits for any one frame.
@@ -79,6 +81,14 @@ impl TestServer {
             .unwrap()
     }
 
+    /// A new shift of demo account `username`, made with its demo identity key.
+    pub fn shift(&self, username: &str) -> Shift {
+        let (key, cert) = lyt::demo::identity(&self.demo.dir, username).unwrap();
+        CounsellorIdentity::new(key, cert)
+            .start_shift(now())
+            .unwrap()
+    }
+
     /// An authenticated counsellor connection, past `hello` and `welcome`, not yet on duty.
     pub async fn counsellor_connected(&self, username: &str) -> WsClient {
         let ticket = self.login(username).await.ticket().await.unwrap();
@@ -97,11 +107,15 @@ impl TestServer {
         c
     }
 
-    /// A counsellor on duty for Danish and English, every topic, with `capacity`.
-    pub async fn counsellor(&self, username: &str, capacity: u32) -> WsClient {
-        let mut c = self.counsellor_connected(username).await;
-        c.send(&duty(capacity)).await.unwrap();
-        c
+    /// A counsellor on duty for Danish and English, every topic, with `capacity` and a
+    /// fresh shift.
+    pub async fn counsellor(&self, username: &str, capacity: u32) -> Counsellor {
+        let mut ws = self.counsellor_connected(username).await;
+        let shift = self.shift(username);
+        ws.send(&duty(capacity, shift.bundle().clone()))
+            .await
+            .unwrap();
+        Counsellor { ws, shift }
     }
 
     /// How many conversations the relay holds in any phase.
@@ -110,16 +124,43 @@ impl TestServer {
     }
 }
 
-/// A placeholder certificate bundle: the relay only checks its form.
-pub fn bundle() -> WireBundle {
-    WireBundle {
-        id_cert: B64::encode(b"identity certificate").unwrap(),
-        shift_cert: B64::encode(b"shift certificate").unwrap(),
+/// A counsellor connection on duty and its shift keys; derefs to the socket.
+pub struct Counsellor {
+    pub ws: WsClient,
+    pub shift: Shift,
+}
+
+impl std::ops::Deref for Counsellor {
+    type Target = WsClient;
+    fn deref(&self) -> &WsClient {
+        &self.ws
+    }
+}
+
+impl std::ops::DerefMut for Counsellor {
+    fn deref_mut(&mut self) -> &mut WsClient {
+        &mut self.ws
+    }
+}
+
+/// Now, in Unix seconds.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A bundle of garbage bytes, for frames that must be refused before it matters.
+pub fn junk_bundle() -> Bundle {
+    Bundle {
+        id_cert: b"identity certificate".to_vec(),
+        shift_cert: b"shift certificate".to_vec(),
     }
 }
 
 /// The `duty` frame of a counsellor serving da and en, any topic.
-pub fn duty(capacity: u32) -> CounsellorFrame {
+pub fn duty(capacity: u32, bundle: Bundle) -> CounsellorFrame {
     CounsellorFrame::Duty {
         on: true,
         skills: Some(Skills {
@@ -127,7 +168,7 @@ pub fn duty(capacity: u32) -> CounsellorFrame {
             topics: vec!["any".parse().unwrap()],
         }),
         capacity: Some(capacity),
-        bundle: Some(bundle()),
+        bundle: Some(bundle),
     }
 }
 
@@ -180,7 +221,7 @@ pub async fn error_code(c: &mut WsClient) -> lyt::protocol::ErrorCode {
 }
 
 /// A visitor and a counsellor in a live conversation (the visitor joined `da/exit`).
-pub async fn live_pair(ts: &TestServer, counsellor: &str) -> (WsClient, WsClient, ConvId) {
+pub async fn live_pair(ts: &TestServer, counsellor: &str) -> (WsClient, Counsellor, ConvId) {
     let mut c = ts.counsellor(counsellor, 1).await;
     let mut v = ts.visitor().await;
     join(&mut v, "da/exit").await;
@@ -188,4 +229,45 @@ pub async fn live_pair(ts: &TestServer, counsellor: &str) -> (WsClient, WsClient
     c.send(&CounsellorFrame::Accept { conv }).await.unwrap();
     assert_eq!(assigned(&mut v).await, conv);
     (v, c, conv)
+}
+
+/// A visitor and a counsellor who completed the handshake through the relay and confirmed
+/// it with `hello`: returns both sockets and both ends of the encrypted chat.
+pub async fn encrypted_pair(
+    ts: &TestServer,
+    counsellor: &str,
+) -> (WsClient, Counsellor, Chat, Chat) {
+    let mut c = ts.counsellor(counsellor, 1).await;
+    let mut v = ts.visitor().await;
+    join(&mut v, "da/exit").await;
+    let conv = offer(&mut c).await;
+    c.send(&CounsellorFrame::Accept { conv }).await.unwrap();
+    let ServerFrame::Assigned { bundle, alias, .. } = v.frame(WAIT).await.unwrap() else {
+        panic!("expected assigned");
+    };
+    let (handshake, m) =
+        VisitorHandshake::start(&ts.demo.org_root_pub, conv, &bundle, now()).unwrap();
+    assert_eq!(
+        handshake.alias(),
+        alias,
+        "the relayed alias is the certified one"
+    );
+    v.send(&VisitorFrame::Hs1 { conv, m }).await.unwrap();
+    let ServerFrame::Hs1 { m, .. } = c.frame(WAIT).await.unwrap() else {
+        panic!("expected hs1")
+    };
+    let (mut c_chat, m) = c.shift.accept(conv, &m).unwrap();
+    c.send(&CounsellorFrame::Hs2 { conv, m }).await.unwrap();
+    let ServerFrame::Hs2 { m, .. } = v.frame(WAIT).await.unwrap() else {
+        panic!("expected hs2")
+    };
+    let mut v_chat = handshake.finish(&m).unwrap();
+    let (n, m) = v_chat.seal(&AppMessage::Hello {}).unwrap();
+    v.send(&VisitorFrame::Data { conv, n, m }).await.unwrap();
+    let ServerFrame::Data { n, m, .. } = c.frame(WAIT).await.unwrap() else {
+        panic!("expected data")
+    };
+    assert_eq!(c_chat.open(n, &m).unwrap(), Some(AppMessage::Hello {}));
+    assert_eq!(v_chat.safety_code(), c_chat.safety_code());
+    (v, c, v_chat, c_chat)
 }

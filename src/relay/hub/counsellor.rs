@@ -9,8 +9,8 @@ use axum::extract::ws::Utf8Bytes;
 use super::{ConnId, CounsellorConn, Duty, Hub, Phase, Refusal};
 use crate::config::Role;
 use crate::protocol::{
-    ConvId, ErrorCode, MAX_CAPACITY, MAX_SKILLS, MAX_TAG_VALUES, ServerFrame, Skills, Tags,
-    TransferTarget, WireBundle,
+    Bundle, ConvId, ErrorCode, MAX_CAPACITY, MAX_SKILLS, MAX_TAG_VALUES, ServerFrame, Skills, Tags,
+    TransferTarget,
 };
 use crate::relay::conn::Mailbox;
 
@@ -44,7 +44,7 @@ impl Hub {
         id: ConnId,
         skills: Skills,
         capacity: u32,
-        bundle: WireBundle,
+        bundle: Bundle,
         now: Instant,
     ) -> Result<(), Refusal> {
         if skills.langs.is_empty() || skills.topics.is_empty() {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, Role};
 use crate::metrics::Metrics;
-use crate::protocol::{ConvId, ErrorCode, QueueId, ServerFrame, Skills, WireBundle};
+use crate::protocol::{Bundle, ConvId, ErrorCode, QueueId, ServerFrame, Skills};
 use crate::relay::conn::Mailbox;
 use crate::routing;
 
@@ -65,7 +65,7 @@ struct VisitorConn {
 struct Duty {
     skills: Skills,
     capacity: u32,
-    bundle: WireBundle,
+    bundle: Bundle,
 }
 
 /// A connected, authenticated counsellor.
