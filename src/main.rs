@@ -57,8 +57,22 @@ enum CounsellorCommand {
     HashPassword,
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One clear line (with its causes), never a backtrace, for an operator to act on.
+            #[allow(clippy::print_stderr, reason = "the error is the command's output")]
+            {
+                eprintln!("error: {e:#}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     let directives = std::env::var("LYT_LOG").unwrap_or_else(|_| "info".into());
     lyt::logging::init(&directives, std::io::stderr).context("cannot set up logging")?;
     match cli.command {
