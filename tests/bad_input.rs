@@ -253,3 +253,112 @@ async fn full_queue_is_refused() {
         .unwrap();
     assert_eq!(error_code(&mut second).await, ErrorCode::QueueFull);
 }
+
+/// A counsellor who stops reading is cut off once their mailbox overflows, and counted;
+/// the visitor flooding them is not disturbed and goes back to the queue.
+#[tokio::test]
+async fn slow_consumer_is_cut_off() {
+    let ts = start(|c| c.limits.mailbox = 16).await;
+    let opts = ConnectOptions {
+        recv_buffer: Some(4096),
+        ..ts.opts()
+    };
+    let mut stalled = ts.counsellor_connected_with("maja", &opts).await;
+    stalled
+        .send(&duty(1, ts.shift("maja").bundle().clone()))
+        .await
+        .unwrap();
+    let mut v = ts.visitor().await;
+    join(&mut v, "da/exit").await;
+    let conv = offer(&mut stalled).await;
+    stalled
+        .send(&CounsellorFrame::Accept { conv })
+        .await
+        .unwrap();
+    assigned(&mut v).await;
+    let m: lyt::protocol::Blob = "A".repeat(16_000).parse().unwrap();
+    v.send(&VisitorFrame::Hs1 { conv, m: m.clone() })
+        .await
+        .unwrap();
+    // 24 MB to a reader with a tiny receive buffer that never reads: the server's writes
+    // stall and the mailbox fills.
+    for n in 0..1_500 {
+        v.send(&VisitorFrame::Data {
+            conv,
+            n,
+            m: m.clone(),
+        })
+        .await
+        .unwrap();
+    }
+    let metrics_url = format!("http://{}/metrics", ts.server.internal_addr);
+    let mut overflowed = false;
+    for _ in 0..100 {
+        let metrics = reqwest::get(&metrics_url)
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("lyt_mailbox_overflows_total 1") {
+            overflowed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let metrics = reqwest::get(&metrics_url)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        overflowed,
+        "the stalled counsellor was cut off and counted:\n{metrics}"
+    );
+    loop {
+        match v.frame(WAIT).await.unwrap() {
+            ServerFrame::Queued { position, .. } => {
+                assert_eq!(position, 1);
+                break;
+            }
+            ServerFrame::Error { .. } => {} // data sent after the counsellor was gone
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// A connection that sends nothing, not even a pong, is closed after the idle timeout.
+#[tokio::test]
+async fn idle_connection_is_closed() {
+    let ts = start(|c| {
+        c.limits.ping_s = 1;
+        c.limits.idle_s = 2;
+    })
+    .await;
+    let mut silent = ts.visitor().await;
+    let mut lively = ts.visitor().await;
+    // The client library answers pings only while it reads: `lively` reads (and so pongs)
+    // for longer than the idle timeout, `silent` does not.
+    let read = tokio::time::timeout(std::time::Duration::from_secs(3), lively.next()).await;
+    assert!(
+        read.is_err(),
+        "nothing but pings arrives for a waiting client"
+    );
+    assert_eq!(
+        join(&mut lively, "da/exit").await,
+        1,
+        "an answering client stays connected"
+    );
+    // The server closed `silent` (1000 "idle timeout"); the client sees the close frame or,
+    // having tried to answer the queued pings on a closed socket, a reset.
+    let closed = silent.closed(WAIT).await.unwrap();
+    assert!(
+        matches!(closed, None | Some((close::NORMAL, _))),
+        "{closed:?}"
+    );
+    let more = tokio::time::timeout(WAIT, silent.send_text(r#"{"t":"leave"}"#))
+        .await
+        .unwrap();
+    assert!(more.is_err(), "the silent connection is gone");
+}

@@ -74,6 +74,8 @@ pub struct ConnectOptions {
     pub source: Option<IpAddr>,
     /// Extra request headers.
     pub headers: Vec<(String, String)>,
+    /// Socket receive buffer size (`SO_RCVBUF`), e.g. to simulate a slow reader.
+    pub recv_buffer: Option<u32>,
 }
 
 impl WsClient {
@@ -115,6 +117,9 @@ impl WsClient {
         };
         if let Some(ip) = opts.source {
             socket.bind(SocketAddr::new(ip, 0))?;
+        }
+        if let Some(size) = opts.recv_buffer {
+            socket.set_recv_buffer_size(size)?;
         }
         let stream = socket.connect(addr).await?;
         stream.set_nodelay(true)?;

@@ -12,6 +12,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::SinkExt as _;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
+use tokio_tungstenite::tungstenite;
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
@@ -139,8 +140,10 @@ pub async fn run(
             () = overflow.cancelled() => break Some((close::OVERLOADED, "too slow to keep up")),
             out = rx.recv() => match out {
                 Some(Outbound::Text(first)) => {
-                    if write_batch(&mut socket, &mut rx, first).await.is_err() {
-                        break None;
+                    match write_batch(&mut socket, &mut rx, first, &overflow, &shutdown).await {
+                        Written::Done => {}
+                        Written::Close(code, reason) => break Some((code, reason)),
+                        Written::Abandon => break None,
                     }
                 }
                 Some(Outbound::Close(code, reason)) => break Some((code, reason)),
@@ -191,23 +194,34 @@ pub async fn run(
     }
 }
 
-/// Writes `first` and whatever else is queued (up to `MAX_BATCH`), then flushes once.
+/// How a batch write ended.
+enum Written {
+    /// Everything was written and flushed.
+    Done,
+    /// A close was queued behind the frames: close with it.
+    Close(u16, &'static str),
+    /// The socket failed or stalled past `WRITE_TIMEOUT`, or the mailbox overflowed while the
+    /// socket was stalled: give up without a close frame (it could not be written either).
+    Abandon,
+}
+
+/// Writes `first` and whatever else is queued (up to `MAX_BATCH`), then flushes once. A
+/// stalled write is abandoned as soon as the mailbox overflows or shutdown begins.
 async fn write_batch(
     socket: &mut WebSocket,
     rx: &mut mpsc::Receiver<Outbound>,
     first: Utf8Bytes,
-) -> Result<(), ()> {
+    overflow: &CancellationToken,
+    shutdown: &CancellationToken,
+) -> Written {
+    let mut close = None;
     let write = async {
         socket.feed(Message::Text(first)).await?;
         for _ in 1..MAX_BATCH {
             match rx.try_recv() {
                 Ok(Outbound::Text(t)) => socket.feed(Message::Text(t)).await?,
                 Ok(Outbound::Close(code, reason)) => {
-                    let frame = CloseFrame {
-                        code,
-                        reason: reason.into(),
-                    };
-                    socket.feed(Message::Close(Some(frame))).await?;
+                    close = Some((code, reason));
                     break;
                 }
                 Err(_) => break,
@@ -215,9 +229,15 @@ async fn write_batch(
         }
         socket.flush().await
     };
-    match tokio::time::timeout(WRITE_TIMEOUT, write).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(()),
+    let outcome = tokio::select! {
+        r = tokio::time::timeout(WRITE_TIMEOUT, write) => matches!(r, Ok(Ok(()))),
+        () = overflow.cancelled() => false,
+        () = shutdown.cancelled() => false,
+    };
+    match (outcome, close) {
+        (true, Some((code, reason))) => Written::Close(code, reason),
+        (true, None) => Written::Done,
+        (false, _) => Written::Abandon,
     }
 }
 
@@ -231,10 +251,5 @@ fn read_error(e: &axum::Error) -> Option<(u16, &'static str)> {
         }
         source = s.source();
     }
-    if e.to_string().contains("Space limit exceeded") {
-        return Some((close::TOO_LARGE, "frame too large"));
-    }
     None
 }
-
-use tokio_tungstenite::tungstenite;

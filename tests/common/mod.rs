@@ -91,8 +91,17 @@ impl TestServer {
 
     /// An authenticated counsellor connection, past `hello` and `welcome`, not yet on duty.
     pub async fn counsellor_connected(&self, username: &str) -> WsClient {
+        self.counsellor_connected_with(username, &self.opts()).await
+    }
+
+    /// As `counsellor_connected`, with connection options.
+    pub async fn counsellor_connected_with(
+        &self,
+        username: &str,
+        opts: &ConnectOptions,
+    ) -> WsClient {
         let ticket = self.login(username).await.ticket().await.unwrap();
-        let mut c = WsClient::connect(&format!("{}/v1/counsellor", self.ws), &self.opts())
+        let mut c = WsClient::connect(&format!("{}/v1/counsellor", self.ws), opts)
             .await
             .unwrap();
         assert!(matches!(
