@@ -55,6 +55,22 @@ struct ServeArgs {
 enum CounsellorCommand {
     /// Read a password on standard input and print its argon2id hash for `password_hash`.
     HashPassword,
+    /// Run a demo counsellor bot against a demo-mode relay: it accepts every chat and answers
+    /// with a fixed demo text (for trying the widget before the console exists).
+    Bot {
+        /// The relay's public base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// The relay's demo directory.
+        #[arg(long, default_value = "lyt-demo")]
+        demo_dir: PathBuf,
+        /// The demo account to act as.
+        #[arg(long, default_value = "ali")]
+        username: String,
+        /// Concurrent chats.
+        #[arg(long, default_value_t = 4)]
+        capacity: u32,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -83,6 +99,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(cmd) => lyt::keytool::run_keys(cmd),
         Command::Cert(cmd) => lyt::keytool::run_cert(cmd),
         Command::Counsellor(CounsellorCommand::HashPassword) => hash_password(),
+        Command::Counsellor(CounsellorCommand::Bot {
+            server,
+            demo_dir,
+            username,
+            capacity,
+        }) => {
+            let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
+            let opts = lyt::client::bot::BotOptions {
+                server,
+                demo_dir,
+                username,
+                capacity,
+            };
+            runtime
+                .block_on(lyt::client::bot::run(&opts))
+                .map_err(Into::into)
+        }
     }
 }
 

@@ -48,6 +48,7 @@ async fn no_payload_or_address_in_logs() {
             ("user-agent".into(), CANARY_AGENT.into()),
             ("x-forwarded-for".into(), CANARY_FORWARDED.into()),
         ],
+        ..ConnectOptions::default()
     };
     let mut v = WsClient::connect(&format!("{}/v1/visitor", ts.ws), &opts)
         .await

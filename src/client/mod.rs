@@ -3,6 +3,7 @@
 //! It sends an `Origin` header like a browser would, and can bind a chosen local address
 //! (the load tests spread connections across 127.0.0.0/8).
 
+pub mod bot;
 pub mod e2e;
 
 use std::net::{IpAddr, SocketAddr};
