@@ -138,6 +138,8 @@ pub struct LimitsConfig {
     pub max_queue_len: usize,
     /// Maximum visitors waiting in all queues together.
     pub max_waiting_total: usize,
+    /// Seconds a visitor whose connection dropped can resume their conversation.
+    pub resume_window_s: u64,
     /// Seconds a socket task gets to close after shutdown begins.
     pub shutdown_grace_s: u64,
     /// Maximum request body of the HTTP API, in bytes.
@@ -157,6 +159,7 @@ impl Default for LimitsConfig {
             session_ttl_s: 12 * 3600,
             max_queue_len: 200,
             max_waiting_total: 1_000,
+            resume_window_s: 600,
             shutdown_grace_s: 10,
             max_body_bytes: 16 * 1024,
         }

@@ -139,12 +139,17 @@ async fn visitor_leaves_and_can_join_again() {
     offer(&mut c).await;
 }
 
-/// A visitor whose connection drops ends the chat for the counsellor at once.
+/// A visitor whose connection drops is shown to the counsellor as away; when the resume
+/// window passes without a resume, the chat ends and nothing of it remains.
 #[tokio::test]
-async fn visitor_disconnect_ends_the_chat() {
-    let ts = start(|_| {}).await;
-    let (v, mut c, _) = live_pair(&ts, "maja").await;
+async fn visitor_disconnect_ends_the_chat_after_the_resume_window() {
+    let ts = start(|c| c.limits.resume_window_s = 1).await;
+    let (v, mut c, conv) = live_pair(&ts, "maja").await;
     v.close().await.unwrap();
+    match c.frame(WAIT).await.unwrap() {
+        ServerFrame::Peer { conv: got, state } => assert_eq!((got, state.as_str()), (conv, "away")),
+        other => panic!("expected peer away, got {other:?}"),
+    }
     assert_eq!(ended(&mut c).await, "visitor_left");
     assert_eq!(ts.conversations(), 0);
 }

@@ -20,11 +20,13 @@ pub enum VisitorFrame {
     Data { conv: ConvId, n: u64, m: Blob },
     /// Everything from the counsellor up to counter `upto` has arrived.
     Ack { conv: ConvId, upto: u64 },
-    /// Take back a conversation after a dropped connection.
+    /// Take back a conversation after a dropped connection; `upto` is the highest counter
+    /// received from the counsellor in this epoch (absent when none was).
     Resume {
         token: String,
         conv: ConvId,
-        upto: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        upto: Option<u64>,
     },
     /// A sealed callback request for the phone desk.
     Callback { queue: QueueId, sealed: Sealed },
@@ -138,6 +140,11 @@ pub enum ServerFrame {
     },
     /// After `auth`: who the counsellor is.
     Welcome { alias: String, role: String },
+    /// To a visitor: the conversation was taken back after a dropped connection; what was
+    /// missed follows.
+    Resumed { conv: ConvId },
+    /// To a counsellor: the visitor's connection dropped (`away`) or was resumed (`back`).
+    Peer { conv: ConvId, state: String },
     /// The conversation ended; `reason` is a stable slug.
     Ended { conv: ConvId, reason: String },
     /// A referral was stored; the code to give the visitor.

@@ -142,8 +142,11 @@ impl CounsellorHandler {
             }
             CounsellorFrame::Accept { conv } => relay.with(|h| h.accept(id, conv, now)),
             CounsellorFrame::Decline { conv } => relay.with(|h| h.decline(id, conv, now)),
-            CounsellorFrame::Hs2 { conv, .. } | CounsellorFrame::Data { conv, .. } => {
-                relay.with(|h| h.counsellor_relay(id, conv, text))
+            CounsellorFrame::Hs2 { conv, .. } => {
+                relay.with(|h| h.counsellor_relay(id, conv, None, text))
+            }
+            CounsellorFrame::Data { conv, n, .. } => {
+                relay.with(|h| h.counsellor_relay(id, conv, Some(n), text))
             }
             CounsellorFrame::Ack { conv, .. } => relay.with(|h| h.counsellor_ack(id, conv)),
             CounsellorFrame::Transfer { conv, to } => {

@@ -149,15 +149,17 @@ impl VisitorHandler {
             VisitorFrame::Data { conv, .. } => {
                 self.app.relay.with(|h| h.visitor_data(id, conv, text))
             }
-            VisitorFrame::Ack { conv, .. } => self.app.relay.with(|h| h.visitor_ack(id, conv)),
+            VisitorFrame::Ack { conv, upto } => {
+                self.app.relay.with(|h| h.visitor_ack(id, conv, upto))
+            }
             VisitorFrame::Leave {} => {
                 self.app.relay.with(|h| h.visitor_leave(id, now));
                 Ok(())
             }
-            VisitorFrame::Resume { .. } => Err((
-                ErrorCode::ResumeExpired,
-                "this server cannot resume conversations yet; join again",
-            )),
+            VisitorFrame::Resume { token, conv, upto } => self
+                .app
+                .relay
+                .with(|h| h.visitor_resume(id, &token, conv, upto, now)),
             VisitorFrame::Callback { .. } => Err((
                 ErrorCode::Forbidden,
                 "callback requests are not enabled on this server",

@@ -183,6 +183,11 @@ pub fn duty(capacity: u32, bundle: Bundle) -> CounsellorFrame {
 
 /// Sends `join` and returns the first `queued` frame's position.
 pub async fn join(v: &mut WsClient, queue: &str) -> u32 {
+    join_with_token(v, queue).await.0
+}
+
+/// Sends `join` and returns the first `queued` frame's position and resume token.
+pub async fn join_with_token(v: &mut WsClient, queue: &str) -> (u32, String) {
     v.send_text(format!(r#"{{"t":"join","queue":"{queue}"}}"#))
         .await
         .unwrap();
@@ -191,7 +196,7 @@ pub async fn join(v: &mut WsClient, queue: &str) -> u32 {
             position, resume, ..
         } => {
             assert!(resume.len() >= 40, "resume token too short");
-            position
+            (position, resume)
         }
         other => panic!("expected queued, got {other:?}"),
     }

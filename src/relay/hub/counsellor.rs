@@ -122,16 +122,19 @@ impl Hub {
         let Some(duty) = counsellor.duty.as_ref() else {
             return Err((ErrorCode::Conflict, "go on duty first"));
         };
-        let frame = ServerFrame::Assigned {
+        let frame: Utf8Bytes = ServerFrame::Assigned {
             conv,
             bundle: duty.bundle.clone(),
             alias: counsellor.alias.clone(),
-        };
+        }
+        .to_json()
+        .into();
         let Some(c) = self.convs.get_mut(&conv) else {
             return Err((ErrorCode::Conflict, "this offer is no longer open"));
         };
         c.phase = Phase::Live { counsellor: id };
         c.awaiting_hs1 = true;
+        c.replay.start_epoch(frame.clone());
         let (visitor, queue, waited, first) = (
             c.visitor,
             c.queue.clone(),
@@ -141,8 +144,8 @@ impl Hub {
         self.metrics.offers.with_label_values(&["accepted"]).inc();
         self.metrics.conversations_live.inc();
         self.observe_wait(&queue, waited, first);
-        if let Some(v) = self.visitors.get(&visitor) {
-            v.mailbox.send(&frame);
+        if let Some(v) = visitor.and_then(|id| self.visitors.get(&id)) {
+            v.mailbox.push(frame);
         }
         Ok(())
     }
@@ -160,8 +163,8 @@ impl Hub {
         Ok(())
     }
 
-    /// The visitor of a conversation this counsellor holds live.
-    fn counsellor_live(&self, id: ConnId, conv: ConvId) -> Result<ConnId, Refusal> {
+    /// The visitor of a conversation this counsellor holds live (`None` while away).
+    fn counsellor_live(&self, id: ConnId, conv: ConvId) -> Result<Option<ConnId>, Refusal> {
         match self.convs.get(&conv) {
             Some(c) if c.phase == (Phase::Live { counsellor: id }) => Ok(c.visitor),
             _ => Err((
@@ -171,15 +174,24 @@ impl Hub {
         }
     }
 
-    /// Relays a counsellor frame (`hs2`, `data`) to the visitor, verbatim.
+    /// Relays a counsellor frame to the visitor, verbatim: `hs2` when `n` is `None`, else
+    /// `data` with counter `n`. Kept for replay until the visitor acknowledges it, so a
+    /// visitor who is away gets it on resume.
     pub fn counsellor_relay(
         &mut self,
         id: ConnId,
         conv: ConvId,
+        n: Option<u64>,
         text: Utf8Bytes,
     ) -> Result<(), Refusal> {
         let visitor = self.counsellor_live(id, conv)?;
-        if let Some(v) = self.visitors.get(&visitor) {
+        if let Some(c) = self.convs.get_mut(&conv) {
+            match n {
+                Some(n) => c.replay.push(n, text.clone()),
+                None => c.replay.set_hs2(text.clone()),
+            }
+        }
+        if let Some(v) = visitor.and_then(|v| self.visitors.get(&v)) {
             v.mailbox.push(text);
         }
         Ok(())

@@ -7,7 +7,10 @@
 //! sit behind the same operations.
 
 mod counsellor;
+mod resume;
 mod visitor;
+
+pub use resume::{MAX_REPLAY_BYTES, MAX_REPLAY_FRAMES};
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -37,6 +40,8 @@ pub struct HubConfig {
     pub max_waiting_total: usize,
     /// The configured queues.
     pub queues: Vec<QueueId>,
+    /// How long a visitor whose connection dropped can resume.
+    pub resume_window: Duration,
 }
 
 impl HubConfig {
@@ -48,6 +53,7 @@ impl HubConfig {
             max_queue_len: c.limits.max_queue_len,
             max_waiting_total: c.limits.max_waiting_total,
             queues: c.queues.iter().map(|q| q.id.clone()).collect(),
+            resume_window: Duration::from_secs(c.limits.resume_window_s),
         }
     }
 }
@@ -98,7 +104,12 @@ enum Phase {
 /// One conversation, from `join` to its end.
 #[derive(Debug)]
 struct Conv {
-    visitor: ConnId,
+    /// The visitor's connection; `None` while they are away (see `resume`).
+    visitor: Option<ConnId>,
+    /// Since when the visitor has been away.
+    detached_at: Option<Instant>,
+    /// Frames to the visitor kept for a resume.
+    replay: resume::Replay,
     queue: QueueId,
     joined_at: Instant,
     /// Routing order: (tier, sequence); tier 0 is the front of the queue.
@@ -187,6 +198,18 @@ impl Hub {
         minutes * 60
     }
 
+    /// Conversations waiting in a queue (tests and the dashboard read them).
+    pub fn waiting_conversations(&self) -> Vec<ConvId> {
+        let mut v: Vec<(&(u8, u64), ConvId)> = self
+            .convs
+            .iter()
+            .filter(|(_, c)| c.phase == Phase::Queued)
+            .map(|(id, c)| (&c.order, *id))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, id)| id).collect()
+    }
+
     /// Number of conversations in any phase (used by tests for "no state remains").
     pub fn conversation_count(&self) -> usize {
         self.convs.len()
@@ -206,6 +229,7 @@ impl Hub {
             self.metrics.offers.with_label_values(&["expired"]).inc();
             self.withdraw_offer(conv, to, now, true, "offer_expired");
         }
+        self.expire_detached(now);
         self.settle(now);
     }
 
@@ -253,7 +277,7 @@ impl Hub {
             conv,
             reason: reason.into(),
         };
-        if let Some(v) = self.visitors.get_mut(&c.visitor) {
+        if let Some(v) = c.visitor.and_then(|id| self.visitors.get_mut(&id)) {
             v.conv = None;
             v.mailbox.send(&frame);
         }
@@ -292,6 +316,7 @@ impl Hub {
             c.order = (0, seq);
             c.phase = Phase::Queued;
             c.last_position = 0;
+            c.replay.clear();
         }
     }
 
@@ -311,7 +336,7 @@ impl Hub {
         let waiting: Vec<routing::Waiting> = self
             .convs
             .iter()
-            .filter(|(_, c)| c.phase == Phase::Queued)
+            .filter(|(_, c)| c.phase == Phase::Queued && c.visitor.is_some())
             .map(|(id, c)| routing::Waiting {
                 conv: *id,
                 queue: c.queue.clone(),
@@ -396,9 +421,10 @@ impl Hub {
                 eta_s: self.eta_s(&c.queue, position),
                 resume: c.resume.clone(),
             };
-            if let Some(v) = self.visitors.get(&c.visitor) {
-                v.mailbox.send(&frame);
-            }
+            let Some(v) = c.visitor.and_then(|id| self.visitors.get(&id)) else {
+                continue;
+            };
+            v.mailbox.send(&frame);
             if let Some(c) = self.convs.get_mut(&conv) {
                 c.last_position = position;
                 if c.first_position == 0 {

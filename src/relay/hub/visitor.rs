@@ -58,7 +58,9 @@ impl Hub {
         self.convs.insert(
             conv,
             Conv {
-                visitor: id,
+                visitor: Some(id),
+                detached_at: None,
+                replay: super::resume::Replay::default(),
                 queue,
                 joined_at: now,
                 order: (1, self.seq),
@@ -80,7 +82,7 @@ impl Hub {
     /// The live conversation `conv` of visitor `id`, and its counsellor.
     fn visitor_live(&self, id: ConnId, conv: ConvId) -> Result<ConnId, Refusal> {
         match self.convs.get(&conv) {
-            Some(c) if c.visitor == id => match c.phase {
+            Some(c) if c.visitor == Some(id) => match c.phase {
                 Phase::Live { counsellor } => Ok(counsellor),
                 _ => Err((
                     ErrorCode::Conflict,
@@ -104,6 +106,7 @@ impl Hub {
         let counsellor = self.visitor_live(id, conv)?;
         if let Some(c) = self.convs.get_mut(&conv) {
             c.awaiting_hs1 = false;
+            c.replay.assigned_delivered();
         }
         self.forward_to_counsellor(counsellor, text);
         Ok(())
@@ -118,17 +121,22 @@ impl Hub {
         text: Utf8Bytes,
     ) -> Result<(), Refusal> {
         let counsellor = self.visitor_live(id, conv)?;
-        if self.convs.get(&conv).is_some_and(|c| c.awaiting_hs1) {
-            return Ok(());
+        match self.convs.get_mut(&conv) {
+            Some(c) if c.awaiting_hs1 => return Ok(()),
+            Some(c) => c.replay.hs2_delivered(),
+            None => {}
         }
         self.forward_to_counsellor(counsellor, text);
         Ok(())
     }
 
-    /// Accepts an acknowledgement of the counsellor's frames. Nothing is buffered for resume
-    /// yet, so this only checks that the conversation is the visitor's.
-    pub fn visitor_ack(&mut self, id: ConnId, conv: ConvId) -> Result<(), Refusal> {
-        self.visitor_live(id, conv).map(|_| ())
+    /// The visitor has the counsellor's frames up to `upto`: they leave the replay buffer.
+    pub fn visitor_ack(&mut self, id: ConnId, conv: ConvId, upto: u64) -> Result<(), Refusal> {
+        self.visitor_live(id, conv)?;
+        if let Some(c) = self.convs.get_mut(&conv) {
+            c.replay.ack(upto);
+        }
+        Ok(())
     }
 
     fn forward_to_counsellor(&self, counsellor: ConnId, text: Utf8Bytes) {
@@ -145,10 +153,12 @@ impl Hub {
         }
     }
 
-    /// The visitor's connection closed: their conversation ends (`visitor_left` for the
-    /// counsellor) and nothing of it remains.
+    /// The visitor's connection closed without `leave`: their conversation waits for a
+    /// resume (see `resume`) and ends when the resume window passes.
     pub fn visitor_disconnect(&mut self, id: ConnId, now: Instant) {
-        self.visitor_leave(id, now);
-        self.visitors.remove(&id);
+        if let Some(conv) = self.visitors.remove(&id).and_then(|v| v.conv) {
+            self.detach(conv, now);
+            self.settle(now);
+        }
     }
 }

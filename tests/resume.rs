@@ -1,0 +1,197 @@
+//! A dropped visitor connection resumes in the same tab with no message lost or shown twice.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use lyt::client::WsClient;
+use lyt::client::e2e::{Chat, VisitorHandshake};
+use lyt::crypto::AppMessage;
+use lyt::protocol::{ConvId, CounsellorFrame, ErrorCode, ServerFrame, VisitorFrame, close};
+
+fn text(body: &str) -> AppMessage {
+    AppMessage::Text {
+        body: body.into(),
+        ts: 0,
+    }
+}
+
+async fn counsellor_says(c: &mut Counsellor, chat: &mut Chat, body: &str) {
+    let (n, m) = chat.seal(&text(body)).unwrap();
+    c.send(&CounsellorFrame::Data {
+        conv: chat.conv(),
+        n,
+        m,
+    })
+    .await
+    .unwrap();
+}
+
+/// Receives one data frame and decrypts it; returns its counter and message.
+async fn receive(v: &mut WsClient, chat: &mut Chat) -> (u64, AppMessage) {
+    match v.frame(WAIT).await.unwrap() {
+        ServerFrame::Data { n, m, .. } => (n, chat.open(n, &m).unwrap().expect("not a replay")),
+        other => panic!("expected data, got {other:?}"),
+    }
+}
+
+async fn resume(ts: &TestServer, token: &str, conv: ConvId, upto: Option<u64>) -> WsClient {
+    let mut v = ts.visitor().await;
+    v.send(&VisitorFrame::Resume {
+        token: token.into(),
+        conv,
+        upto,
+    })
+    .await
+    .unwrap();
+    match v.frame(WAIT).await.unwrap() {
+        ServerFrame::Resumed { conv: got } => assert_eq!(got, conv),
+        other => panic!("expected resumed, got {other:?}"),
+    }
+    v
+}
+
+/// A live encrypted chat survives a dropped visitor connection: what the counsellor sent
+/// meanwhile (and the one message the visitor had not acknowledged) arrives exactly once
+/// after `resume`, and the chat goes on both ways with the same keys.
+#[tokio::test]
+async fn live_chat_resumes_without_loss_or_duplicates() {
+    let ts = start(|_| {}).await;
+    let mut c = ts.counsellor("maja", 1).await;
+    let mut v = ts.visitor().await;
+    let (_, token) = join_with_token(&mut v, "da/exit").await;
+    let conv = offer(&mut c).await;
+    c.send(&CounsellorFrame::Accept { conv }).await.unwrap();
+    let ServerFrame::Assigned { bundle, .. } = v.frame(WAIT).await.unwrap() else {
+        panic!()
+    };
+    let (hs, m) = VisitorHandshake::start(&ts.demo.org_root_pub, conv, &bundle, now()).unwrap();
+    v.send(&VisitorFrame::Hs1 { conv, m }).await.unwrap();
+    let ServerFrame::Hs1 { m, .. } = c.frame(WAIT).await.unwrap() else {
+        panic!()
+    };
+    let (mut c_chat, m) = c.shift.accept(conv, &m).unwrap();
+    c.send(&CounsellorFrame::Hs2 { conv, m }).await.unwrap();
+    let ServerFrame::Hs2 { m, .. } = v.frame(WAIT).await.unwrap() else {
+        panic!()
+    };
+    let mut v_chat = hs.finish(&m).unwrap();
+    let (n, m) = v_chat.seal(&AppMessage::Hello {}).unwrap();
+    v.send(&VisitorFrame::Data { conv, n, m }).await.unwrap();
+    let ServerFrame::Data { n, m, .. } = c.frame(WAIT).await.unwrap() else {
+        panic!()
+    };
+    c_chat.open(n, &m).unwrap();
+
+    counsellor_says(&mut c, &mut c_chat, "one").await;
+    counsellor_says(&mut c, &mut c_chat, "two").await;
+    assert_eq!(receive(&mut v, &mut v_chat).await, (0, text("one")));
+    assert_eq!(receive(&mut v, &mut v_chat).await, (1, text("two")));
+    v.send(&VisitorFrame::Ack { conv, upto: 0 }).await.unwrap();
+    v.close().await.unwrap();
+    let ServerFrame::Peer { state, .. } = c.frame(WAIT).await.unwrap() else {
+        panic!("peer")
+    };
+    assert_eq!(state, "away");
+
+    counsellor_says(&mut c, &mut c_chat, "three").await;
+    counsellor_says(&mut c, &mut c_chat, "four").await;
+    // The visitor received up to counter 1 ("two") though it only acknowledged 0.
+    let mut v = resume(&ts, &token, conv, Some(1)).await;
+    assert_eq!(receive(&mut v, &mut v_chat).await, (2, text("three")));
+    assert_eq!(receive(&mut v, &mut v_chat).await, (3, text("four")));
+    let ServerFrame::Peer { state, .. } = c.frame(WAIT).await.unwrap() else {
+        panic!("peer")
+    };
+    assert_eq!(state, "back");
+
+    let (n, m) = v_chat.seal(&text("still here")).unwrap();
+    v.send(&VisitorFrame::Data { conv, n, m }).await.unwrap();
+    let ServerFrame::Data { n, m, .. } = c.frame(WAIT).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(c_chat.open(n, &m).unwrap(), Some(text("still here")));
+    counsellor_says(&mut c, &mut c_chat, "five").await;
+    assert_eq!(receive(&mut v, &mut v_chat).await, (4, text("five")));
+}
+
+/// A visitor who drops while waiting keeps their place but is not offered while away;
+/// resuming gives back their position and they are offered as usual.
+#[tokio::test]
+async fn queued_visitor_keeps_their_place() {
+    let ts = start(|_| {}).await;
+    let mut first = ts.visitor().await;
+    let (_, token) = join_with_token(&mut first, "da/exit").await;
+    let mut second = ts.visitor().await;
+    assert_eq!(join(&mut second, "da/exit").await, 2);
+    first.close().await.unwrap();
+
+    // A counsellor arriving now is offered the second visitor: the first is away.
+    let mut c = ts.counsellor("maja", 1).await;
+    let offered = offer(&mut c).await;
+    c.send(&CounsellorFrame::Accept { conv: offered })
+        .await
+        .unwrap();
+    assert_eq!(assigned(&mut second).await, offered);
+
+    let conv = ts.server.relay().with(|h| h.waiting_conversations());
+    assert_eq!(conv.len(), 1, "the first visitor's conversation waits");
+    let mut first = resume(&ts, &token, conv[0], None).await;
+    match first.frame(WAIT).await.unwrap() {
+        ServerFrame::Queued {
+            position, resume, ..
+        } => assert_eq!((position, resume), (1, token)),
+        other => panic!("expected queued, got {other:?}"),
+    }
+    c.send(&CounsellorFrame::End {
+        conv: offered,
+        tags: Default::default(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(ended(&mut c).await, "counsellor_ended");
+    assert_eq!(offer(&mut c).await, conv[0]);
+}
+
+/// A wrong token is refused with `resume_expired` and changes nothing; the right token on a
+/// second connection takes over from a first one that is still open (closed with 1008);
+/// after the resume window the conversation is gone.
+#[tokio::test]
+async fn resume_is_checked() {
+    let ts = start(|c| c.limits.resume_window_s = 1).await;
+    let mut v = ts.visitor().await;
+    let (_, token) = join_with_token(&mut v, "da/exit").await;
+    let conv = ts.server.relay().with(|h| h.waiting_conversations())[0];
+
+    let mut intruder = ts.visitor().await;
+    let guess = VisitorFrame::Resume {
+        token: "guess".into(),
+        conv,
+        upto: None,
+    };
+    intruder.send(&guess).await.unwrap();
+    assert_eq!(error_code(&mut intruder).await, ErrorCode::ResumeExpired);
+
+    let mut second = resume(&ts, &token, conv, None).await;
+    assert!(matches!(
+        second.frame(WAIT).await.unwrap(),
+        ServerFrame::Queued { position: 1, .. }
+    ));
+    assert_eq!(
+        v.closed(WAIT).await.unwrap().map(|(code, _)| code),
+        Some(close::POLICY)
+    );
+
+    second.close().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(ts.conversations(), 0, "the window passed");
+    let mut late = ts.visitor().await;
+    late.send(&VisitorFrame::Resume {
+        token,
+        conv,
+        upto: None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(error_code(&mut late).await, ErrorCode::ResumeExpired);
+}
