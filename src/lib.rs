@@ -17,6 +17,7 @@ pub mod protocol;
 pub mod relay;
 pub mod routing;
 pub mod server;
+pub mod web;
 
 pub use config::Config;
 pub use server::Server;

@@ -85,6 +85,10 @@ impl AppMessage {
 
     /// Parses and validates the JSON of one message.
     pub fn from_json(json: &[u8]) -> Result<Self> {
+        // serde would also take the array form of a struct variant; messages are objects.
+        if json.first() != Some(&b'{') {
+            return Err(Error::Message("a message is a JSON object".into()));
+        }
         let msg: AppMessage =
             serde_json::from_slice(json).map_err(|e| Error::Message(e.to_string()))?;
         msg.validate()?;
@@ -161,6 +165,24 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The array form serde would accept for struct variants is refused: messages are
+    /// objects, as the TypeScript implementation also requires.
+    #[test]
+    fn array_form_is_refused() {
+        for json in [
+            &br#"["hello"]"#[..],
+            br#"["text","a",5]"#,
+            br#" {"k":"hello"}"#,
+        ] {
+            assert!(
+                AppMessage::from_json(json).is_err(),
+                "{}",
+                String::from_utf8_lossy(json)
+            );
+        }
+        assert!(AppMessage::from_json(br#"{"k":"hello"}"#).is_ok());
+    }
 
     /// The wire JSON uses "k" tags and snake_case names, and refuses unknown fields/kinds.
     #[test]

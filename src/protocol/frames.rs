@@ -212,13 +212,28 @@ fn short(e: &serde_json::Error) -> String {
     msg
 }
 
+/// Frames are JSON objects. serde's derived parsers would also take the array form of a
+/// struct (`["join","da/exit"]`); the protocol has no such form, so it is refused up front.
+fn require_object(text: &str) -> Result<(), FrameError> {
+    match text.trim_start().as_bytes().first() {
+        Some(b'{') => Ok(()),
+        Some(b'[' | b'"' | b'0'..=b'9' | b'-' | b't' | b'f' | b'n') => {
+            serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| classify(&e))?;
+            Err(FrameError::Bad("a frame is a JSON object".into()))
+        }
+        _ => Err(FrameError::InvalidJson),
+    }
+}
+
 /// Parses a visitor frame strictly.
 pub fn parse_visitor(text: &str) -> Result<VisitorFrame, FrameError> {
+    require_object(text)?;
     serde_json::from_str(text).map_err(|e| classify(&e))
 }
 
 /// Parses a counsellor frame strictly.
 pub fn parse_counsellor(text: &str) -> Result<CounsellorFrame, FrameError> {
+    require_object(text)?;
     serde_json::from_str(text).map_err(|e| classify(&e))
 }
 
@@ -282,6 +297,9 @@ mod tests {
             r#"{"t":"data","conv":"AAAAAAAAAAAAAAAAAAAAAA","n":-1,"m":"a"}"#,
             r#"{"t":"data","conv":"AAAAAAAAAAAAAAAAAAAAAA","n":1,"m":"not base64!"}"#,
             r#"[1,2]"#,
+            r#"["join","da/exit"]"#,
+            r#""join""#,
+            "42",
         ];
         for text in bad {
             assert!(
