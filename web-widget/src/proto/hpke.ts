@@ -5,9 +5,9 @@
  * the key schedule (§5.1) and the AEAD context (§5.2). Checked byte-for-byte against A.2.1.
  */
 
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { expand, extract } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { aeadDecrypt, aeadEncrypt } from './aead.js';
 import { concat, u16be, utf8Encode, wipe } from './bytes.js';
 import { x25519Public, x25519RandomSecret, x25519Shared } from './keys.js';
 
@@ -110,7 +110,7 @@ export function hpkeSeal(
 ): { enc: Uint8Array; ct: Uint8Array } {
   const { sharedSecret, enc } = encap(recipientPub, ikmE);
   const ks = keySchedule(sharedSecret, info);
-  const ct = chacha20poly1305(ks.key, ks.baseNonce, aad).encrypt(plaintext);
+  const ct = aeadEncrypt(ks.key, ks.baseNonce, aad, plaintext);
   wipe(sharedSecret, ks.key, ks.exporterSecret);
   return { enc, ct };
 }
@@ -126,7 +126,9 @@ export function hpkeOpen(
   const sharedSecret = decap(enc, recipientSecret);
   const ks = keySchedule(sharedSecret, info);
   try {
-    return chacha20poly1305(ks.key, ks.baseNonce, aad).decrypt(ct);
+    const pt = aeadDecrypt(ks.key, ks.baseNonce, aad, ct);
+    if (pt === undefined) throw new Error('HPKE open: ciphertext does not authenticate');
+    return pt;
   } finally {
     wipe(sharedSecret, ks.key, ks.exporterSecret);
   }

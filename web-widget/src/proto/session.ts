@@ -4,9 +4,9 @@
  * poisoning after any failure, the end after `bye`, and the six-digit safety code.
  */
 
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { aeadDecrypt, aeadEncrypt } from './aead.js';
 import { utf8Encode, wipe } from './bytes.js';
 import { CryptoError, fail } from './errors.js';
 
@@ -36,7 +36,7 @@ export class CipherState {
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
     if (this.k === undefined) return plaintext.slice();
     if (this.n >= MAX_COUNTER) throw fail('nonce_exhausted', 'message counter exhausted');
-    const ct = chacha20poly1305(this.k, nonce(this.n), ad).encrypt(plaintext);
+    const ct = aeadEncrypt(this.k, nonce(this.n), ad, plaintext);
     this.n += 1;
     return ct;
   }
@@ -45,12 +45,8 @@ export class CipherState {
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | undefined {
     if (this.k === undefined) return ciphertext.slice();
     if (this.n >= MAX_COUNTER) return undefined;
-    let pt: Uint8Array;
-    try {
-      pt = chacha20poly1305(this.k, nonce(this.n), ad).decrypt(ciphertext);
-    } catch {
-      return undefined;
-    }
+    const pt = aeadDecrypt(this.k, nonce(this.n), ad, ciphertext);
+    if (pt === undefined) return undefined;
     this.n += 1;
     return pt;
   }
