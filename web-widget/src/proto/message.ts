@@ -106,7 +106,7 @@ export function parseAppMessage(json: Uint8Array): AppMessage {
     if (key !== 'k' && !fields.some(([name]) => name === key)) throw invalid(`unknown field "${key.slice(0, 32)}"`);
   }
   for (const [name, type] of fields) {
-    if (!(name in value)) throw invalid(`missing field "${name}"`);
+    if (!Object.prototype.hasOwnProperty.call(value, name)) throw invalid(`missing field "${name}"`);
     out[name] = readField(name, type, value[name]);
   }
   const msg = out as AppMessage;
