@@ -110,7 +110,7 @@ describe('certs.json', () => {
   it('enforces string bounds', () => {
     const base = { role: 1 as Role, idPub: new Uint8Array(32), notBefore: 1n, notAfter: 2n, serial: 0n };
     expect(() => encodeIdCertBody({ ...base, alias: 'x'.repeat(64) })).not.toThrow();
-    for (const alias of ['x'.repeat(65), '', 'a\nb', 'a\u0085b', 'ø'.repeat(33)]) {
+    for (const alias of ['x'.repeat(65), '', 'a\nb', 'a\u0085b', 'ø'.repeat(33), '\ud800']) {
       expect(errorCode(() => encodeIdCertBody({ ...base, alias }))).toBe('cert_format');
     }
     expect(errorCode(() => encodeIdCertBody({ ...base, alias: 'a', notAfter: 1n }))).toBe('cert_format');

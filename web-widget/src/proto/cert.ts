@@ -6,7 +6,7 @@
  * Integers are u64 and therefore `bigint`.
  */
 
-import { concat, u16be, u64be, utf8Decode, utf8Encode } from './bytes.js';
+import { concat, isWellFormed, u16be, u64be, utf8Decode, utf8Encode } from './bytes.js';
 import { fail } from './errors.js';
 import { ed25519Sign, verifySignature } from './keys.js';
 
@@ -94,7 +94,7 @@ function checkWindow(notBefore: bigint, notAfter: bigint): void {
 
 /** Rust's `char::is_control` is Unicode general category Cc. */
 function checkDisplay(s: string, max: number, what: string): void {
-  if (s.length === 0 || utf8Encode(s).length > max || /\p{Cc}/u.test(s)) {
+  if (s.length === 0 || !isWellFormed(s) || utf8Encode(s).length > max || /\p{Cc}/u.test(s)) {
     throw fail('cert_format', `malformed certificate: ${what}`);
   }
 }
