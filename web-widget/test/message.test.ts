@@ -69,6 +69,9 @@ describe('application message JSON', () => {
     '{"k":"referral_consent","offer_hash":"AAAA","yes":true}', `{"k":"referral_consent","offer_hash":"${'A'.repeat(43)}=","yes":true}`,
     '{"k":"text","body":"\\ud800","ts":1}', '{"k":"hello"} x', '\ufeff{"k":"hello"}', '[]', 'null', '', '{"k":"hello",}',
     '{"k":"text","body":"a\u0001","ts":1}', '{"k":null}',
+    // serde's internally tagged enums also accept a sequence with the tag first; Rust takes
+    // these two, TypeScript deliberately does not (no honest peer sends them).
+    '["hello"]', '["text","a",5]',
   ])('refuses %s', (json) => {
     expect(errorCode(() => parse(json))).toBe('message');
   });
