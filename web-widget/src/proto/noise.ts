@@ -113,11 +113,16 @@ export class Initiator {
   ): { initiator: Initiator; msg1: Uint8Array } {
     const sym = new SymmetricState(prologueBytes, responderStaticPub);
     const e = ephemeralSecret.slice();
-    const ePub = x25519Public(e);
-    sym.mixHash(ePub);
-    sym.mixKey(x25519Shared(e, responderStaticPub));
-    const msg1 = concat(ePub, sym.encryptAndHash(payload));
-    return { initiator: new Initiator(sym, e), msg1 };
+    try {
+      const ePub = x25519Public(e);
+      sym.mixHash(ePub);
+      sym.mixKey(x25519Shared(e, responderStaticPub));
+      const msg1 = concat(ePub, sym.encryptAndHash(payload));
+      return { initiator: new Initiator(sym, e), msg1 };
+    } catch (err) {
+      wipe(e);
+      throw err;
+    }
   }
 
   /** Reads message 2 (`e, ee`, exactly 48 bytes, empty payload): the visitor's key confirmation. */
