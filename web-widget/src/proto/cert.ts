@@ -29,29 +29,45 @@ export type OfficeKind = 1 | 2;
 
 /** An identity certificate body: the org root vouches for a counsellor's Ed25519 key. */
 export interface IdCert {
+  /** Counsellor (1) or supervisor (2). */
   readonly role: Role;
+  /** The name shown to visitors: 1–64 bytes of UTF-8, no control characters. */
   readonly alias: string;
+  /** The counsellor identity public key (signs shift certificates and referrals). */
   readonly idPub: Uint8Array;
+  /** Start of validity, Unix seconds. */
   readonly notBefore: bigint;
+  /** End of validity, Unix seconds (strictly after `notBefore`). */
   readonly notAfter: bigint;
+  /** Issuer-chosen serial number. */
   readonly serial: bigint;
 }
 
 /** A shift certificate body: a counsellor identity vouches for a ≤ 12 h X25519 shift key. */
 export interface ShiftCert {
+  /** The Noise responder static key for this shift. */
   readonly shiftPub: Uint8Array;
+  /** Start of validity, Unix seconds. */
   readonly notBefore: bigint;
+  /** End of validity, Unix seconds (strictly after `notBefore`). */
   readonly notAfter: bigint;
+  /** Issuer-chosen serial number. */
   readonly serial: bigint;
 }
 
 /** An office certificate body: the org root vouches for an office's HPKE recipient key. */
 export interface OfficeCert {
+  /** Brobygger office (1) or phone desk (2). */
   readonly kind: OfficeKind;
+  /** Stable id, 1–64 of `A–Z a–z 0–9 - _ .`; bound into HPKE `info` and referral signatures. */
   readonly officeId: string;
+  /** The name shown to people: 1–128 bytes of UTF-8, no control characters. */
   readonly displayName: string;
+  /** The X25519 HPKE recipient public key. */
   readonly recipientPub: Uint8Array;
+  /** Start of validity, Unix seconds. */
   readonly notBefore: bigint;
+  /** End of validity, Unix seconds (strictly after `notBefore`). */
   readonly notAfter: bigint;
 }
 
