@@ -217,6 +217,25 @@ fn print_demo(demo: &demo::Demo, server: &Server) {
     println!("======================================================================");
 }
 
+/// Prints what the demo bot does (never message content), one line per event, flushed at
+/// once so that a test driving the bot can read it.
+#[allow(
+    clippy::print_stdout,
+    reason = "the bot's events are the command's output"
+)]
+fn print_bot_event(event: lyt::client::bot::BotEvent) {
+    use lyt::client::bot::BotEvent;
+    use std::io::Write as _;
+    match event {
+        BotEvent::OnDuty { alias } => println!("DEMO bot on duty as {alias}"),
+        BotEvent::ChatStarted { conv, safety_code } => {
+            println!("DEMO bot chat {conv} safety code {safety_code}")
+        }
+        BotEvent::ChatEnded { conv } => println!("DEMO bot chat {conv} ended"),
+    }
+    let _ = std::io::stdout().flush();
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

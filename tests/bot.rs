@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use lyt::client::bot::{BotOptions, run};
+use lyt::client::bot::{BotEvent, BotOptions, run};
 use lyt::client::e2e::VisitorHandshake;
 use lyt::crypto::AppMessage;
 use lyt::protocol::{ServerFrame, VisitorFrame};
@@ -20,7 +20,8 @@ async fn bot_answers_a_visitor() {
         username: "ali".into(),
         capacity: 2,
     };
-    let bot = tokio::spawn(async move { run(&opts).await });
+    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let bot = tokio::spawn(async move { run(&opts, move |e| drop(events_tx.send(e))).await });
     let mut v = ts.visitor().await;
     join(&mut v, "en/any").await;
     let ServerFrame::Assigned {
@@ -38,6 +39,20 @@ async fn bot_answers_a_visitor() {
         panic!("hs2")
     };
     let mut chat = hs.finish(&m).unwrap();
+    assert!(matches!(events.recv().await.unwrap(), BotEvent::OnDuty { alias } if alias == "Ali"));
+    match events.recv().await.unwrap() {
+        BotEvent::ChatStarted {
+            conv: c,
+            safety_code,
+        } => {
+            assert_eq!(
+                (c, safety_code),
+                (conv, chat.safety_code()),
+                "both sides show the same code"
+            );
+        }
+        other => panic!("expected chat started, got {other:?}"),
+    }
     let (n, m) = chat.seal(&AppMessage::Hello {}).unwrap();
     v.send(&VisitorFrame::Data { conv, n, m }).await.unwrap();
 

@@ -58,8 +58,30 @@ fn reply(count: u64) -> AppMessage {
     }
 }
 
-/// Runs the bot until the connection closes.
-pub async fn run(opts: &BotOptions) -> Result<(), BotError> {
+/// What the bot reports to its caller (the CLI prints these; tests read them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BotEvent {
+    /// On duty under this alias.
+    OnDuty {
+        /// The certified alias.
+        alias: String,
+    },
+    /// A chat's handshake completed; the six-digit code the visitor can compare.
+    ChatStarted {
+        /// The conversation.
+        conv: ConvId,
+        /// The safety code.
+        safety_code: String,
+    },
+    /// A chat ended.
+    ChatEnded {
+        /// The conversation.
+        conv: ConvId,
+    },
+}
+
+/// Runs the bot until the connection closes, reporting events to `on_event`.
+pub async fn run(opts: &BotOptions, mut on_event: impl FnMut(BotEvent)) -> Result<(), BotError> {
     let accounts = crate::demo::read_accounts(&opts.demo_dir)?;
     let account = accounts
         .iter()
@@ -91,7 +113,9 @@ pub async fn run(opts: &BotOptions) -> Result<(), BotError> {
         bundle: Some(shift.bundle().clone()),
     })
     .await?;
-    tracing::info!(alias = %session.alias, "demo bot on duty");
+    on_event(BotEvent::OnDuty {
+        alias: session.alias.clone(),
+    });
     let mut chats: HashMap<ConvId, (Chat, u64)> = HashMap::new();
     loop {
         let frame = match ws.next().await? {
@@ -103,6 +127,10 @@ pub async fn run(opts: &BotOptions) -> Result<(), BotError> {
             ServerFrame::Hs1 { conv, m } => match shift.accept(conv, &m) {
                 Ok((chat, m)) => {
                     ws.send(&CounsellorFrame::Hs2 { conv, m }).await?;
+                    on_event(BotEvent::ChatStarted {
+                        conv,
+                        safety_code: chat.safety_code(),
+                    });
                     chats.insert(conv, (chat, 0));
                 }
                 Err(_) => end(&mut ws, conv, "crypto_failed").await?,
@@ -139,7 +167,9 @@ pub async fn run(opts: &BotOptions) -> Result<(), BotError> {
                 }
             }
             ServerFrame::Ended { conv, .. } => {
-                chats.remove(&conv);
+                if chats.remove(&conv).is_some() {
+                    on_event(BotEvent::ChatEnded { conv });
+                }
             }
             ServerFrame::Error { code, .. } => {
                 tracing::warn!(code = code.as_str(), "relay refused a frame")
