@@ -113,7 +113,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 capacity,
             };
             runtime
-                .block_on(lyt::client::bot::run(&opts))
+                .block_on(lyt::client::bot::run(&opts, print_bot_event))
                 .map_err(Into::into)
         }
     }
