@@ -1,0 +1,198 @@
+//! The `lyt` binary as an operator uses it: `serve` in demo mode on port 0 prints its
+//! addresses and DEMO credentials and stops cleanly on SIGTERM; a config file turns demo mode
+//! off; bad configuration fails with a message that says what to set; secrets never print.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const LYT: &str = env!("CARGO_BIN_EXE_lyt");
+
+fn lyt(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(LYT);
+    cmd.current_dir(dir)
+        .env_remove("LYT_CONFIG")
+        .env_remove("LYT_DEMO");
+    cmd
+}
+
+/// `lyt serve` with no configuration runs the demo on the chosen ports, prints both
+/// addresses and the DEMO accounts, answers health checks, and exits 0 on SIGTERM.
+#[test]
+fn serve_demo_prints_addresses_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = lyt(dir.path())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--internal",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let line = lines.next().unwrap().unwrap();
+        let done =
+            line.starts_with("=====") && out.iter().any(|l: &String| l.contains("DEMO MODE"));
+        out.push(line);
+        if done {
+            break;
+        }
+    }
+    let text = out.join("\n");
+    let public = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("lyt listening on http://")?
+                .strip_suffix(" (public)")
+        })
+        .expect("public address printed");
+    let internal = text
+        .lines()
+        .find_map(|l| l.strip_prefix("lyt internal on http://")?.split(' ').next())
+        .expect("internal address printed");
+    assert!(
+        !public.ends_with(":0") && !internal.ends_with(":0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("DEMO counsellor maja") && text.contains("DEMO supervisor sofie"),
+        "{text}"
+    );
+    assert!(dir.path().join("lyt-demo/org-root.key").exists());
+
+    let health = std::net::TcpStream::connect(internal).map(|mut s| {
+        use std::io::{Read as _, Write as _};
+        s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        body
+    });
+    assert!(health.unwrap().ends_with("ok"));
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(code) = child.try_wait().unwrap() {
+            assert!(code.success(), "{code:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A config file turns demo mode off: `--print-config` shows the file's settings with
+/// secrets redacted and no demo accounts; `--demo` turns it back on.
+#[test]
+fn config_file_turns_demo_off_and_secrets_are_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = lyt::auth::hash_password("a long enough passphrase").unwrap();
+    let config = format!(
+        "listen = \"127.0.0.1:0\"\norg_root_pub = \"{}\"\n[[accounts]]\nusername = \"kim\"\nalias = \"Kim\"\nrole = \"counsellor\"\npassword_hash = \"{hash}\"\n",
+        lyt::crypto::b64_encode(&[7; 32])
+    );
+    std::fs::write(dir.path().join("lyt.toml"), config).unwrap();
+    let out = lyt(dir.path())
+        .args(["serve", "--config", "lyt.toml", "--print-config"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success());
+    assert!(
+        text.contains("username = \"kim\"") && text.contains("***"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("argon2id") && !text.contains("maja"),
+        "{text}"
+    );
+    let out = lyt(dir.path())
+        .args(["serve", "--config", "lyt.toml", "--demo", "--print-config"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap().contains("maja"));
+}
+
+/// Accounts without `org_root_pub`, and a malformed value, fail at start with a message
+/// that names the setting; an unknown setting only warns.
+#[test]
+fn bad_configuration_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = lyt::auth::hash_password("a long enough passphrase").unwrap();
+    let account = format!(
+        "[[accounts]]\nusername = \"kim\"\nalias = \"Kim\"\nrole = \"counsellor\"\npassword_hash = \"{hash}\"\n"
+    );
+    std::fs::write(
+        dir.path().join("a.toml"),
+        format!("listen = \"127.0.0.1:0\"\ninternal = \"127.0.0.1:0\"\n{account}"),
+    )
+    .unwrap();
+    let out = lyt(dir.path())
+        .args(["serve", "--config", "a.toml"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!out.status.success());
+    assert!(err.contains("org_root_pub"), "{err}");
+
+    std::fs::write(dir.path().join("b.toml"), "listen = \"nowhere\"\n").unwrap();
+    let out = lyt(dir.path())
+        .args(["serve", "--config", "b.toml"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!out.status.success() && err.contains("listen"), "{err}");
+    assert!(!err.contains("backtrace"), "one clear line: {err}");
+
+    std::fs::write(dir.path().join("c.toml"), "colour = \"red\"\n").unwrap();
+    let out = lyt(dir.path())
+        .args(["serve", "--config", "c.toml", "--print-config"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("unknown setting `colour`")
+    );
+}
+
+/// `hash-password` prints an argon2id hash that verifies, and refuses short passwords.
+#[test]
+fn hash_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |pw: &str| {
+        let mut child = lyt(dir.path())
+            .args(["counsellor", "hash-password"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(pw.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run("correct horse battery staple\n");
+    assert!(out.status.success());
+    let hash = String::from_utf8(out.stdout).unwrap();
+    assert!(hash.trim().starts_with("$argon2id$"), "{hash}");
+    assert!(!run("short\n").status.success());
+}
