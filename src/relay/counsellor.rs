@@ -9,9 +9,9 @@ use axum::extract::ws::{Utf8Bytes, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
-use super::conn::{self, Control, Handler, Mailbox};
+use super::conn::{Control, Handler, Mailbox};
+use super::endpoint::{parse_failed, refuse, upgrade};
 use super::hub::{ConnId, Refusal};
-use super::visitor::{parse_failed, refuse};
 use crate::auth::Principal;
 use crate::config::Role;
 use crate::crypto;
@@ -25,51 +25,14 @@ pub async fn endpoint(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let origin_ok = app.origins.allows_header(headers.get(http::header::ORIGIN));
-    let tracker = app.tracker.clone();
-    crate::http::limit_ws(ws).on_upgrade(move |socket| {
-        tracker.track_future(async move {
-            let (mailbox, rx) = Mailbox::new(app.config.limits.mailbox, app.metrics.clone());
-            let id = app.relay.next_id();
-            let mut handler = CounsellorHandler {
-                app: app.clone(),
-                id,
-                mailbox: mailbox.clone(),
-                strikes: 0,
-                principal: None,
-            };
-            if origin_ok {
-                mailbox.send(&app.hello());
-            } else {
-                app.metrics
-                    .frames_refused
-                    .with_label_values(&["origin"])
-                    .inc();
-                mailbox.close(close::POLICY, "origin not allowed");
-                handler.strikes = u8::MAX;
-            }
-            app.metrics
-                .connections
-                .with_label_values(&["counsellor"])
-                .inc();
-            app.metrics
-                .open_connections
-                .with_label_values(&["counsellor"])
-                .inc();
-            conn::run(
-                socket,
-                rx,
-                mailbox,
-                handler,
-                app.timing(),
-                app.shutdown.clone(),
-            )
-            .await;
-            app.metrics
-                .open_connections
-                .with_label_values(&["counsellor"])
-                .dec();
-        })
+    upgrade(app, &headers, ws, "counsellor", |app, id, mailbox| {
+        CounsellorHandler {
+            app: app.clone(),
+            id,
+            mailbox: mailbox.clone(),
+            strikes: 0,
+            principal: None,
+        }
     })
 }
 
@@ -213,9 +176,6 @@ impl Handler for CounsellorHandler {
             .frames_in
             .with_label_values(&["counsellor"])
             .inc();
-        if self.strikes == u8::MAX {
-            return Control::Close(close::POLICY, "origin not allowed");
-        }
         if self.principal.is_none() {
             return self.authenticate(&text);
         }

@@ -7,6 +7,7 @@
 
 pub mod conn;
 pub mod counsellor;
+pub mod endpoint;
 pub mod hub;
 pub mod visitor;
 

@@ -8,13 +8,11 @@ use axum::extract::ws::{Utf8Bytes, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
-use super::conn::{self, Control, Handler, Mailbox};
+use super::conn::{Control, Handler, Mailbox};
+use super::endpoint::{parse_failed, refuse, upgrade};
 use super::hub::{ConnId, Refusal};
 use crate::http::AppState;
-use crate::protocol::{self, ErrorCode, FrameError, ServerFrame, VisitorFrame, close};
-
-/// Invalid-JSON frames tolerated before the connection is closed with 1008.
-pub const MAX_STRIKES: u8 = 3;
+use crate::protocol::{self, ErrorCode, FrameError, VisitorFrame};
 
 /// Upgrades to a visitor WebSocket.
 pub async fn endpoint(
@@ -22,77 +20,15 @@ pub async fn endpoint(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let origin_ok = app.origins.allows_header(headers.get(http::header::ORIGIN));
-    let tracker = app.tracker.clone();
-    crate::http::limit_ws(ws).on_upgrade(move |socket| {
-        tracker.track_future(async move {
-            let (mailbox, rx) = Mailbox::new(app.config.limits.mailbox, app.metrics.clone());
-            if !origin_ok {
-                app.metrics
-                    .frames_refused
-                    .with_label_values(&["origin"])
-                    .inc();
-                mailbox.close(close::POLICY, "origin not allowed");
-                let handler = Refused;
-                conn::run(
-                    socket,
-                    rx,
-                    mailbox,
-                    handler,
-                    app.timing(),
-                    app.shutdown.clone(),
-                )
-                .await;
-                return;
-            }
-            let id = app.relay.next_id();
-            app.relay.with(|h| h.visitor_connect(id, mailbox.clone()));
-            mailbox.send(&app.hello());
-            app.metrics
-                .connections
-                .with_label_values(&["visitor"])
-                .inc();
-            app.metrics
-                .open_connections
-                .with_label_values(&["visitor"])
-                .inc();
-            let handler = VisitorHandler {
-                app: app.clone(),
-                id,
-                mailbox: mailbox.clone(),
-                strikes: 0,
-            };
-            conn::run(
-                socket,
-                rx,
-                mailbox,
-                handler,
-                app.timing(),
-                app.shutdown.clone(),
-            )
-            .await;
-            app.metrics
-                .open_connections
-                .with_label_values(&["visitor"])
-                .dec();
-        })
+    upgrade(app, &headers, ws, "visitor", |app, id, mailbox| {
+        app.relay.with(|h| h.visitor_connect(id, mailbox.clone()));
+        VisitorHandler {
+            app: app.clone(),
+            id,
+            mailbox: mailbox.clone(),
+            strikes: 0,
+        }
     })
-}
-
-/// A connection that is being closed before it starts.
-struct Refused;
-
-impl Handler for Refused {
-    fn on_text(&mut self, _: Utf8Bytes) -> Control {
-        Control::Close(close::POLICY, "origin not allowed")
-    }
-    fn on_binary(&mut self) -> Control {
-        Control::Close(close::POLICY, "origin not allowed")
-    }
-    fn ready(&self) -> bool {
-        true
-    }
-    fn on_close(&mut self) {}
 }
 
 struct VisitorHandler {
@@ -100,42 +36,6 @@ struct VisitorHandler {
     id: ConnId,
     mailbox: Mailbox,
     strikes: u8,
-}
-
-/// Sends an error frame and counts it; shared by both endpoints.
-pub(crate) fn refuse(
-    app: &AppState,
-    mailbox: &Mailbox,
-    code: ErrorCode,
-    message: impl Into<String>,
-) {
-    app.metrics
-        .frames_refused
-        .with_label_values(&[code.as_str()])
-        .inc();
-    tracing::debug!(code = code.as_str(), "frame refused");
-    mailbox.send(&ServerFrame::error(code, message));
-}
-
-/// Handles a parse failure: a `bad_frame` error, and 1008 after `MAX_STRIKES` invalid JSON.
-pub(crate) fn parse_failed(
-    app: &AppState,
-    mailbox: &Mailbox,
-    strikes: &mut u8,
-    err: FrameError,
-) -> Control {
-    if err == FrameError::InvalidJson {
-        *strikes += 1;
-        if *strikes >= MAX_STRIKES {
-            app.metrics
-                .frames_refused
-                .with_label_values(&["bad_frame"])
-                .inc();
-            return Control::Close(close::POLICY, "repeated invalid frames");
-        }
-    }
-    refuse(app, mailbox, ErrorCode::BadFrame, err.to_string());
-    Control::Continue
 }
 
 impl VisitorHandler {
