@@ -140,6 +140,10 @@ pub struct LimitsConfig {
     pub max_waiting_total: usize,
     /// Seconds a visitor whose connection dropped can resume their conversation.
     pub resume_window_s: u64,
+    /// Seconds a sealed callback request is kept before it is deleted unhandled.
+    pub callback_ttl_s: u64,
+    /// Most pending callback requests (then `queue_full`).
+    pub max_callbacks: usize,
     /// Seconds a socket task gets to close after shutdown begins.
     pub shutdown_grace_s: u64,
     /// Maximum request body of the HTTP API, in bytes.
@@ -160,6 +164,8 @@ impl Default for LimitsConfig {
             max_queue_len: 200,
             max_waiting_total: 1_000,
             resume_window_s: 600,
+            callback_ttl_s: 24 * 3600,
+            max_callbacks: 500,
             shutdown_grace_s: 10,
             max_body_bytes: 16 * 1024,
         }
@@ -192,6 +198,9 @@ pub struct Config {
     pub phone: PhoneConfig,
     /// Counsellor and supervisor accounts.
     pub accounts: Vec<AccountConfig>,
+    /// Office certificates (base64url, from `lyt cert office`): brobygger offices and the
+    /// phone desk. Each must chain to `org_root_pub`.
+    pub offices: Vec<String>,
     /// Limits.
     pub limits: LimitsConfig,
 }
@@ -217,6 +226,7 @@ impl Default for Config {
             ],
             phone: PhoneConfig::default(),
             accounts: Vec::new(),
+            offices: Vec::new(),
             limits: LimitsConfig::default(),
         }
     }

@@ -13,8 +13,11 @@
 //!   identity certificate signed by the demo root, made with the same code as `lyt keys` and
 //!   `lyt cert`. A certificate that has expired or will within a week is issued anew.
 //!
+//! - `phone-desk.key`: the demo phone desk's recipient key (X25519, mode 0600); its office
+//!   certificate is issued by the demo root at each start and listed in `GET /v1/offices`.
+//!
 //! Clients acting as a demo counsellor (tests, load tests, the CLI) read the key and
-//! certificate with [`identity`].
+//! certificate with [`identity`], and the phone desk key with [`phone_desk`].
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +31,10 @@ use crate::keytool;
 
 /// File name of the demo org root key inside the demo directory.
 pub const ORG_ROOT_FILE: &str = "org-root.key";
+/// File name of the demo phone desk's recipient key (X25519) inside the demo directory.
+pub const PHONE_DESK_KEY_FILE: &str = "phone-desk.key";
+/// The demo phone desk's office id.
+pub const PHONE_DESK_ID: &str = "phone-desk";
 /// Validity of demo identity certificates.
 const ID_CERT_DAYS: u64 = 365;
 /// A demo identity certificate this close to expiry is issued anew.
@@ -205,6 +212,25 @@ fn ensure_identity(
     keytool::write_cert(&cert_file, "DEMO identity certificate", &cert).map_err(DemoError::Keys)
 }
 
+/// The demo phone desk's recipient key, created on first use.
+fn phone_desk_key(dir: &Path) -> Result<crypto::StaticKey, DemoError> {
+    let path = dir.join(PHONE_DESK_KEY_FILE);
+    if !path.exists() {
+        let key = crypto::StaticKey::generate(&mut rand::rngs::OsRng);
+        let text = crypto::encode_key_file(KeyKind::X25519Secret, &key.to_bytes());
+        keytool::write_secret_file(&path, text.as_bytes()).map_err(DemoError::Keys)?;
+    }
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(io_err(&path))?);
+    let secret = crypto::decode_key_file(&text, KeyKind::X25519Secret)
+        .map_err(|e| DemoError::Keys(e.into()))?;
+    Ok(crypto::StaticKey::from_bytes(&secret))
+}
+
+/// The demo phone desk's key, for a client acting as the phone desk (tests, the console).
+pub fn phone_desk(dir: &Path) -> Result<crypto::StaticKey, DemoError> {
+    phone_desk_key(dir)
+}
+
 /// A demo account's identity key and identity certificate, for clients acting as it.
 pub fn identity(dir: &Path, username: &str) -> Result<(IdentityKey, Vec<u8>), DemoError> {
     let key = keytool::read_identity_key(&key_path(dir, username)).map_err(DemoError::Keys)?;
@@ -229,6 +255,19 @@ pub fn provision(config: &mut Config) -> Result<Demo, DemoError> {
         ensure_identity(&dir, &root, a, now)?;
     }
     config.org_root_pub = Some(crypto::b64_encode(&root.public()));
+    // The demo phone desk: its certificate is issued at every start (it is public and cheap).
+    let desk = phone_desk_key(&dir)?;
+    let desk_cert = crypto::issue_office_cert(
+        &root,
+        crypto::OfficeKind::PhoneDesk,
+        PHONE_DESK_ID,
+        "Telefonrådgivningen (DEMO)",
+        &desk.public(),
+        now - 300,
+        now + 730 * 86_400,
+    )
+    .map_err(|e| DemoError::Keys(e.into()))?;
+    config.offices.push(crypto::b64_encode(&desk_cert));
     for a in &accounts {
         if config.accounts.iter().any(|c| c.username == a.username) {
             continue;

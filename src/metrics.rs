@@ -35,6 +35,10 @@ pub struct Inner {
     pub waiting: IntGaugeVec,
     /// Logins, by result (ok, refused).
     pub logins: IntCounterVec,
+    /// Callback requests: requested, done, expired.
+    pub callbacks: IntCounterVec,
+    /// Callback requests pending now.
+    pub callbacks_pending: IntGauge,
 }
 
 impl std::ops::Deref for Metrics {
@@ -73,6 +77,10 @@ impl Metrics {
             .expect("metric definition is valid");
         reg.register(Box::new(conversations_live.clone()))
             .expect("metric names are unique");
+        let callbacks_pending = IntGauge::new("lyt_callbacks_pending", "Callback requests pending")
+            .expect("metric definition is valid");
+        reg.register(Box::new(callbacks_pending.clone()))
+            .expect("metric names are unique");
         let inner = Inner {
             connections: counter_vec(
                 &reg,
@@ -109,6 +117,13 @@ impl Metrics {
             conversations_live,
             waiting: gauge_vec(&reg, "lyt_queue_waiting", "Visitors waiting", &["queue"]),
             logins: counter_vec(&reg, "lyt_logins_total", "Login attempts", &["result"]),
+            callbacks: counter_vec(
+                &reg,
+                "lyt_callbacks_total",
+                "Callback requests by event",
+                &["event"],
+            ),
+            callbacks_pending,
             registry: reg,
         };
         Self {

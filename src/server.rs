@@ -77,10 +77,43 @@ fn org_root(config: &Config) -> Result<Option<[u8; 32]>, StartError> {
     Ok(Some(key))
 }
 
+/// The office directory: every configured certificate must chain to the org root now.
+fn offices(config: &Config, root: Option<&[u8; 32]>) -> Result<Vec<http::OfficeEntry>, StartError> {
+    if config.offices.is_empty() {
+        return Ok(Vec::new());
+    }
+    let root = root.ok_or_else(|| {
+        StartError::Config("offices are configured but org_root_pub is not".into())
+    })?;
+    let now = crate::keytool::now_unix().map_err(|e| StartError::Config(e.to_string()))?;
+    config
+        .offices
+        .iter()
+        .map(|text| {
+            let bytes = crate::crypto::b64_decode(text.trim(), "offices")
+                .map_err(|e| StartError::Config(format!("offices: {e}")))?;
+            let office = crate::crypto::verify_office_cert(root, &bytes, now).map_err(|e| {
+                StartError::Config(format!("offices: a certificate is refused: {e}"))
+            })?;
+            let kind = match office.kind {
+                crate::crypto::OfficeKind::Brobygger => "brobygger",
+                crate::crypto::OfficeKind::PhoneDesk => "phone_desk",
+            };
+            Ok(http::OfficeEntry {
+                id: office.office_id,
+                kind: kind.into(),
+                name: office.display_name,
+                cert: crate::crypto::b64_encode(&bytes),
+            })
+        })
+        .collect()
+}
+
 impl Server {
     /// Binds both listeners and starts serving.
     pub async fn start(config: Config) -> Result<Self, StartError> {
         let org_root = org_root(&config)?;
+        let offices = offices(&config, org_root.as_ref())?;
         let public = bind(config.listen).await?;
         let internal = bind(config.internal).await?;
         let public_addr = public.local_addr().map_err(|source| StartError::Bind {
@@ -119,6 +152,7 @@ impl Server {
             config: Arc::new(config),
             origins: Arc::new(origins.clone()),
             org_root,
+            offices: Arc::new(offices),
             shutdown: shutdown.clone(),
             tracker: tracker.clone(),
         };

@@ -42,6 +42,8 @@ pub struct AppState {
     pub origins: Arc<Origins>,
     /// The organisation's root public key: counsellor bundles must chain to it.
     pub org_root: Option<[u8; 32]>,
+    /// The office directory (verified at start), as served by `GET /v1/offices`.
+    pub offices: Arc<Vec<OfficeEntry>>,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
     /// Tracks WebSocket tasks, which axum's graceful shutdown does not wait for.
@@ -115,6 +117,7 @@ pub fn public_router(state: AppState) -> Router {
     let max_body = state.config.limits.max_body_bytes;
     Router::new()
         .route("/v1/status", get(status))
+        .route("/v1/offices", get(offices))
         .route("/v1/auth/login", post(login))
         .route("/v1/auth/ticket", post(ticket))
         .route("/v1/auth/logout", post(logout))
@@ -218,6 +221,25 @@ async fn status(State(s): State<AppState>) -> Json<Status> {
         queues,
         phone: s.config.phone.clone(),
     })
+}
+
+/// One office in `GET /v1/offices`. Clients verify `cert` against their pinned org root
+/// before using its key; the other fields are for display and lookup.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OfficeEntry {
+    /// The office id bound into envelopes.
+    pub id: String,
+    /// `brobygger` or `phone_desk`.
+    pub kind: String,
+    /// Display name.
+    pub name: String,
+    /// The office certificate, base64url.
+    pub cert: String,
+}
+
+/// `GET /v1/offices`.
+async fn offices(State(s): State<AppState>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "offices": *s.offices }))
 }
 
 /// `POST /v1/auth/login` body.

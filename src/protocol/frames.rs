@@ -28,8 +28,14 @@ pub enum VisitorFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         upto: Option<u64>,
     },
-    /// A sealed callback request for the phone desk.
-    Callback { queue: QueueId, sealed: Sealed },
+    /// A sealed callback request for the phone desk. `id` is 16 random bytes chosen by the
+    /// visitor: the HPKE `aad` of the envelope and the request's id (an addition to §3,
+    /// without which the phone desk could not open it).
+    Callback {
+        queue: QueueId,
+        id: ConvId,
+        sealed: Sealed,
+    },
     /// The visitor ends whatever they are in (quick exit sends this without waiting). A
     /// struct variant so that unknown fields are refused like everywhere else.
     Leave {},
@@ -151,6 +157,8 @@ pub enum ServerFrame {
     ReferralStored { conv: ConvId, code: String },
     /// Pending callback requests for the phone desk.
     Callbacks { items: Vec<CallbackItem> },
+    /// To a visitor: their sealed callback request was stored under this id.
+    CallbackReceived { id: String },
     /// Something went wrong; see `code`.
     Error {
         code: super::ErrorCode,
@@ -251,7 +259,7 @@ mod tests {
             format!(r#"{{"t":"data","conv":"{conv}","n":7,"m":"abc"}}"#),
             format!(r#"{{"t":"ack","conv":"{conv}","upto":7}}"#),
             format!(r#"{{"t":"resume","token":"x","conv":"{conv}","upto":6}}"#),
-            r#"{"t":"callback","queue":"da/phone","sealed":{"enc":"AAAA","ct":"AAAA"}}"#.into(),
+            r#"{"t":"callback","queue":"da/phone","id":"AAAAAAAAAAAAAAAAAAAAAA","sealed":{"enc":"AAAA","ct":"AAAA"}}"#.into(),
             r#"{"t":"leave"}"#.into(),
         ] {
             parse_visitor(&text).unwrap_or_else(|e| panic!("{text}: {e}"));

@@ -66,13 +66,13 @@ impl CounsellorHandler {
         };
         let (id, mailbox, now) = (self.id, self.mailbox.clone(), Instant::now());
         let (alias, role) = (principal.alias.clone(), principal.role);
-        self.app
-            .relay
-            .with(|h| h.counsellor_connect(id, mailbox, alias.clone(), role, now));
         self.mailbox.send(&ServerFrame::Welcome {
-            alias,
+            alias: alias.clone(),
             role: role.as_str().into(),
         });
+        self.app
+            .relay
+            .with(|h| h.counsellor_connect(id, mailbox, alias, role, now));
         tracing::info!(role = role.as_str(), "counsellor connected");
         self.principal = Some(principal);
         Control::Continue
@@ -120,8 +120,8 @@ impl CounsellorHandler {
                 ErrorCode::Forbidden,
                 "referrals are not enabled on this server",
             )),
-            CounsellorFrame::CallbackDone { .. } => {
-                Err((ErrorCode::NotFound, "no such callback request"))
+            CounsellorFrame::CallbackDone { id: request, .. } => {
+                relay.with(|h| h.callback_done(id, &request, now))
             }
         }
     }

@@ -12,7 +12,7 @@ use super::conn::{Control, Handler, Mailbox};
 use super::endpoint::{parse_failed, refuse, upgrade};
 use super::hub::{ConnId, Refusal};
 use crate::http::AppState;
-use crate::protocol::{self, ErrorCode, FrameError, VisitorFrame};
+use crate::protocol::{self, FrameError, VisitorFrame};
 
 /// Upgrades to a visitor WebSocket.
 pub async fn endpoint(
@@ -60,10 +60,19 @@ impl VisitorHandler {
                 .app
                 .relay
                 .with(|h| h.visitor_resume(id, &token, conv, upto, now)),
-            VisitorFrame::Callback { .. } => Err((
-                ErrorCode::Forbidden,
-                "callback requests are not enabled on this server",
-            )),
+            VisitorFrame::Callback {
+                queue,
+                id: request,
+                sealed,
+            } => {
+                let stored = self
+                    .app
+                    .relay
+                    .with(|h| h.callback_request(id, queue, request, sealed, now))?;
+                self.mailbox
+                    .send(&crate::protocol::ServerFrame::CallbackReceived { id: stored });
+                Ok(())
+            }
         }
     }
 }

@@ -113,6 +113,10 @@ impl TestServer {
             c.frame(WAIT).await.unwrap(),
             ServerFrame::Welcome { .. }
         ));
+        assert!(
+            matches!(c.frame(WAIT).await.unwrap(), ServerFrame::Callbacks { .. }),
+            "the callback list follows welcome"
+        );
         c
     }
 

@@ -36,6 +36,9 @@ impl Hub {
                 free_since: now,
             },
         );
+        if let Some(c) = self.counsellors.get(&id) {
+            c.mailbox.send(&self.callbacks_frame(now));
+        }
     }
 
     /// Goes on duty with skills, capacity and a certificate bundle.

@@ -7,9 +7,11 @@
 //! sit behind the same operations.
 
 mod counsellor;
+mod phone;
 mod resume;
 mod visitor;
 
+pub use phone::{MAX_CALLBACK_CT_BYTES, MAX_LISTED};
 pub use resume::{MAX_REPLAY_BYTES, MAX_REPLAY_FRAMES};
 
 use std::collections::{HashMap, HashSet};
@@ -42,6 +44,10 @@ pub struct HubConfig {
     pub queues: Vec<QueueId>,
     /// How long a visitor whose connection dropped can resume.
     pub resume_window: Duration,
+    /// How long a callback request is kept.
+    pub callback_ttl: Duration,
+    /// Most pending callback requests.
+    pub max_callbacks: usize,
 }
 
 impl HubConfig {
@@ -54,6 +60,8 @@ impl HubConfig {
             max_waiting_total: c.limits.max_waiting_total,
             queues: c.queues.iter().map(|q| q.id.clone()).collect(),
             resume_window: Duration::from_secs(c.limits.resume_window_s),
+            callback_ttl: Duration::from_secs(c.limits.callback_ttl_s),
+            max_callbacks: c.limits.max_callbacks,
         }
     }
 }
@@ -64,6 +72,8 @@ struct VisitorConn {
     mailbox: Mailbox,
     /// The one conversation this connection is in, waiting or live.
     conv: Option<ConvId>,
+    /// Whether this connection already sent a callback request (one each).
+    callback_sent: bool,
 }
 
 /// What a counsellor declared when going on duty.
@@ -139,6 +149,8 @@ pub struct Hub {
     seq: u64,
     /// Recent wait (join → accept) per queue, exponentially weighted, in seconds.
     wait_ewma: HashMap<QueueId, f64>,
+    /// Pending callback requests by id (sealed; see `phone`).
+    callbacks: HashMap<String, phone::Callback>,
 }
 
 /// Weight of the newest observation in the wait estimate.
@@ -157,6 +169,7 @@ impl Hub {
             convs: HashMap::new(),
             seq: 0,
             wait_ewma: HashMap::new(),
+            callbacks: HashMap::new(),
         }
     }
 
@@ -230,6 +243,7 @@ impl Hub {
             self.withdraw_offer(conv, to, now, true, "offer_expired");
         }
         self.expire_detached(now);
+        self.expire_callbacks(now);
         self.settle(now);
     }
 

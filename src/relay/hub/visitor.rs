@@ -19,6 +19,7 @@ impl Hub {
             VisitorConn {
                 mailbox,
                 conv: None,
+                callback_sent: false,
             },
         );
     }
