@@ -49,6 +49,9 @@ struct ServeArgs {
     /// Print the effective configuration (secrets redacted) and exit.
     #[arg(long)]
     print_config: bool,
+    /// In demo mode, do not start the demo counsellor bot (which answers chats as "Ali").
+    #[arg(long)]
+    no_demo_bot: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -179,6 +182,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     if let Some(demo) = &demo {
         print_demo(demo, &server);
+        if !args.no_demo_bot {
+            start_demo_bot(demo, &server);
+        }
     }
     shutdown_signal().await;
     tracing::info!("shutting down");
@@ -214,6 +220,10 @@ fn print_demo(demo: &demo::Demo, server: &Server) {
         demo.dir.display()
     );
     println!("DEMO allowed origins: {}", server.origins.join(" "));
+    println!(
+        "DEMO try it: open http://127.0.0.1:{}/demo — the demo bot answers as Ali (--no-demo-bot to turn it off)",
+        server.public_addr.port()
+    );
     println!("======================================================================");
 }
 
@@ -234,6 +244,34 @@ fn print_bot_event(event: lyt::client::bot::BotEvent) {
         BotEvent::ChatEnded { conv } => println!("DEMO bot chat {conv} ended"),
     }
     let _ = std::io::stdout().flush();
+}
+
+/// Runs the demo counsellor bot as "Ali" in this process, against this server over loopback,
+/// so that a newcomer on `/demo` gets an answer. It stops with the server.
+fn start_demo_bot(demo: &demo::Demo, server: &Server) {
+    let addr = server.public_addr;
+    let host = if addr.ip().is_unspecified() || addr.is_ipv4() && addr.ip().is_loopback() {
+        format!("127.0.0.1:{}", addr.port())
+    } else {
+        addr.to_string()
+    };
+    let opts = lyt::client::bot::BotOptions {
+        server: format!("http://{host}"),
+        demo_dir: demo.dir.clone(),
+        username: "ali".into(),
+        capacity: 4,
+    };
+    let stop = server.shutdown_token();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = stop.cancelled() => {}
+            result = lyt::client::bot::run(&opts, print_bot_event) => {
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "demo bot stopped");
+                }
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {
