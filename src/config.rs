@@ -196,6 +196,8 @@ pub struct Config {
     pub queues: Vec<QueueConfig>,
     /// The phone line.
     pub phone: PhoneConfig,
+    /// Opening hours of the chat (none: open around the clock, as in the demo).
+    pub hours: crate::routing::hours::HoursConfig,
     /// Counsellor and supervisor accounts.
     pub accounts: Vec<AccountConfig>,
     /// Office certificates (base64url, from `lyt cert office`): brobygger offices and the
@@ -225,6 +227,7 @@ impl Default for Config {
                 queue("en/any", "Alt andet (engelsk)", "Anything (English)"),
             ],
             phone: PhoneConfig::default(),
+            hours: crate::routing::hours::HoursConfig::default(),
             accounts: Vec::new(),
             offices: Vec::new(),
             limits: LimitsConfig::default(),
@@ -339,6 +342,7 @@ impl Config {
                 ));
             }
         }
+        crate::routing::hours::Schedule::new(&self.hours).map_err(ConfigError::Invalid)?;
         let l = &self.limits;
         if l.mailbox == 0 || l.offer_timeout_s == 0 || l.ping_s == 0 || l.idle_s <= l.ping_s {
             return bad(

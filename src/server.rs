@@ -114,6 +114,8 @@ impl Server {
     pub async fn start(config: Config) -> Result<Self, StartError> {
         let org_root = org_root(&config)?;
         let offices = offices(&config, org_root.as_ref())?;
+        let hours =
+            crate::routing::hours::Schedule::new(&config.hours).map_err(StartError::Config)?;
         let public = bind(config.listen).await?;
         let internal = bind(config.internal).await?;
         let public_addr = public.local_addr().map_err(|source| StartError::Bind {
@@ -153,6 +155,7 @@ impl Server {
             origins: Arc::new(origins.clone()),
             org_root,
             offices: Arc::new(offices),
+            hours: Arc::new(hours),
             shutdown: shutdown.clone(),
             tracker: tracker.clone(),
         };

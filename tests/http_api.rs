@@ -115,3 +115,56 @@ async fn internal_listener() {
     let public = reqwest::get(format!("{}/metrics", ts.http)).await.unwrap();
     assert_eq!(public.status(), 404);
 }
+
+/// Outside opening hours the status says closed with the next opening, `join` is refused
+/// with `closed` and `retry_after_s`, and a waiting visitor is not affected by the refusal
+/// of another.
+#[tokio::test]
+async fn closed_outside_opening_hours() {
+    use lyt::protocol::{ErrorCode, ServerFrame};
+    // Open only on the Copenhagen date one week ahead: closed now, opening then.
+    let day = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Copenhagen").unwrap())
+        .date();
+    let weekday = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [usize::try_from(day.weekday().to_monday_zero_offset()).unwrap()];
+    let today = day.to_string();
+    let ts = start(move |c| {
+        c.hours.weekly.insert(weekday.into(), "00:00-24:00".into());
+        c.hours.holidays.push(today);
+        c.hours.text = "Open on the same weekday next week".into();
+    })
+    .await;
+    let status: lyt::http::Status = reqwest::get(format!("{}/v1/status", ts.http))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!status.open);
+    let next = status.next_change.expect("the next opening");
+    let now = u64::try_from(jiff::Timestamp::now().as_second()).unwrap();
+    assert!(
+        next > now + 5 * 86_400 && next <= now + 7 * 86_400,
+        "{next} vs {now}"
+    );
+    assert_eq!(status.hours, "Open on the same weekday next week");
+
+    let mut v = ts.visitor().await;
+    v.send_text(r#"{"t":"join","queue":"da/exit"}"#)
+        .await
+        .unwrap();
+    match v.frame(WAIT).await.unwrap() {
+        ServerFrame::Error {
+            code,
+            retry_after_s,
+            message,
+        } => {
+            assert_eq!(code, ErrorCode::Closed);
+            assert!(message.contains("phone"), "{message}");
+            let wait = retry_after_s.expect("seconds until opening");
+            assert!(wait > 5 * 86_400, "{wait}");
+        }
+        other => panic!("expected closed, got {other:?}"),
+    }
+}

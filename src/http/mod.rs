@@ -44,6 +44,8 @@ pub struct AppState {
     pub org_root: Option<[u8; 32]>,
     /// The office directory (verified at start), as served by `GET /v1/offices`.
     pub offices: Arc<Vec<OfficeEntry>>,
+    /// Opening hours.
+    pub hours: Arc<crate::routing::hours::Schedule>,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
     /// Tracks WebSocket tasks, which axum's graceful shutdown does not wait for.
@@ -51,6 +53,15 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Whether chats are open now, and until when (Unix seconds).
+    pub fn open_now(&self) -> (bool, Option<u64>) {
+        let state = self.hours.at(jiff::Timestamp::now());
+        let until = state
+            .until
+            .map(|t| u64::try_from(t.as_second()).unwrap_or(0));
+        (state.open, until)
+    }
+
     /// Socket-loop timing from the configuration.
     pub fn timing(&self) -> Timing {
         let l = &self.config.limits;
@@ -185,6 +196,10 @@ pub struct QueueStatus {
 pub struct Status {
     /// Whether chats can be joined now.
     pub open: bool,
+    /// When `open` changes next (Unix seconds): the closing time when open, the next opening
+    /// when closed; absent when it does not change (open around the clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_change: Option<u64>,
     /// Opening hours in words.
     pub hours: String,
     /// The queues.
@@ -215,9 +230,11 @@ async fn status(State(s): State<AppState>) -> Json<Status> {
             eta_s,
         })
         .collect();
+    let (open, next_change) = s.open_now();
     Json(Status {
-        open: true,
-        hours: "always open".into(),
+        open,
+        next_change,
+        hours: s.config.hours.text.clone(),
         queues,
         phone: s.config.phone.clone(),
     })

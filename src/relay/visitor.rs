@@ -39,9 +39,34 @@ struct VisitorHandler {
 }
 
 impl VisitorHandler {
+    /// `closed`, with the seconds until the next opening as `retry_after_s`.
+    fn refuse_closed(&self) {
+        let (_, until) = self.app.open_now();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.app
+            .metrics
+            .frames_refused
+            .with_label_values(&["closed"])
+            .inc();
+        self.mailbox.send(&crate::protocol::ServerFrame::Error {
+            code: crate::protocol::ErrorCode::Closed,
+            message: format!(
+                "the chat is closed now; {}; you can call the phone line",
+                self.app.config.hours.text
+            ),
+            retry_after_s: until.map(|u| u.saturating_sub(now)),
+        });
+    }
+
     fn dispatch(&mut self, frame: VisitorFrame, text: Utf8Bytes) -> Result<(), Refusal> {
         let (id, now) = (self.id, Instant::now());
         match frame {
+            VisitorFrame::Join { .. } if !self.app.open_now().0 => {
+                self.refuse_closed();
+                Ok(())
+            }
             VisitorFrame::Join { queue } => self.app.relay.with(|h| h.visitor_join(id, queue, now)),
             VisitorFrame::Hs1 { conv, .. } => {
                 self.app.relay.with(|h| h.visitor_hs1(id, conv, text))

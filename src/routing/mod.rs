@@ -9,6 +9,8 @@
 //! wins, then the one free the longest. A counsellor who declined a visitor or let the offer
 //! expire is not offered that visitor again for `reoffer_after`, unless that time has passed.
 
+pub mod hours;
+
 use std::time::{Duration, Instant};
 
 use crate::protocol::{ConvId, QueueId};
