@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints, then every test (unit, integration,
-# crypto vectors). Installs what it needs on a fresh Debian machine with the Rust toolchain.
+# The whole test suite, as CI runs it: the web widget (type-check, unit tests, build), Rust
+# formatting, lints and every test, then the browser tests against the real `lyt` binary.
+# Installs what it needs on a fresh Debian machine with the Rust toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,16 +11,28 @@ say() { printf '\n== %s\n' "$*"; }
 need_packages=()
 command -v cc >/dev/null || need_packages+=(build-essential)
 command -v npm >/dev/null || need_packages+=(nodejs npm)
+if [ -d web-widget/browser ] && [ ! -x /usr/bin/chromium ]; then
+  need_packages+=(chromium)
+fi
 if ((${#need_packages[@]})); then
   say "installing ${need_packages[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_packages[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_packages[@]}"
 fi
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
-say "web-widget: npm ci, strict type-check, unit tests (crypto vectors, Wycheproof)"
+say "web-widget: npm ci, strict type-check, unit tests (crypto vectors, Wycheproof, UI logic)"
 (cd web-widget && npm ci --no-audit --no-fund --loglevel=error && npm run check)
+
+if grep -q '"build"' web-widget/package.json; then
+  say "web-widget: the committed dist/ is what the sources build"
+  (cd web-widget && npm run build)
+  git diff --exit-code --stat -- web-widget/dist || {
+    echo "web-widget/dist is stale: run 'npm run build' in web-widget and commit dist/" >&2
+    exit 1
+  }
+fi
 
 say "cargo fmt --check"
 cargo fmt --all -- --check
@@ -29,3 +42,10 @@ cargo clippy --all-targets --locked -- -D warnings
 
 say "cargo test"
 cargo test --all-targets --locked
+
+if [ -d web-widget/browser ]; then
+  say "browser tests: the widget in Chromium against a real lyt serve"
+  cargo build --locked --bin lyt
+  target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+  (cd web-widget && LYT_BIN="$target_dir/debug/lyt" npm run test:browser)
+fi
