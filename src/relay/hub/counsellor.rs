@@ -71,6 +71,7 @@ impl Hub {
             capacity,
             bundle,
         });
+        self.trim_offers_to_capacity(id, now);
         self.settle(now);
         Ok(())
     }
@@ -93,6 +94,30 @@ impl Hub {
             self.withdraw_offers_of(id, now);
         }
         self.settle(now);
+    }
+
+    /// After a lower capacity (or new skills), pending offers beyond capacity go back to
+    /// their queue, newest first. Live chats are never taken away.
+    fn trim_offers_to_capacity(&mut self, id: ConnId, now: Instant) {
+        let Some(c) = self.counsellors.get(&id) else {
+            return;
+        };
+        let capacity = c.duty.as_ref().map_or(0, |d| d.capacity);
+        let load = u32::try_from(c.convs.len()).unwrap_or(u32::MAX);
+        let excess = usize::try_from(load.saturating_sub(capacity)).unwrap_or(usize::MAX);
+        let mut offered: Vec<(Instant, ConvId)> = self
+            .convs
+            .iter()
+            .filter_map(|(conv, x)| match x.phase {
+                Phase::Offered { to, expires } if to == id => Some((expires, *conv)),
+                _ => None,
+            })
+            .collect();
+        offered.sort();
+        for (_, conv) in offered.into_iter().rev().take(excess) {
+            self.metrics.offers.with_label_values(&["withdrawn"]).inc();
+            self.withdraw_offer(conv, id, now, false, "offer_withdrawn");
+        }
     }
 
     fn withdraw_offers_of(&mut self, id: ConnId, now: Instant) {

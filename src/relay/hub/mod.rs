@@ -8,6 +8,8 @@
 
 mod counsellor;
 mod phone;
+#[cfg(test)]
+mod props;
 mod resume;
 mod visitor;
 
