@@ -187,6 +187,9 @@ pub struct Config {
     pub demo_dir: PathBuf,
     /// The organisation's root public key (base64url), pinned by clients.
     pub org_root_pub: Option<String>,
+    /// The relay's public base URL as browsers reach it, e.g. `https://chat.example.org`.
+    /// The widget iframe is served from it, so it is always an allowed origin.
+    pub public_url: Option<String>,
     /// Origins allowed to open WebSockets and call the API (exact match, e.g.
     /// `https://example.org`). Demo mode adds the local origins of `listen`.
     pub allowed_origins: Vec<String>,
@@ -219,6 +222,7 @@ impl Default for Config {
             demo: false,
             demo_dir: PathBuf::from("lyt-demo"),
             org_root_pub: None,
+            public_url: None,
             allowed_origins: Vec::new(),
             secure_cookies: false,
             queues: vec![
@@ -334,6 +338,13 @@ impl Config {
                     a.username
                 ));
             }
+        }
+        if let Some(url) = &self.public_url
+            && crate::http::origin::normalise(url.trim_end_matches('/')).is_none()
+        {
+            return bad(format!(
+                "public_url `{url}` must look like https://host[:port]"
+            ));
         }
         for o in &self.allowed_origins {
             if crate::http::origin::normalise(o).is_none() {

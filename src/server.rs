@@ -128,6 +128,13 @@ impl Server {
         })?;
 
         let mut allowed = config.allowed_origins.clone();
+        // The widget iframe comes from the relay itself: its own origin opens the WebSocket.
+        allowed.extend(
+            config
+                .public_url
+                .iter()
+                .map(|u| u.trim_end_matches('/').to_owned()),
+        );
         if config.demo {
             let port = public_addr.port();
             allowed.extend([

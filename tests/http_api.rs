@@ -168,3 +168,21 @@ async fn closed_outside_opening_hours() {
         other => panic!("expected closed, got {other:?}"),
     }
 }
+
+/// `public_url` is an allowed origin: the widget iframe served by the relay opens its
+/// WebSocket from there.
+#[tokio::test]
+async fn public_url_is_an_allowed_origin() {
+    let ts = start(|c| c.public_url = Some("https://chat.example.org/".into())).await;
+    let opts = lyt::client::ConnectOptions {
+        origin: Some("https://chat.example.org".into()),
+        ..Default::default()
+    };
+    let mut v = lyt::client::WsClient::connect(&format!("{}/v1/visitor", ts.ws), &opts)
+        .await
+        .unwrap();
+    assert!(matches!(
+        v.frame(WAIT).await.unwrap(),
+        lyt::protocol::ServerFrame::Hello { .. }
+    ));
+}
