@@ -172,6 +172,29 @@ impl Default for LimitsConfig {
     }
 }
 
+/// Routing rules beyond the limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RoutingConfig {
+    /// Topics served before all others (after visitors put back at the front), e.g.
+    /// `["trafficking"]`.
+    pub priority_topics: Vec<String>,
+    /// Seconds after a chat ends before the counsellor is offered the next one (0: none).
+    pub wrap_up_s: u64,
+    /// Offers a counsellor may let expire in a row before they are put on break and told.
+    pub max_missed_offers: u32,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        Self {
+            priority_topics: Vec::new(),
+            wrap_up_s: 0,
+            max_missed_offers: 3,
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -206,6 +229,8 @@ pub struct Config {
     /// Office certificates (base64url, from `lyt cert office`): brobygger offices and the
     /// phone desk. Each must chain to `org_root_pub`.
     pub offices: Vec<String>,
+    /// Routing rules.
+    pub routing: RoutingConfig,
     /// Limits.
     pub limits: LimitsConfig,
 }
@@ -234,6 +259,7 @@ impl Default for Config {
             hours: crate::routing::hours::HoursConfig::default(),
             accounts: Vec::new(),
             offices: Vec::new(),
+            routing: RoutingConfig::default(),
             limits: LimitsConfig::default(),
         }
     }

@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use prometheus::{Encoder as _, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry,
+};
 
 /// A cheap-clone handle to every metric.
 #[derive(Clone, Debug)]
@@ -39,7 +42,18 @@ pub struct Inner {
     pub callbacks: IntCounterVec,
     /// Callback requests pending now.
     pub callbacks_pending: IntGauge,
+    /// Waits from join to accept, by queue.
+    pub wait_seconds: HistogramVec,
+    /// Chats from accept to end.
+    pub handle_seconds: Histogram,
+    /// Visitors who left (or never came back) before a counsellor took them.
+    pub abandoned: IntCounter,
 }
+
+/// Buckets of waits and chats: from seconds to two hours.
+const DURATION_BUCKETS: &[f64] = &[
+    5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 7200.0,
+];
 
 impl std::ops::Deref for Metrics {
     type Target = Inner;
@@ -80,6 +94,28 @@ impl Metrics {
         let callbacks_pending = IntGauge::new("lyt_callbacks_pending", "Callback requests pending")
             .expect("metric definition is valid");
         reg.register(Box::new(callbacks_pending.clone()))
+            .expect("metric names are unique");
+        let wait_seconds = HistogramVec::new(
+            HistogramOpts::new("lyt_wait_seconds", "Wait from join to accept")
+                .buckets(DURATION_BUCKETS.to_vec()),
+            &["queue"],
+        )
+        .expect("metric definition is valid");
+        reg.register(Box::new(wait_seconds.clone()))
+            .expect("metric names are unique");
+        let handle_seconds = Histogram::with_opts(
+            HistogramOpts::new("lyt_handle_seconds", "Chat from accept to end")
+                .buckets(DURATION_BUCKETS.to_vec()),
+        )
+        .expect("metric definition is valid");
+        reg.register(Box::new(handle_seconds.clone()))
+            .expect("metric names are unique");
+        let abandoned = IntCounter::new(
+            "lyt_abandoned_total",
+            "Visitors who left before being served",
+        )
+        .expect("metric definition is valid");
+        reg.register(Box::new(abandoned.clone()))
             .expect("metric names are unique");
         let inner = Inner {
             connections: counter_vec(
@@ -124,6 +160,9 @@ impl Metrics {
                 &["event"],
             ),
             callbacks_pending,
+            wait_seconds,
+            handle_seconds,
+            abandoned,
             registry: reg,
         };
         Self {

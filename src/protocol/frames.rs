@@ -149,6 +149,8 @@ pub enum ServerFrame {
     /// To a visitor: the conversation was taken back after a dropped connection; what was
     /// missed follows.
     Resumed { conv: ConvId },
+    /// To a counsellor: the server put them on break; `reason` says why (`missed_offers`).
+    OnBreak { reason: String },
     /// To a counsellor: the visitor's connection dropped (`away`) or was resumed (`back`).
     Peer { conv: ConvId, state: String },
     /// The conversation ended; `reason` is a stable slug.

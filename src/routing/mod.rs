@@ -1,9 +1,9 @@
 //! Routing decisions as pure functions over a snapshot of the relay's state: who is offered to
 //! whom. No I/O, no clocks of its own (time comes in as `now`), no knowledge of sockets.
 //!
-//! The foundation's rules: visitors are served oldest first across all queues (a visitor put
-//! back at the front of a queue — after a transfer or a lost counsellor — goes before
-//! everyone else); a counsellor is eligible for a queue when they speak its language and
+//! The rules: visitors are served in `Order`: first those put back at the front of a queue
+//! (after a transfer or a lost counsellor), then priority topics (e.g. trafficking), then
+//! oldest first across all queues; a counsellor is eligible for a queue when they speak its language and
 //! serve its topic (or the queue's topic is `any`, or they serve `any`), are on duty, not on
 //! break and under capacity. Among eligible counsellors the one with the most free slots
 //! wins, then the one free the longest. A counsellor who declined a visitor or let the offer
@@ -18,6 +18,37 @@ use crate::protocol::{ConvId, QueueId};
 /// A counsellor's connection id, as the relay numbers them.
 pub type CounsellorId = u64;
 
+/// Who goes first: lower sorts first, field by field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Order {
+    /// 0 for a visitor put back at the front of a queue, 1 otherwise.
+    pub tier: u8,
+    /// 0 for a priority topic, 1 otherwise.
+    pub priority: u8,
+    /// Join sequence: oldest first within equal tier and priority.
+    pub seq: u64,
+}
+
+impl Order {
+    /// A visitor joining normally.
+    pub fn joined(priority: bool, seq: u64) -> Self {
+        Self {
+            tier: 1,
+            priority: u8::from(!priority),
+            seq,
+        }
+    }
+
+    /// A visitor put back at the front.
+    pub fn front(priority: bool, seq: u64) -> Self {
+        Self {
+            tier: 0,
+            priority: u8::from(!priority),
+            seq,
+        }
+    }
+}
+
 /// A visitor waiting for an offer.
 #[derive(Debug, Clone)]
 pub struct Waiting {
@@ -25,8 +56,8 @@ pub struct Waiting {
     pub conv: ConvId,
     /// The queue the visitor waits in.
     pub queue: QueueId,
-    /// Sort key: lower goes first (front-of-queue placements use a lower tier).
-    pub order: (u8, u64),
+    /// Sort key: lower goes first.
+    pub order: Order,
     /// Counsellors who passed on this visitor, and when.
     pub passed: Vec<(CounsellorId, Instant)>,
 }
@@ -98,7 +129,7 @@ mod tests {
         Waiting {
             conv: ConvId([n; 16]),
             queue: queue.parse().unwrap(),
-            order: (1, seq),
+            order: Order::joined(false, seq),
             passed: vec![],
         }
     }
@@ -159,6 +190,25 @@ mod tests {
         assert_eq!(
             assign(&[w.clone()], &only_first, later, Duration::from_secs(60)),
             vec![(w.conv, 1)]
+        );
+    }
+
+    /// A priority topic goes before older visitors of other topics; the front tier before both.
+    #[test]
+    fn priority_and_front() {
+        let now = Instant::now();
+        let mut old = waiting(1, "da/exit", 1);
+        let mut urgent = waiting(2, "da/trafficking", 5);
+        urgent.order = Order::joined(true, 5);
+        let c = [counsellor(1, &["da"], &["any"], 1, now)];
+        assert_eq!(
+            assign(&[old.clone(), urgent.clone()], &c, now, Duration::ZERO),
+            vec![(urgent.conv, 1)]
+        );
+        old.order = Order::front(false, 9);
+        assert_eq!(
+            assign(&[old.clone(), urgent], &c, now, Duration::ZERO),
+            vec![(old.conv, 1)]
         );
     }
 

@@ -34,6 +34,8 @@ impl Hub {
                 on_break: false,
                 convs: HashSet::new(),
                 free_since: now,
+                wrap_up_until: None,
+                missed_offers: 0,
             },
         );
         if let Some(c) = self.counsellors.get(&id) {
@@ -89,6 +91,9 @@ impl Hub {
     pub fn set_break(&mut self, id: ConnId, on: bool, now: Instant) {
         if let Some(c) = self.counsellors.get_mut(&id) {
             c.on_break = on;
+            if !on {
+                c.missed_offers = 0;
+            }
         }
         if on {
             self.withdraw_offers_of(id, now);
@@ -120,7 +125,7 @@ impl Hub {
         }
     }
 
-    fn withdraw_offers_of(&mut self, id: ConnId, now: Instant) {
+    pub(super) fn withdraw_offers_of(&mut self, id: ConnId, now: Instant) {
         let offered: Vec<ConvId> = self
             .convs
             .iter()
@@ -162,6 +167,7 @@ impl Hub {
         };
         c.phase = Phase::Live { counsellor: id };
         c.awaiting_hs1 = true;
+        c.accepted_at = Some(now);
         c.replay.start_epoch(frame.clone());
         let (visitor, queue, waited, first) = (
             c.visitor,
@@ -171,6 +177,13 @@ impl Hub {
         );
         self.metrics.offers.with_label_values(&["accepted"]).inc();
         self.metrics.conversations_live.inc();
+        self.metrics
+            .wait_seconds
+            .with_label_values(&[queue.as_str()])
+            .observe(waited.as_secs_f64());
+        if let Some(c) = self.counsellors.get_mut(&id) {
+            c.missed_offers = 0;
+        }
         self.observe_wait(&queue, waited, first);
         if let Some(v) = visitor.and_then(|id| self.visitors.get(&id)) {
             v.mailbox.push(frame);
@@ -182,6 +195,9 @@ impl Hub {
     pub fn decline(&mut self, id: ConnId, conv: ConvId, now: Instant) -> Result<(), Refusal> {
         self.offered_to(id, conv)?;
         self.metrics.offers.with_label_values(&["declined"]).inc();
+        if let Some(c) = self.counsellors.get_mut(&id) {
+            c.missed_offers = 0;
+        }
         if let Some(c) = self.convs.get_mut(&conv) {
             c.phase = Phase::Queued;
             c.passed.push((id, now));

@@ -50,6 +50,12 @@ pub struct HubConfig {
     pub callback_ttl: Duration,
     /// Most pending callback requests.
     pub max_callbacks: usize,
+    /// Topics served first.
+    pub priority_topics: Vec<String>,
+    /// Pause after a chat before the next offer.
+    pub wrap_up: Duration,
+    /// Missed offers in a row before a counsellor is put on break (0: never).
+    pub max_missed_offers: u32,
 }
 
 impl HubConfig {
@@ -64,6 +70,9 @@ impl HubConfig {
             resume_window: Duration::from_secs(c.limits.resume_window_s),
             callback_ttl: Duration::from_secs(c.limits.callback_ttl_s),
             max_callbacks: c.limits.max_callbacks,
+            priority_topics: c.routing.priority_topics.clone(),
+            wrap_up: Duration::from_secs(c.routing.wrap_up_s),
+            max_missed_offers: c.routing.max_missed_offers,
         }
     }
 }
@@ -100,6 +109,10 @@ struct CounsellorConn {
     convs: HashSet<ConvId>,
     /// Since when they have had a free slot (longest free is offered first on a tie).
     free_since: Instant,
+    /// No offers before this instant (wrap-up after a chat).
+    wrap_up_until: Option<Instant>,
+    /// Offers let expire in a row.
+    missed_offers: u32,
 }
 
 /// Where a conversation stands.
@@ -124,8 +137,8 @@ struct Conv {
     replay: resume::Replay,
     queue: QueueId,
     joined_at: Instant,
-    /// Routing order: (tier, sequence); tier 0 is the front of the queue.
-    order: (u8, u64),
+    /// Routing order (front tier, priority, join sequence).
+    order: routing::Order,
     phase: Phase,
     /// Counsellors who declined or let an offer expire, and when.
     passed: Vec<(ConnId, Instant)>,
@@ -135,6 +148,8 @@ struct Conv {
     last_position: u32,
     /// The first position pushed, for the per-position wait estimate (0 = none yet).
     first_position: u32,
+    /// When the current counsellor accepted (for the handle-time histogram).
+    accepted_at: Option<Instant>,
     /// After `assigned`, visitor frames of the previous epoch are dropped until `hs1`.
     awaiting_hs1: bool,
 }
@@ -215,11 +230,11 @@ impl Hub {
 
     /// Conversations waiting in a queue (tests and the dashboard read them).
     pub fn waiting_conversations(&self) -> Vec<ConvId> {
-        let mut v: Vec<(&(u8, u64), ConvId)> = self
+        let mut v: Vec<(routing::Order, ConvId)> = self
             .convs
             .iter()
             .filter(|(_, c)| c.phase == Phase::Queued)
-            .map(|(id, c)| (&c.order, *id))
+            .map(|(id, c)| (c.order, *id))
             .collect();
         v.sort();
         v.into_iter().map(|(_, id)| id).collect()
@@ -241,8 +256,17 @@ impl Hub {
             })
             .collect();
         for (conv, to) in due {
+            // An earlier step of this loop (a break for missed offers) may have withdrawn it.
+            let still_due = matches!(
+                self.convs.get(&conv).map(|c| c.phase),
+                Some(Phase::Offered { to: t, .. }) if t == to
+            );
+            if !still_due {
+                continue;
+            }
             self.metrics.offers.with_label_values(&["expired"]).inc();
             self.withdraw_offer(conv, to, now, true, "offer_expired");
+            self.count_missed_offer(to, now);
         }
         self.expire_detached(now);
         self.expire_callbacks(now);
@@ -307,6 +331,12 @@ impl Hub {
             }
             Phase::Live { counsellor } => {
                 self.metrics.conversations_live.dec();
+                if let Some(at) = c.accepted_at {
+                    self.metrics
+                        .handle_seconds
+                        .observe(now.saturating_duration_since(at).as_secs_f64());
+                }
+                self.start_wrap_up(counsellor, now);
                 self.release_slot(counsellor, conv, now);
                 if let Some(cc) = self.counsellors.get(&counsellor) {
                     cc.mailbox.send(&frame);
@@ -314,10 +344,42 @@ impl Hub {
             }
             Phase::Queued => {}
         }
+        if !matches!(c.phase, Phase::Live { .. }) && reason == "visitor_left" {
+            self.metrics.abandoned.inc();
+        }
         self.metrics
             .conversations_ended
             .with_label_values(&[reason])
             .inc();
+    }
+
+    /// Starts the counsellor's wrap-up pause after a chat.
+    fn start_wrap_up(&mut self, counsellor: ConnId, now: Instant) {
+        if self.cfg.wrap_up.is_zero() {
+            return;
+        }
+        if let Some(c) = self.counsellors.get_mut(&counsellor) {
+            c.wrap_up_until = Some(now + self.cfg.wrap_up);
+        }
+    }
+
+    /// Counts an expired offer; too many in a row put the counsellor on break, and they are
+    /// told why.
+    fn count_missed_offer(&mut self, id: ConnId, now: Instant) {
+        let limit = self.cfg.max_missed_offers;
+        let Some(c) = self.counsellors.get_mut(&id) else {
+            return;
+        };
+        c.missed_offers += 1;
+        if limit == 0 || c.missed_offers < limit || c.on_break {
+            return;
+        }
+        c.mailbox.send(&ServerFrame::OnBreak {
+            reason: "missed_offers".into(),
+        });
+        c.on_break = true;
+        // Routing runs once the caller settles, not in the middle of its loop.
+        self.withdraw_offers_of(id, now);
     }
 
     /// Puts a conversation back at the front of `queue` (transfer, lost counsellor).
@@ -329,7 +391,7 @@ impl Hub {
                 self.metrics.conversations_live.dec();
             }
             c.queue = queue;
-            c.order = (0, seq);
+            c.order = routing::Order::front(c.order.priority == 0, seq);
             c.phase = Phase::Queued;
             c.last_position = 0;
             c.replay.clear();
@@ -368,6 +430,9 @@ impl Hub {
             .iter()
             .filter_map(|(id, c)| {
                 let duty = c.duty.as_ref().filter(|_| !c.on_break)?;
+                if c.wrap_up_until.is_some_and(|t| t > now) {
+                    return None;
+                }
                 let load = u32::try_from(c.convs.len()).unwrap_or(u32::MAX);
                 Some(routing::Available {
                     id: *id,
@@ -406,7 +471,7 @@ impl Hub {
     /// Tells every waiting visitor whose position changed their new position. A visitor
     /// whose offer is pending still waits, so offered visitors count for positions too.
     fn push_positions(&mut self) {
-        let mut queued: Vec<(&QueueId, (u8, u64), ConvId)> = self
+        let mut queued: Vec<(&QueueId, routing::Order, ConvId)> = self
             .convs
             .iter()
             .filter(|(_, c)| !matches!(c.phase, Phase::Live { .. }))

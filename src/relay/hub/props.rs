@@ -73,6 +73,9 @@ impl World {
             resume_window: Duration::from_secs(120),
             callback_ttl: Duration::from_secs(3600),
             max_callbacks: 10,
+            priority_topics: vec!["health".into()],
+            wrap_up: Duration::from_secs(20),
+            max_missed_offers: 2,
         };
         let mut w = Self {
             hub: Hub::new(cfg, metrics.clone()),
@@ -264,6 +267,9 @@ impl World {
                 let Some(d) = c.duty.as_ref().filter(|_| !c.on_break) else {
                     continue;
                 };
+                if c.wrap_up_until.is_some_and(|t| t > self.now) {
+                    continue;
+                }
                 let free = (c.convs.len() as u32) < d.capacity;
                 let serves = d
                     .skills
@@ -297,7 +303,7 @@ proptest! {
 }
 
 /// Offers go oldest first: three visitors joining in order are offered in that order to a
-/// counsellor who takes them one at a time.
+/// counsellor who takes them one at a time (waiting out the wrap-up between chats).
 #[test]
 fn fifo_within_a_queue() {
     let mut w = World::new();
@@ -313,5 +319,6 @@ fn fifo_within_a_queue() {
         assert_eq!(w.convs_of(c, true), vec![conv], "the oldest is offered");
         w.apply(&Op::Accept(0, 0));
         w.apply(&Op::End(0, 0));
+        w.apply(&Op::Wait(21));
     }
 }

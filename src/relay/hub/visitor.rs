@@ -56,6 +56,7 @@ impl Hub {
         }
         let conv = ConvId::random();
         self.seq += 1;
+        let priority = self.cfg.priority_topics.iter().any(|t| t == queue.topic());
         self.convs.insert(
             conv,
             Conv {
@@ -64,13 +65,14 @@ impl Hub {
                 replay: super::resume::Replay::default(),
                 queue,
                 joined_at: now,
-                order: (1, self.seq),
+                order: crate::routing::Order::joined(priority, self.seq),
                 phase: Phase::Queued,
                 passed: Vec::new(),
                 resume: URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()),
                 last_position: 0,
                 first_position: 0,
                 awaiting_hs1: false,
+                accepted_at: None,
             },
         );
         if let Some(v) = self.visitors.get_mut(&id) {

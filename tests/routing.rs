@@ -1,0 +1,106 @@
+//! Routing rules over real WebSockets: priority topics, wrap-up time, missed offers putting a
+//! counsellor on break, and the statistics they leave in the metrics.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use lyt::protocol::{CounsellorFrame, ServerFrame, Tags, VisitorFrame};
+
+async fn no_frame_for(c: &mut lyt::client::WsClient, ms: u64) {
+    let got = tokio::time::timeout(Duration::from_millis(ms), c.frame(WAIT)).await;
+    assert!(got.is_err(), "unexpected {got:?}");
+}
+
+/// A visitor of a priority topic is offered before an older visitor of another topic.
+#[tokio::test]
+async fn priority_topic_goes_first() {
+    let ts = start(|c| c.routing.priority_topics = vec!["health".into()]).await;
+    let mut older = ts.visitor().await;
+    join(&mut older, "da/exit").await;
+    let mut urgent = ts.visitor().await;
+    assert_eq!(join(&mut urgent, "da/health").await, 1);
+    let mut c = ts.counsellor("maja", 1).await;
+    let conv = offer(&mut c).await;
+    c.send(&CounsellorFrame::Accept { conv }).await.unwrap();
+    assert_eq!(assigned(&mut urgent).await, conv);
+}
+
+/// After a chat ends the counsellor gets the wrap-up time before the next offer.
+#[tokio::test]
+async fn wrap_up_delays_the_next_offer() {
+    let ts = start(|c| c.routing.wrap_up_s = 1).await;
+    let (_v, mut c, conv) = live_pair(&ts, "maja").await;
+    let mut next = ts.visitor().await;
+    join(&mut next, "da/exit").await;
+    c.send(&CounsellorFrame::End {
+        conv,
+        tags: Tags::default(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(ended(&mut c).await, "counsellor_ended");
+    no_frame_for(&mut c, 600).await;
+    offer(&mut c).await;
+}
+
+/// Letting offers expire twice in a row puts a counsellor on break with the reason; ending
+/// the break brings offers back.
+#[tokio::test]
+async fn missed_offers_put_a_counsellor_on_break() {
+    let ts = start(|c| {
+        c.limits.offer_timeout_s = 1;
+        c.routing.max_missed_offers = 2;
+    })
+    .await;
+    let mut c = ts.counsellor("maja", 1).await;
+    let mut v1 = ts.visitor().await;
+    join(&mut v1, "da/exit").await;
+    let mut v2 = ts.visitor().await;
+    join(&mut v2, "da/exit").await;
+    offer(&mut c).await;
+    assert_eq!(ended(&mut c).await, "offer_expired");
+    offer(&mut c).await;
+    assert_eq!(ended(&mut c).await, "offer_expired");
+    assert_eq!(
+        c.frame(WAIT).await.unwrap(),
+        ServerFrame::OnBreak {
+            reason: "missed_offers".into()
+        }
+    );
+    let mut v3 = ts.visitor().await;
+    join(&mut v3, "da/exit").await;
+    no_frame_for(&mut c, 500).await;
+    c.send(&CounsellorFrame::Break { on: false }).await.unwrap();
+    offer(&mut c).await;
+}
+
+/// Waits, chat durations and visitors who gave up are counted for the dashboard.
+#[tokio::test]
+async fn statistics_are_recorded() {
+    let ts = start(|_| {}).await;
+    let mut gave_up = ts.visitor().await;
+    join(&mut gave_up, "en/any").await;
+    gave_up.send(&VisitorFrame::Leave {}).await.unwrap();
+    ended(&mut gave_up).await;
+    let (_v, mut c, conv) = live_pair(&ts, "maja").await;
+    c.send(&CounsellorFrame::End {
+        conv,
+        tags: Tags::default(),
+    })
+    .await
+    .unwrap();
+    ended(&mut c).await;
+    let url = format!("http://{}/metrics", ts.server.internal_addr);
+    let metrics = reqwest::get(url).await.unwrap().text().await.unwrap();
+    for line in [
+        "lyt_abandoned_total 1",
+        r#"lyt_wait_seconds_count{queue="da/exit"} 1"#,
+        "lyt_handle_seconds_count 1",
+        r#"lyt_offers_total{result="accepted"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} missing:\n{metrics}");
+    }
+}
