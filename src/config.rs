@@ -231,6 +231,8 @@ pub struct Config {
     pub offices: Vec<String>,
     /// Routing rules.
     pub routing: RoutingConfig,
+    /// Rate limits.
+    pub rate: crate::limits::RateConfig,
     /// Limits.
     pub limits: LimitsConfig,
 }
@@ -260,6 +262,7 @@ impl Default for Config {
             accounts: Vec::new(),
             offices: Vec::new(),
             routing: RoutingConfig::default(),
+            rate: crate::limits::RateConfig::default(),
             limits: LimitsConfig::default(),
         }
     }

@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod demo;
 pub mod http;
 pub mod keytool;
+pub mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod protocol;

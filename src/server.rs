@@ -109,6 +109,17 @@ fn offices(config: &Config, root: Option<&[u8; 32]>) -> Result<Vec<http::OfficeE
         .collect()
 }
 
+/// Forgets idle rate-limiter state every minute until shutdown.
+async fn prune_limits(limits: crate::limits::Limits, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => limits.prune(),
+        }
+    }
+}
+
 impl Server {
     /// Binds both listeners and starts serving.
     pub async fn start(config: Config) -> Result<Self, StartError> {
@@ -116,6 +127,7 @@ impl Server {
         let offices = offices(&config, org_root.as_ref())?;
         let hours =
             crate::routing::hours::Schedule::new(&config.hours).map_err(StartError::Config)?;
+        let limits = crate::limits::Limits::new(config.rate.clone());
         let public = bind(config.listen).await?;
         let internal = bind(config.internal).await?;
         let public_addr = public.local_addr().map_err(|source| StartError::Bind {
@@ -163,6 +175,7 @@ impl Server {
             org_root,
             offices: Arc::new(offices),
             hours: Arc::new(hours),
+            limits: limits.clone(),
             shutdown: shutdown.clone(),
             tracker: tracker.clone(),
         };
@@ -171,7 +184,8 @@ impl Server {
             // Latency over throughput: chat frames are small and interactive.
             let _ = tcp.set_nodelay(true);
         });
-        let public_app = http::public_router(state.clone());
+        let public_app =
+            http::public_router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let internal_app = http::internal_router(state);
         let (s1, s2) = (shutdown.clone(), shutdown.clone());
         let public_srv =
@@ -179,6 +193,7 @@ impl Server {
         let internal_srv =
             axum::serve(internal, internal_app).with_graceful_shutdown(s2.cancelled_owned());
         let ticker = tokio::spawn(relay.clone().run_ticker(shutdown.clone()));
+        let pruner = tokio::spawn(prune_limits(limits, shutdown.clone()));
 
         let task = tokio::spawn(async move {
             let (a, b) = tokio::join!(public_srv, internal_srv);
@@ -195,6 +210,7 @@ impl Server {
                 );
             }
             let _ = ticker.await;
+            let _ = pruner.await;
         });
         Ok(Self {
             public_addr,

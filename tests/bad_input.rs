@@ -258,7 +258,13 @@ async fn full_queue_is_refused() {
 /// the visitor flooding them is not disturbed and goes back to the queue.
 #[tokio::test]
 async fn slow_consumer_is_cut_off() {
-    let ts = start(|c| c.limits.mailbox = 16).await;
+    let ts = start(|c| {
+        c.limits.mailbox = 16;
+        // The flood must pass the frame budget to reach the mailbox limit.
+        c.rate.visitor_frames_per_s = 1_000_000;
+        c.rate.frames_burst = 1_000_000;
+    })
+    .await;
     let opts = ConnectOptions {
         recv_buffer: Some(4096),
         ..ts.opts()

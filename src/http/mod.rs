@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -46,6 +47,8 @@ pub struct AppState {
     pub offices: Arc<Vec<OfficeEntry>>,
     /// Opening hours.
     pub hours: Arc<crate::routing::hours::Schedule>,
+    /// Rate limiters.
+    pub limits: crate::limits::Limits,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
     /// Tracks WebSocket tasks, which axum's graceful shutdown does not wait for.
@@ -103,6 +106,7 @@ pub struct ApiError {
     status: StatusCode,
     code: ErrorCode,
     message: &'static str,
+    retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -112,14 +116,36 @@ impl ApiError {
             status,
             code,
             message,
+            retry_after_s: None,
+        }
+    }
+
+    /// 429 `rate_limited`, to retry after `seconds`.
+    pub const fn rate_limited(seconds: u64) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: ErrorCode::RateLimited,
+            message: "too many attempts; wait and try again",
+            retry_after_s: Some(seconds),
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "code": self.code, "message": self.message });
-        (self.status, Json(body)).into_response()
+        let body = serde_json::json!({
+            "code": self.code,
+            "message": self.message,
+            "retry_after_s": self.retry_after_s,
+        });
+        let mut res = (self.status, Json(body)).into_response();
+        if let Some(v) = self
+            .retry_after_s
+            .and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        res
     }
 }
 
@@ -284,10 +310,15 @@ fn check_origin(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
 
 async fn login(
     State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Json(req): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
     check_origin(&s, &headers)?;
+    let addr = s.limits.address_key(s.limits.client_ip(&headers, peer));
+    s.limits
+        .login(addr, &req.username)
+        .map_err(ApiError::rate_limited)?;
     let Ok((token, principal)) = s.auth.login(&req.username, &req.password).await else {
         s.metrics.logins.with_label_values(&["refused"]).inc();
         return Err(ApiError::new(
@@ -329,13 +360,15 @@ async fn ticket(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     check_origin(&s, &headers)?;
-    let principal = session_token(&headers)
-        .and_then(|t| s.auth.session(t))
-        .ok_or(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::Unauthorized,
-            "log in first",
-        ))?;
+    let token = session_token(&headers).unwrap_or_default();
+    let principal = s.auth.session(token).ok_or(ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthorized,
+        "log in first",
+    ))?;
+    s.limits
+        .ticket(sha2::Sha256::digest(token.as_bytes()).into())
+        .map_err(ApiError::rate_limited)?;
     let ticket = s.auth.issue_ticket(principal);
     Ok(Json(
         serde_json::json!({ "ticket": ticket, "expires_s": s.auth.ticket_ttl().as_secs() }),

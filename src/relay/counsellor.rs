@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::conn::{Control, Handler, Mailbox};
-use super::endpoint::{parse_failed, refuse, upgrade};
+use super::endpoint::{parse_failed, refuse, refuse_wait, upgrade};
 use super::hub::{ConnId, Refusal};
 use crate::auth::Principal;
 use crate::config::Role;
@@ -32,6 +32,7 @@ pub async fn endpoint(
             mailbox: mailbox.clone(),
             strikes: 0,
             principal: None,
+            budget: app.limits.frame_budget(true),
         }
     })
 }
@@ -43,6 +44,8 @@ struct CounsellorHandler {
     strikes: u8,
     /// Set once `auth` succeeded.
     principal: Option<Principal>,
+    /// This connection's frame budget.
+    budget: crate::limits::FrameBudget,
 }
 
 impl CounsellorHandler {
@@ -171,6 +174,16 @@ impl CounsellorHandler {
 
 impl Handler for CounsellorHandler {
     fn on_text(&mut self, text: Utf8Bytes) -> Control {
+        if let Err(wait) = self.budget.take() {
+            refuse_wait(
+                &self.app,
+                &self.mailbox,
+                ErrorCode::RateLimited,
+                "too many frames; slow down",
+                wait,
+            );
+            return Control::Continue;
+        }
         self.app
             .metrics
             .frames_in

@@ -105,6 +105,25 @@ pub(crate) fn refuse(
     mailbox.send(&ServerFrame::error(code, message));
 }
 
+/// Sends an error frame with the seconds to wait (`rate_limited`) and counts it.
+pub(crate) fn refuse_wait(
+    app: &AppState,
+    mailbox: &Mailbox,
+    code: ErrorCode,
+    message: &str,
+    wait_s: u64,
+) {
+    app.metrics
+        .frames_refused
+        .with_label_values(&[code.as_str()])
+        .inc();
+    mailbox.send(&ServerFrame::Error {
+        code,
+        message: message.into(),
+        retry_after_s: Some(wait_s),
+    });
+}
+
 /// Handles a parse failure: a `bad_frame` error, and 1008 after `MAX_STRIKES` invalid JSON.
 pub(crate) fn parse_failed(
     app: &AppState,

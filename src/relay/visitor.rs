@@ -9,24 +9,42 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::conn::{Control, Handler, Mailbox};
-use super::endpoint::{parse_failed, refuse, upgrade};
+use super::endpoint::{parse_failed, refuse, refuse_wait, upgrade};
 use super::hub::{ConnId, Refusal};
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use axum::response::IntoResponse as _;
+
 use crate::http::AppState;
+use crate::limits::{AddressKey, FrameBudget};
+use crate::protocol::ErrorCode;
 use crate::protocol::{self, FrameError, VisitorFrame};
 
 /// Upgrades to a visitor WebSocket.
 pub async fn endpoint(
     State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    upgrade(app, &headers, ws, "visitor", |app, id, mailbox| {
+    let addr = app.limits.address_key(app.limits.client_ip(&headers, peer));
+    if let Err(wait) = app.limits.visitor_connect(addr) {
+        app.metrics
+            .frames_refused
+            .with_label_values(&["rate_limited"])
+            .inc();
+        return crate::http::ApiError::rate_limited(wait).into_response();
+    }
+    upgrade(app, &headers, ws, "visitor", move |app, id, mailbox| {
         app.relay.with(|h| h.visitor_connect(id, mailbox.clone()));
         VisitorHandler {
             app: app.clone(),
             id,
             mailbox: mailbox.clone(),
             strikes: 0,
+            addr,
+            budget: app.limits.frame_budget(false),
         }
     })
 }
@@ -36,6 +54,10 @@ struct VisitorHandler {
     id: ConnId,
     mailbox: Mailbox,
     strikes: u8,
+    /// The hashed address, for the join quota (never the address itself).
+    addr: AddressKey,
+    /// This connection's frame budget.
+    budget: FrameBudget,
 }
 
 impl VisitorHandler {
@@ -67,7 +89,14 @@ impl VisitorHandler {
                 self.refuse_closed();
                 Ok(())
             }
-            VisitorFrame::Join { queue } => self.app.relay.with(|h| h.visitor_join(id, queue, now)),
+            VisitorFrame::Join { queue } => {
+                if let Err(wait) = self.app.limits.join(self.addr) {
+                    let msg = "too many chats started from here; wait and try again";
+                    refuse_wait(&self.app, &self.mailbox, ErrorCode::RateLimited, msg, wait);
+                    return Ok(());
+                }
+                self.app.relay.with(|h| h.visitor_join(id, queue, now))
+            }
             VisitorFrame::Hs1 { conv, .. } => {
                 self.app.relay.with(|h| h.visitor_hs1(id, conv, text))
             }
@@ -104,6 +133,16 @@ impl VisitorHandler {
 
 impl Handler for VisitorHandler {
     fn on_text(&mut self, text: Utf8Bytes) -> Control {
+        if let Err(wait) = self.budget.take() {
+            refuse_wait(
+                &self.app,
+                &self.mailbox,
+                ErrorCode::RateLimited,
+                "too many frames; slow down",
+                wait,
+            );
+            return Control::Continue;
+        }
         self.app
             .metrics
             .frames_in
