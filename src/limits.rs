@@ -57,9 +57,9 @@ impl Default for RateConfig {
         Self {
             visitor_connects_per_min: 60,
             joins_per_hour: 60,
-            visitor_frames_per_s: 20,
-            counsellor_frames_per_s: 100,
-            frames_burst: 60,
+            visitor_frames_per_s: 50,
+            counsellor_frames_per_s: 200,
+            frames_burst: 200,
             logins_per_min_per_account: 10,
             logins_per_min_per_address: 30,
             tickets_per_min: 30,
