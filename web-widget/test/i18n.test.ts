@@ -15,7 +15,7 @@ describe('i18n', () => {
       if (key === 'needsReview') continue;
       const value = cat[key];
       expect(typeof value === 'string' && value.trim() !== '', `${lang}.${key}`).toBe(true);
-      expect(placeholders(value as string), `${lang}.${key}`).toEqual(placeholders(text));
+      expect(placeholders(value as string), `${lang}.${key}`).toEqual(placeholders(String(text)));
     }
     expect(LAUNCHER_LABEL[lang]).not.toBe('');
   });
