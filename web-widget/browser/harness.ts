@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type FrameLocator, type Page } from 'playwright-core';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 /** The lyt binary: `LYT_BIN`, else the repository's `target/debug/lyt`. */
@@ -17,7 +17,7 @@ export const LYT_BIN = process.env['LYT_BIN'] ?? resolve(HERE, '../../target/deb
 export const ARTIFACTS = resolve(HERE, '../artifacts');
 
 /** Lines a child prints, with a way to wait for one. */
-class Lines {
+export class Lines {
   readonly all: string[] = [];
   private waiters: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
 
@@ -50,7 +50,8 @@ class Lines {
 export interface Server {
   readonly url: string;
   readonly dir: string;
-  readonly bot?: Lines;
+  /** Starts the demo counsellor bot (once); its output lines. */
+  startBot(): Lines;
   stop(): Promise<void>;
 }
 
@@ -72,13 +73,16 @@ export async function startServer(opts: { bot?: boolean; env?: Record<string, st
   const [, url] = await out.wait(/lyt listening on (http:\/\/127\.0\.0\.1:\d+) \(public\)/);
   const children = [server];
   let bot: Lines | undefined;
-  if (opts.bot === true) {
+  const startBot = (): Lines => {
+    if (bot !== undefined) return bot;
     const b = spawn(LYT_BIN, ['counsellor', 'bot', '--server', url!, '--demo-dir', dir, '--username', 'ali'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(b);
     bot = new Lines(b);
-  }
+    return bot;
+  };
+  if (opts.bot === true) await startBot().wait(/on duty/);
   return {
-    url: url!, dir, ...(bot ? { bot } : {}),
+    url: url!, dir, startBot,
     async stop() {
       await Promise.all(children.map(kill));
       rmSync(dir, { recursive: true, force: true });
@@ -99,4 +103,33 @@ export function launch(): Promise<Browser> {
 export function artifact(name: string): string {
   mkdirSync(ARTIFACTS, { recursive: true });
   return join(ARTIFACTS, name);
+}
+
+/** The widget URL for `server` opened on its own (no host page), with the demo's org root and `lang`. */
+export async function widgetUrl(server: Server, page: Page, lang = 'da'): Promise<string> {
+  await page.goto(`${server.url}/demo`);
+  const root = await page.locator('script[data-org-root]').getAttribute('data-org-root');
+  return `${server.url}/widget/#root=${root}&lang=${lang}&exit=${encodeURIComponent(QUICK_EXIT_URL)}`;
+}
+
+/** The demo's quick-exit site; tests fulfil it locally so nothing leaves the machine. */
+export const QUICK_EXIT_URL = 'https://www.dr.dk/vejret';
+
+/** Answers every request to the quick-exit site with a tiny local page; returns the URLs asked for. */
+export async function fakeExitSite(context: BrowserContext): Promise<string[]> {
+  const hits: string[] = [];
+  await context.route('https://www.dr.dk/**', (route) => {
+    hits.push(route.request().url());
+    return route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>Vejret</title><h1>Vejret</h1>' });
+  });
+  return hits;
+}
+
+/** Opens the widget from the demo host page's launcher; returns the widget frame. */
+export async function openFromDemo(server: Server, page: Page): Promise<FrameLocator> {
+  await page.goto(`${server.url}/demo`);
+  await page.getByRole('button', { name: 'Chat anonymt' }).click();
+  const frame = page.frameLocator('#lyt-widget-frame');
+  await frame.getByRole('heading', { name: 'Anonym chat' }).waitFor();
+  return frame;
 }
