@@ -4,7 +4,7 @@
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -72,6 +72,11 @@ export async function startServer(opts: { bot?: boolean; env?: Record<string, st
   const out = new Lines(server);
   const [, url] = await out.wait(/lyt listening on (http:\/\/127\.0\.0\.1:\d+) \(public\)/);
   const children = [server];
+  const served = await (await fetch(`${url!}/widget/widget.js`)).text();
+  if (served !== readFileSync(resolve(HERE, '../dist/widget.js'), 'utf8')) {
+    await kill(server);
+    throw new Error(`${LYT_BIN} serves another widget build than dist/: run \`cargo build\` after \`npm run build\``);
+  }
   let bot: Lines | undefined;
   const startBot = (): Lines => {
     if (bot !== undefined) return bot;

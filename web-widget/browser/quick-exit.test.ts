@@ -20,7 +20,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-interface Setup { context: BrowserContext; page: Page; widget: FrameLocator; requests: string[]; exits: string[] }
+interface Setup { context: BrowserContext; page: Page; widget: FrameLocator; requests: string[]; exits: string[]; conv: string }
 
 /** A fresh context with a chat under way (so there are keys and messages to forget). */
 async function inChat(): Promise<Setup> {
@@ -35,13 +35,18 @@ async function inChat(): Promise<Setup> {
   await widget.getByLabel('Din besked').fill('canary-7731');
   await widget.getByLabel('Din besked').press('Enter');
   await widget.locator('li.them', { hasText: 'message no. 1' }).waitFor({ timeout: 15_000 });
-  return { context, page, widget, requests, exits };
+  const bot = server.startBot();
+  await bot.wait(/safety code/);
+  const conv = bot.all.flatMap((l) => /^DEMO bot chat (\S+) safety code/.exec(l)?.slice(1) ?? []).at(-1) ?? '';
+  return { context, page, widget, requests, exits, conv };
 }
 
 /** The page is on the neutral site, every earlier request went to the relay, and no storage of the relay's origin holds anything. */
 async function expectTraceFree(s: Setup): Promise<void> {
   await s.page.waitForURL(QUICK_EXIT_URL, { timeout: 10_000 });
   expect(s.exits).toEqual([QUICK_EXIT_URL]);
+  // The widget said `leave`: the relay ended the chat at once, and the counsellor's side knows.
+  await server.startBot().wait(new RegExp(`^DEMO bot chat ${s.conv} ended$`), 5_000);
   const relay = new URL(server.url).origin;
   const foreign = s.requests.filter((u) => !u.startsWith(`${relay}/`) && !u.startsWith('blob:') && u !== QUICK_EXIT_URL);
   expect(foreign).toEqual([]);

@@ -1,14 +1,15 @@
 /**
  * The host-page script (`dist/embed.js`): a launcher button that opens the lyt widget in an
- * iframe from the relay's origin, and the quick-exit bridge — a message from that iframe, or
- * Shift pressed three times on the host page, removes the iframe and replaces the host page's
- * location with the neutral quick-exit site (no history entry for the page that had the chat).
+ * iframe from the relay's origin, and the quick-exit bridge: a message from that iframe removes
+ * it and replaces the host page's location with the neutral quick-exit site (no history entry
+ * for the page that had the chat); Shift pressed three times on the host page hides the widget
+ * at once and asks it to quick-exit first, so the chat ends with `leave`.
  * No dependencies, no storage, no requests of its own.
  */
 
 import { LAUNCHER_CLOSE_LABEL, LAUNCHER_LABEL, parseEmbedConfig, widgetUrl } from './embed-config.js';
 import type { EmbedConfig } from './embed-config.js';
-import { isQuickExitMessage, TripleShift } from './shared/triple-shift.js';
+import { isQuickExitMessage, QUICK_EXIT_MESSAGE, TripleShift } from './shared/triple-shift.js';
 
 function setStyles(el: HTMLElement, styles: Readonly<Record<string, string>>): void {
   for (const [name, value] of Object.entries(styles)) el.style.setProperty(name, value);
@@ -59,11 +60,26 @@ function start(script: HTMLScriptElement): void {
   const button = launcher(c);
   let iframe: HTMLIFrameElement | undefined;
 
-  const quickExit = (): void => {
+  let exiting = false;
+  const leaveNow = (): void => {
     iframe?.remove();
     button.remove();
     iframe = undefined;
     window.location.replace(c.quickExit);
+  };
+  /** Hides everything at once, lets the widget send `leave` (it answers), and goes — in 300 ms at most. */
+  const quickExit = (): void => {
+    if (exiting) return;
+    exiting = true;
+    button.style.setProperty('display', 'none');
+    const target = iframe?.contentWindow;
+    if (iframe === undefined || target === null || target === undefined) {
+      leaveNow();
+      return;
+    }
+    iframe.style.setProperty('visibility', 'hidden');
+    target.postMessage({ type: QUICK_EXIT_MESSAGE }, c.relayOrigin);
+    setTimeout(leaveNow, 300);
   };
 
   button.addEventListener('click', () => {
@@ -86,7 +102,7 @@ function start(script: HTMLScriptElement): void {
 
   window.addEventListener('message', (event) => {
     if (event.origin !== c.relayOrigin || iframe === undefined || event.source !== iframe.contentWindow) return;
-    if (isQuickExitMessage(event.data)) quickExit();
+    if (isQuickExitMessage(event.data)) leaveNow();
   });
   const shift = new TripleShift();
   window.addEventListener('keydown', (event) => {

@@ -5,7 +5,7 @@
  */
 
 import { type Lang, LANGS, toLang } from '../shared/langs.js';
-import { QUICK_EXIT_MESSAGE, TripleShift } from '../shared/triple-shift.js';
+import { isQuickExitMessage, QUICK_EXIT_MESSAGE, TripleShift } from '../shared/triple-shift.js';
 import type { CallbackFrame } from './callback.js';
 import { findPhoneDesk } from './callback.js';
 import { Client, parseResumed } from './client.js';
@@ -120,6 +120,7 @@ function download(): void {
 
 /** Quick exit: `leave` without waiting, keys and page forgotten, then away. */
 function quickExit(): void {
+  if (exited) return;
   exited = true;
   client.leave();
   state = initialState(state.lang);
@@ -174,6 +175,14 @@ const view = new View(main, live, banner, {
   },
   sendCallback,
 });
+
+// The host page's Shift×3 asks the widget to quick-exit (so it can say `leave` first).
+window.addEventListener('message', (ev) => {
+  if (window.parent !== window && ev.source === window.parent && isQuickExitMessage(ev.data)) quickExit();
+});
+// The page going away (host navigates, tab closed) takes the keys with it: end the chat now
+// rather than leave the counsellor waiting out the resume window.
+window.addEventListener('pagehide', () => client.leave());
 
 const shift = new TripleShift();
 window.addEventListener('keydown', (ev) => {
