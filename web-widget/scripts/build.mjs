@@ -1,0 +1,11 @@
+// Builds dist/ deterministically: embed.js (host page), widget.js + widget.css + widget.html (iframe).
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const common = { bundle: true, minify: true, platform: 'browser', target: 'es2022', legalComments: 'none', charset: 'utf8', logLevel: 'warning' };
+rmSync('dist', { recursive: true, force: true });
+mkdirSync('dist');
+await build({ ...common, entryPoints: ['src/embed.ts'], outfile: 'dist/embed.js', format: 'iife' });
+await build({ ...common, entryPoints: ['src/widget/main.ts'], outfile: 'dist/widget.js', format: 'iife' });
+await build({ ...common, entryPoints: ['src/widget/widget.css'], outfile: 'dist/widget.css' });
+copyFileSync('src/widget/widget.html', 'dist/widget.html');

@@ -1,0 +1,191 @@
+/** The visitor connection against a fake relay and a real counsellor session: handshake, acks, resume without loss or duplicates, failures. */
+
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  b64Decode, b64Encode, encodeIdCertBody, prologue, receiveMessage, respondHandshake, sendMessage, signCert, verifyBundle,
+  type Session, type WireBundle,
+} from '../src/proto/index.js';
+import { Client, parseResumed, type SocketLike } from '../src/widget/client.js';
+import type { Event } from '../src/widget/state.js';
+import { b64, loadVector } from './vectors.js';
+
+interface Certs {
+  now: number;
+  org_root: { secret: string; public: string };
+  counsellor: { shift_secret: string; bundle: WireBundle };
+}
+const v = loadVector<Certs>('certs.json');
+const root = b64(v.org_root.public);
+const conv = b64Encode(new Uint8Array(16).fill(7));
+
+class FakeSocket implements SocketLike {
+  readyState = 1;
+  sent: Record<string, unknown>[] = [];
+  onopen: SocketLike['onopen'] = null;
+  onmessage: SocketLike['onmessage'] = null;
+  onclose: SocketLike['onclose'] = null;
+  onerror: SocketLike['onerror'] = null;
+  send(text: string): void {
+    this.sent.push(JSON.parse(text) as Record<string, unknown>);
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+  /** The relay sends a frame. */
+  push(frame: object): void {
+    this.onmessage?.call(this as unknown as WebSocket, { data: JSON.stringify(frame) } as MessageEvent);
+  }
+  /** The connection drops. */
+  drop(): void {
+    this.readyState = 3;
+    this.onclose?.call(this as unknown as WebSocket, {} as CloseEvent);
+  }
+  of(t: string): Record<string, unknown>[] {
+    return this.sent.filter((f) => f['t'] === t);
+  }
+}
+
+let sockets: FakeSocket[];
+let events: Event[];
+let client: Client;
+const sock = (): FakeSocket => sockets.at(-1)!;
+
+/** Runs the client up to a live chat; returns the counsellor's session. */
+function toChat(bundle: WireBundle = v.counsellor.bundle): Session {
+  client.join('da/exit');
+  sock().push({ t: 'hello', v: 1, limits: { max_frame: 65536, max_text_chars: 4000, ping_s: 20, idle_s: 60 } });
+  expect(sock().of('join')).toEqual([{ t: 'join', queue: 'da/exit' }]);
+  sock().push({ t: 'queued', position: 1, eta_s: 60, resume: 'tok' });
+  sock().push({ t: 'assigned', conv, bundle, alias: 'Relay-says-Eve' });
+  const hs1 = sock().of('hs1')[0]!;
+  const ours = verifyBundle(root, v.counsellor.bundle, v.now);
+  const { session, msg2 } = respondHandshake(b64(v.counsellor.shift_secret), prologue(b64Decode(conv), ours.bundleHash), b64Decode(hs1['m'] as string));
+  sock().push({ t: 'hs2', conv, m: b64Encode(msg2) });
+  return session;
+}
+
+/** The counsellor reads every visitor data frame it has not read yet (replays dropped, as the Rust client does). */
+function counsellorReads(session: Session, frames: Record<string, unknown>[]): string[] {
+  const out: string[] = [];
+  for (const f of frames) {
+    try {
+      const { message } = receiveMessage(session, f['n'] as number, b64Decode(f['m'] as string));
+      out.push(message.k === 'text' ? `text:${message.body}` : message.k);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'replay') throw e;
+    }
+  }
+  return out;
+}
+
+function counsellorSays(session: Session, body: string): object {
+  const { n, ct } = sendMessage(session, { k: 'text', body, ts: v.now });
+  return { t: 'data', conv, n, m: b64Encode(ct) };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  sockets = [];
+  events = [];
+  client = new Client({
+    url: 'ws://relay/v1/visitor', orgRoot: root, dispatch: (e) => events.push(e),
+    openSocket: () => { const s = new FakeSocket(); sockets.push(s); return s; }, nowMs: () => v.now * 1000,
+  });
+});
+afterEach(() => {
+  client.reset();
+  vi.useRealTimers();
+});
+
+describe('visitor client', () => {
+  /** The alias shown is the certified one, not the frame's; hello goes first; the safety codes agree. */
+  it('verifies, handshakes and says hello', () => {
+    const counsellor = toChat();
+    const secured = events.find((e) => e.type === 'secured');
+    expect(secured).toEqual({ type: 'secured', alias: 'Maja', safetyCode: counsellor.safetyCode });
+    expect(counsellorReads(counsellor, sock().of('data'))).toEqual(['hello']);
+  });
+
+  /** Each counsellor message is acked, shown, and a replay of it is dropped. */
+  it('acks and ignores replays', () => {
+    const counsellor = toChat();
+    const frame = counsellorSays(counsellor, 'Hej');
+    sock().push(frame);
+    sock().push(frame);
+    expect(sock().of('ack')).toEqual([{ t: 'ack', conv, upto: 0 }]);
+    expect(events.filter((e) => e.type === 'received')).toHaveLength(1);
+  });
+
+  /** A dropped connection resumes with token, conv and upto; what was sent offline arrives once, replays are not shown twice. */
+  it('resumes without loss or duplicates', () => {
+    const counsellor = toChat();
+    sock().push(counsellorSays(counsellor, 'one'));
+    expect(client.sendText('before')).toBe(true);
+    const first = sock();
+    first.drop();
+    expect(events.at(-1)).toEqual({ type: 'connection_lost' });
+    expect(client.sendText('while offline')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ type: 'sent', body: 'while offline', delivered: false });
+    const missed = counsellorSays(counsellor, 'two');
+    vi.advanceTimersByTime(1000);
+    expect(sockets).toHaveLength(2);
+    sock().push({ t: 'hello', v: 1, limits: { max_frame: 65536, max_text_chars: 4000, ping_s: 20, idle_s: 60 } });
+    expect(sock().of('resume')).toEqual([{ t: 'resume', token: 'tok', conv, upto: 0 }]);
+    sock().push({ t: 'resumed', conv });
+    // Everything the counsellor has not confirmed is sent again, unchanged.
+    expect(counsellorReads(counsellor, [...first.of('data'), ...sock().of('data')])).toEqual(['hello', 'text:before', 'text:while offline']);
+    sock().push(missed);
+    expect(events.filter((e) => e.type === 'received').map((e) => (e as { body: string }).body)).toEqual(['one', 'two']);
+    expect(events).toContainEqual({ type: 'reconnected' });
+  });
+
+  /** Without any counsellor message yet, resume omits `upto`. */
+  it('omits upto when nothing was received', () => {
+    toChat();
+    sock().drop();
+    vi.advanceTimersByTime(1000);
+    sock().push({ t: 'hello', v: 1, limits: { max_frame: 65536, max_text_chars: 4000, ping_s: 20, idle_s: 60 } });
+    expect(sock().of('resume')).toEqual([{ t: 'resume', token: 'tok', conv }]);
+  });
+
+  /** A bundle from the wrong root is refused: leave, crypto_failed, no hs1. */
+  it('refuses a substituted bundle', () => {
+    const evil = crypto.getRandomValues(new Uint8Array(32));
+    const original = verifyBundle(root, v.counsellor.bundle, v.now).id;
+    const id = signCert(encodeIdCertBody({ ...original }), evil);
+    client.join('da/exit');
+    sock().push({ t: 'hello', v: 1, limits: { max_frame: 65536, max_text_chars: 4000, ping_s: 20, idle_s: 60 } });
+    sock().push({ t: 'assigned', conv, bundle: { ...v.counsellor.bundle, id_cert: b64Encode(id) }, alias: 'Maja' });
+    expect(sock().of('hs1')).toHaveLength(0);
+    expect(sock().of('leave')).toHaveLength(1);
+    expect(events.at(-1)).toEqual({ type: 'ended', reason: 'crypto_failed' });
+  });
+
+  /** A message that does not decrypt ends the chat. */
+  it('ends on a tampered message', () => {
+    toChat();
+    sock().push({ t: 'data', conv, n: 0, m: b64Encode(new Uint8Array(272)) });
+    expect(events.at(-1)).toEqual({ type: 'ended', reason: 'crypto_failed' });
+  });
+
+  /** A join refused by the relay becomes an error event; quick exit (`leave`) sends leave and stops reconnecting. */
+  it('reports join errors and leaves', () => {
+    client.join('da/exit');
+    sock().push({ t: 'hello', v: 1, limits: { max_frame: 65536, max_text_chars: 4000, ping_s: 20, idle_s: 60 } });
+    sock().push({ t: 'error', code: 'rate_limited', message: 'slow down', retry_after_s: 12 });
+    expect(events.at(-1)).toEqual({ type: 'error', code: 'rate_limited', retryAfterS: 12 });
+    toChat();
+    const s = sock();
+    client.leave();
+    expect(s.of('leave')).toHaveLength(1);
+    vi.advanceTimersByTime(60_000);
+    expect(sockets.at(-1)).toBe(s);
+  });
+
+  /** Only the exact `resumed` shape is accepted. */
+  it('parses resumed strictly', () => {
+    expect(parseResumed(`{"t":"resumed","conv":"${conv}"}`)).toEqual({ conv });
+    expect(parseResumed(`{"t":"resumed","conv":"${conv}","x":1}`)).toBeUndefined();
+    expect(parseResumed('{"t":"resumed","conv":"abc"}')).toBeUndefined();
+  });
+});
