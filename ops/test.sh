@@ -22,8 +22,25 @@ if ((${#need_packages[@]})); then
 fi
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
-say "web-widget: npm ci, strict type-check, unit tests (crypto vectors, Wycheproof, UI logic)"
-(cd web-widget && npm ci --no-audit --no-fund --loglevel=error && npm run check)
+say "web-widget: install, strict type-check, unit tests (crypto vectors, Wycheproof, UI logic)"
+# `npm ci` first. The package registry reachable from these machines serves only this
+# platform's optional binaries (rollup's for other platforms answer 404), so a lock written
+# here lacks them and `npm ci` refuses it; only in that case, install the same locked
+# versions with `npm install`, which tolerates absent optional packages.
+(
+  cd web-widget
+  if ! npm ci --no-audit --no-fund --loglevel=error 2>ci-err.log; then
+    if grep -q 'Missing: @rollup/rollup-' ci-err.log; then
+      echo "npm ci: lock lacks other platforms' optional rollup binaries; using npm install with the same lock"
+      npm install --no-audit --no-fund --loglevel=error
+    else
+      cat ci-err.log >&2
+      exit 1
+    fi
+  fi
+  rm -f ci-err.log
+  npm run check
+)
 
 if grep -q '"build"' web-widget/package.json; then
   say "web-widget: the committed dist/ is what the sources build"

@@ -68,7 +68,7 @@ function kill(child: ChildProcess): Promise<void> {
 export async function startServer(opts: { bot?: boolean; env?: Record<string, string> } = {}): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'lyt-widget-'));
   const env = { ...process.env, LYT_DEMO_DIR: dir, RUST_LOG: 'warn', ...opts.env };
-  const server = spawn(LYT_BIN, ['serve', '--listen', '127.0.0.1:0', '--internal', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = spawn(LYT_BIN, ['serve', '--listen', '127.0.0.1:0', '--internal', '127.0.0.1:0', '--no-demo-bot'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = new Lines(server);
   const [, url] = await out.wait(/lyt listening on (http:\/\/127\.0\.0\.1:\d+) \(public\)/);
   const children = [server];

@@ -56,8 +56,8 @@ export type VisitorFrame =
   | { readonly t: 'hs1'; readonly conv: ConvIdText; readonly m: string }
   | { readonly t: 'data'; readonly conv: ConvIdText; readonly n: number; readonly m: string }
   | { readonly t: 'ack'; readonly conv: ConvIdText; readonly upto: number }
-  | { readonly t: 'resume'; readonly token: string; readonly conv: ConvIdText; readonly upto: number }
-  | { readonly t: 'callback'; readonly queue: QueueIdText; readonly sealed: WireSealed }
+  | { readonly t: 'resume'; readonly token: string; readonly conv: ConvIdText; readonly upto?: number }
+  | { readonly t: 'callback'; readonly queue: QueueIdText; readonly id: ConvIdText; readonly sealed: WireSealed }
   | { readonly t: 'leave' };
 
 /** A frame a counsellor sends on `/v1/counsellor`. */
@@ -102,6 +102,10 @@ export type ServerFrame =
   | { readonly t: 'assigned'; readonly conv: ConvIdText; readonly bundle: WireBundle; readonly alias: string }
   | { readonly t: 'offer'; readonly conv: ConvIdText; readonly queue: QueueIdText; readonly waited_s: number; readonly expires_s: number }
   | { readonly t: 'welcome'; readonly alias: string; readonly role: string }
+  | { readonly t: 'resumed'; readonly conv: ConvIdText }
+  | { readonly t: 'on_break'; readonly reason: string }
+  | { readonly t: 'peer'; readonly conv: ConvIdText; readonly state: 'away' | 'back' | (string & {}) }
+  | { readonly t: 'callback_received'; readonly id: ConvIdText }
   | { readonly t: 'ended'; readonly conv: ConvIdText; readonly reason: KnownEndedReason | (string & {}) }
   | { readonly t: 'referral_stored'; readonly conv: ConvIdText; readonly code: string }
   | { readonly t: 'callbacks'; readonly items: readonly CallbackItem[] }
