@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::conn::{Control, Handler, Mailbox};
-use super::endpoint::{parse_failed, refuse, refuse_wait, upgrade};
+use super::endpoint::{admit, parse_failed, refuse, upgrade};
 use super::hub::{ConnId, Refusal};
 use crate::auth::Principal;
 use crate::config::Role;
@@ -174,21 +174,9 @@ impl CounsellorHandler {
 
 impl Handler for CounsellorHandler {
     fn on_text(&mut self, text: Utf8Bytes) -> Control {
-        if let Err(wait) = self.budget.take() {
-            refuse_wait(
-                &self.app,
-                &self.mailbox,
-                ErrorCode::RateLimited,
-                "too many frames; slow down",
-                wait,
-            );
+        if !admit(&self.app, &self.mailbox, &self.budget, "counsellor") {
             return Control::Continue;
         }
-        self.app
-            .metrics
-            .frames_in
-            .with_label_values(&["counsellor"])
-            .inc();
         if self.principal.is_none() {
             return self.authenticate(&text);
         }

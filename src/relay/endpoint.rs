@@ -105,6 +105,28 @@ pub(crate) fn refuse(
     mailbox.send(&ServerFrame::error(code, message));
 }
 
+/// Admits one incoming frame: counts it, and takes it from the connection's budget. When the
+/// budget is spent, the client gets `rate_limited` with the wait and the frame is dropped.
+pub(crate) fn admit(
+    app: &AppState,
+    mailbox: &Mailbox,
+    budget: &crate::limits::FrameBudget,
+    role: &'static str,
+) -> bool {
+    if let Err(wait) = budget.take() {
+        refuse_wait(
+            app,
+            mailbox,
+            ErrorCode::RateLimited,
+            "too many frames; slow down",
+            wait,
+        );
+        return false;
+    }
+    app.metrics.frames_in.with_label_values(&[role]).inc();
+    true
+}
+
 /// Sends an error frame with the seconds to wait (`rate_limited`) and counts it.
 pub(crate) fn refuse_wait(
     app: &AppState,

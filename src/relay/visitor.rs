@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::conn::{Control, Handler, Mailbox};
-use super::endpoint::{parse_failed, refuse, refuse_wait, upgrade};
+use super::endpoint::{admit, parse_failed, refuse, refuse_wait, upgrade};
 use super::hub::{ConnId, Refusal};
 use std::net::SocketAddr;
 
@@ -133,21 +133,9 @@ impl VisitorHandler {
 
 impl Handler for VisitorHandler {
     fn on_text(&mut self, text: Utf8Bytes) -> Control {
-        if let Err(wait) = self.budget.take() {
-            refuse_wait(
-                &self.app,
-                &self.mailbox,
-                ErrorCode::RateLimited,
-                "too many frames; slow down",
-                wait,
-            );
+        if !admit(&self.app, &self.mailbox, &self.budget, "visitor") {
             return Control::Continue;
         }
-        self.app
-            .metrics
-            .frames_in
-            .with_label_values(&["visitor"])
-            .inc();
         match protocol::parse_visitor(&text) {
             Err(e) => parse_failed(&self.app, &self.mailbox, &mut self.strikes, e),
             Ok(frame) => {
