@@ -30,6 +30,8 @@ export interface ClientDeps {
 
 /** Seconds to wait before reconnect attempt `i` (0-based), before jitter. */
 export const BACKOFF_S = [0.5, 1, 2, 4, 8, 15] as const;
+/** Reconnect attempts while waiting in the queue before the visitor is told the connection is lost. */
+export const MAX_JOIN_ATTEMPTS = 5;
 /** Seconds after the last keystroke before `typing off` is sent. */
 export const TYPING_IDLE_S = 4;
 
@@ -182,6 +184,12 @@ export class Client {
     this.ws = undefined;
     this.live = false;
     if (this.phase === 'done' || this.phase === 'idle') return;
+    if (this.conv === undefined && this.attempt >= MAX_JOIN_ATTEMPTS) {
+      // Never got into a conversation and the relay stays out of reach: say so plainly.
+      this.reset();
+      this.deps.dispatch({ type: 'error', code: 'connection_lost' });
+      return;
+    }
     this.deps.dispatch({ type: 'connection_lost' });
     const base = BACKOFF_S[Math.min(this.attempt, BACKOFF_S.length - 1)] ?? 15;
     this.attempt += 1;
