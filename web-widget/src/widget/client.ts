@@ -15,7 +15,10 @@ import {
   sendMessage, verifyBundle,
 } from '../proto/index.js';
 import type { AppMessage, ServerFrame, Session, VisitorFrame, WireBundle } from '../proto/index.js';
-import type { EndReason, Event } from './state.js';
+import { endReason, parseResumed } from './relay-frames.js';
+import type { Event } from './state.js';
+
+export { parseResumed } from './relay-frames.js';
 
 /** The WebSocket surface the client uses (a real `WebSocket` in the browser, a fake in tests). */
 export type SocketLike = Pick<WebSocket, 'readyState' | 'send' | 'close' | 'onopen' | 'onmessage' | 'onclose' | 'onerror'>;
@@ -36,21 +39,6 @@ export const MAX_JOIN_ATTEMPTS = 5;
 export const TYPING_IDLE_S = 4;
 
 const OPEN = 1;
-
-/** A server frame the proto module does not know yet: `{"t":"resumed","conv":…}` (docs/protocol.md). */
-export function parseResumed(text: string): { conv: string } | undefined {
-  if (!text.startsWith('{"t":"resumed"')) return undefined;
-  try {
-    const v: unknown = JSON.parse(text);
-    if (typeof v !== 'object' || v === null) return undefined;
-    const keys = Object.keys(v);
-    const conv = (v as Record<string, unknown>)['conv'];
-    if (keys.length !== 2 || typeof conv !== 'string' || conv.length !== 22 || b64Decode(conv).length !== 16) return undefined;
-    return { conv };
-  } catch {
-    return undefined;
-  }
-}
 
 type Phase = 'idle' | 'waiting' | 'chat' | 'done';
 
@@ -389,12 +377,4 @@ export class Client {
     this.leave();
     this.deps.dispatch({ type: 'ended', reason: 'crypto_failed' });
   }
-}
-
-function endReason(reason: string): EndReason {
-  if (reason === 'counsellor_ended') return 'counsellor';
-  if (reason === 'visitor_left') return 'visitor';
-  if (reason === 'crypto_failed') return 'crypto_failed';
-  if (reason === 'resume_failed') return 'resume_expired';
-  return 'other';
 }
