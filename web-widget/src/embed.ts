@@ -39,7 +39,11 @@ function frame(c: EmbedConfig): HTMLIFrameElement {
   iframe.setAttribute('allow', 'clipboard-write');
   const small = window.matchMedia('(max-width: 480px)').matches;
   setStyles(iframe, small
-    ? { position: 'fixed', inset: '0', width: '100%', height: '100%', border: '0', 'z-index': '2147483647', background: '#ffffff' }
+    // Phones: the whole screen above the launcher, which stays visible to hide the chat again.
+    ? {
+        position: 'fixed', top: '0', left: '0', width: '100%', height: 'calc(100% - 88px)', border: '0',
+        'border-bottom': '1px solid #555', 'z-index': '2147483647', background: '#ffffff',
+      }
     : {
         position: 'fixed', right: '16px', bottom: '84px', width: '400px', height: 'min(680px, calc(100vh - 100px))',
         border: '1px solid #555', 'border-radius': '12px', 'z-index': '2147483647', background: '#ffffff',

@@ -70,7 +70,7 @@ function counsellorReads(session: Session, frames: Record<string, unknown>[]): s
   for (const f of frames) {
     try {
       const { message } = receiveMessage(session, f['n'] as number, b64Decode(f['m'] as string));
-      out.push(message.k === 'text' ? `text:${message.body}` : message.k);
+      out.push(message.k === 'text' ? `text:${message.body}` : message.k === 'typing' ? `typing:${message.on}` : message.k);
     } catch (e) {
       if ((e as { code?: string }).code !== 'replay') throw e;
     }
@@ -187,5 +187,33 @@ describe('visitor client', () => {
     expect(parseResumed(`{"t":"resumed","conv":"${conv}"}`)).toEqual({ conv });
     expect(parseResumed(`{"t":"resumed","conv":"${conv}","x":1}`)).toBeUndefined();
     expect(parseResumed('{"t":"resumed","conv":"abc"}')).toBeUndefined();
+  });
+});
+
+describe('visitor client, typing and giving up', () => {
+  /** `typing on` once while writing, `off` after a pause or when the box is emptied. */
+  it('sends typing on and off', () => {
+    const counsellor = toChat();
+    client.typing(true);
+    client.typing(true);
+    vi.advanceTimersByTime(4000);
+    client.typing(true);
+    client.typing(false);
+    expect(counsellorReads(counsellor, sock().of('data'))).toEqual(['hello', 'typing:true', 'typing:false', 'typing:true', 'typing:false']);
+    const kinds = sock().of('data').length;
+    client.typing(false);
+    expect(sock().of('data')).toHaveLength(kinds);
+  });
+
+  /** A relay that never answers while joining: after a few attempts, a plain connection_lost error. */
+  it('gives up joining when the relay is unreachable', () => {
+    client.join('da/exit');
+    for (let i = 0; i < 6; i++) {
+      sock().drop();
+      vi.advanceTimersByTime(30_000);
+    }
+    expect(events.filter((e) => e.type === 'connection_lost')).toHaveLength(5);
+    expect(events.at(-1)).toEqual({ type: 'error', code: 'connection_lost' });
+    expect(sockets).toHaveLength(6);
   });
 });

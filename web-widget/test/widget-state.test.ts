@@ -145,3 +145,11 @@ describe('widget state', () => {
     }
   });
 });
+
+describe('widget state, giving up', () => {
+  /** The client's own connection_lost while joining becomes a problem screen. */
+  it('shows connection_lost as a problem', () => {
+    const s = run([{ type: 'status', status }, { type: 'join', queue: 'da/exit' }, { type: 'connection_lost' }, { type: 'error', code: 'connection_lost' }]);
+    expect([s.screen, s.problem, s.online]).toEqual(['problem', { kind: 'connection_lost' }, true]);
+  });
+});

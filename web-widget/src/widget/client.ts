@@ -15,7 +15,10 @@ import {
   sendMessage, verifyBundle,
 } from '../proto/index.js';
 import type { AppMessage, ServerFrame, Session, VisitorFrame, WireBundle } from '../proto/index.js';
-import type { EndReason, Event } from './state.js';
+import { endReason, parseResumed } from './relay-frames.js';
+import type { Event } from './state.js';
+
+export { parseResumed } from './relay-frames.js';
 
 /** The WebSocket surface the client uses (a real `WebSocket` in the browser, a fake in tests). */
 export type SocketLike = Pick<WebSocket, 'readyState' | 'send' | 'close' | 'onopen' | 'onmessage' | 'onclose' | 'onerror'>;
@@ -30,25 +33,12 @@ export interface ClientDeps {
 
 /** Seconds to wait before reconnect attempt `i` (0-based), before jitter. */
 export const BACKOFF_S = [0.5, 1, 2, 4, 8, 15] as const;
+/** Reconnect attempts while waiting in the queue before the visitor is told the connection is lost. */
+export const MAX_JOIN_ATTEMPTS = 5;
 /** Seconds after the last keystroke before `typing off` is sent. */
 export const TYPING_IDLE_S = 4;
 
 const OPEN = 1;
-
-/** A server frame the proto module does not know yet: `{"t":"resumed","conv":…}` (docs/protocol.md). */
-export function parseResumed(text: string): { conv: string } | undefined {
-  if (!text.startsWith('{"t":"resumed"')) return undefined;
-  try {
-    const v: unknown = JSON.parse(text);
-    if (typeof v !== 'object' || v === null) return undefined;
-    const keys = Object.keys(v);
-    const conv = (v as Record<string, unknown>)['conv'];
-    if (keys.length !== 2 || typeof conv !== 'string' || conv.length !== 22 || b64Decode(conv).length !== 16) return undefined;
-    return { conv };
-  } catch {
-    return undefined;
-  }
-}
 
 type Phase = 'idle' | 'waiting' | 'chat' | 'done';
 
@@ -182,6 +172,12 @@ export class Client {
     this.ws = undefined;
     this.live = false;
     if (this.phase === 'done' || this.phase === 'idle') return;
+    if (this.conv === undefined && this.attempt >= MAX_JOIN_ATTEMPTS) {
+      // Never got into a conversation and the relay stays out of reach: say so plainly.
+      this.reset();
+      this.deps.dispatch({ type: 'error', code: 'connection_lost' });
+      return;
+    }
     this.deps.dispatch({ type: 'connection_lost' });
     const base = BACKOFF_S[Math.min(this.attempt, BACKOFF_S.length - 1)] ?? 15;
     this.attempt += 1;
@@ -381,12 +377,4 @@ export class Client {
     this.leave();
     this.deps.dispatch({ type: 'ended', reason: 'crypto_failed' });
   }
-}
-
-function endReason(reason: string): EndReason {
-  if (reason === 'counsellor_ended') return 'counsellor';
-  if (reason === 'visitor_left') return 'visitor';
-  if (reason === 'crypto_failed') return 'crypto_failed';
-  if (reason === 'resume_failed') return 'resume_expired';
-  return 'other';
 }

@@ -13,7 +13,8 @@ import { h } from './dom.js';
 import { parseFragment } from './fragment.js';
 import { CATALOGUES, t } from './i18n.js';
 import { initialState, reduce } from './state.js';
-import type { Event, State, StatusInfo } from './state.js';
+import type { Event, State } from './state.js';
+import { parseStatus } from './status.js';
 import { transcript } from './transcript.js';
 import { View } from './view.js';
 
@@ -49,20 +50,6 @@ const client = new Client({
   openSocket: (url) => new WebSocket(url),
   nowMs: () => Date.now(),
 });
-
-function parseStatus(v: unknown): StatusInfo | undefined {
-  if (typeof v !== 'object' || v === null) return undefined;
-  const o = v as Record<string, unknown>;
-  const phone = o['phone'] as Record<string, unknown> | undefined;
-  if (typeof o['open'] !== 'boolean' || typeof o['hours'] !== 'string' || !Array.isArray(o['queues']) || typeof phone?.['number'] !== 'string') return undefined;
-  const queues = (o['queues'] as unknown[]).flatMap((q) => {
-    const r = q as Record<string, unknown>;
-    if (typeof r?.['id'] !== 'string' || typeof r['eta_s'] !== 'number' || typeof r['names'] !== 'object' || r['names'] === null) return [];
-    const names = Object.fromEntries(Object.entries(r['names'] as object).filter(([, n]) => typeof n === 'string')) as Record<string, string>;
-    return [{ id: r['id'], names, etaS: r['eta_s'] }];
-  });
-  return { open: o['open'], hours: o['hours'], queues, phone: { number: phone['number'], hours: String(phone['hours'] ?? '') } };
-}
 
 async function loadStatus(): Promise<void> {
   try {

@@ -103,7 +103,7 @@ export function etaMinutes(etaS: number): number {
 
 const JOIN_PROBLEMS: Readonly<Record<string, Problem['kind']>> = {
   queue_full: 'queue_full', closed: 'closed', overloaded: 'overloaded', unknown_queue: 'unknown_queue',
-  rate_limited: 'rate_limited', internal: 'internal',
+  rate_limited: 'rate_limited', internal: 'internal', connection_lost: 'connection_lost',
 };
 
 function note(s: State, key: MsgKey, vars: Readonly<Record<string, string>> = {}): State {
@@ -193,6 +193,7 @@ export function reduce(s: State, e: Event): State {
       if (e.code === 'crypto_failed') return end(s, 'crypto_failed');
       const kind = JOIN_PROBLEMS[e.code];
       if (kind === undefined || (s.screen !== 'joining' && s.screen !== 'queued')) return s;
+      // `connection_lost` is the client's own code: it gave up reaching the relay before a chat began.
       const problem: Problem = kind === 'rate_limited' ? { kind, retryAfterS: e.retryAfterS ?? 60 } : { kind } as Problem;
       return { ...s, screen: 'problem', problem, online: true };
     }

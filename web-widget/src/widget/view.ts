@@ -128,7 +128,7 @@ export class View {
     const L = s.lang;
     const code = h('p', { class: 'code' }, t(L, 'safetyCode', { code: s.safetyCode ?? '' }));
     const codeHelp = h('p', { class: 'muted' }, t(L, 'safetyCodeHelp', { alias: s.alias ?? '' }));
-    const log = h('ol', { class: 'log', role: 'log', 'aria-label': t(L, 'messages'), id: 'log' });
+    const log = h('div', { role: 'log', 'aria-label': t(L, 'messages') }, h('ol', { class: 'log', id: 'log' }));
     const typing = h('p', { class: 'typing', id: 'typing', 'aria-live': 'polite' });
     const box = h('textarea', { id: 'msg', rows: '3', maxlength: '4000', autocomplete: 'off', spellcheck: 'true' });
     box.value = this.draft;

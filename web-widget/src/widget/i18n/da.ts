@@ -42,7 +42,6 @@ export const da: Catalogue = {
   sent: 'Sendt',
   read: 'Læst',
   endChat: 'Afslut chat',
-  confirmEnd: 'Vil du afslutte chatten? Du kan hente den først.',
   download: 'Hent min samtale',
   downloadHelp: 'Filen laves på denne enhed. Intet sendes nogen steder hen.',
   reconnecting: 'Forbindelsen blev afbrudt. Forbinder igen…',

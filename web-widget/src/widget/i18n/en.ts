@@ -40,7 +40,6 @@ export const en = {
   sent: 'Sent',
   read: 'Read',
   endChat: 'End chat',
-  confirmEnd: 'End the chat? You can download it first.',
   download: 'Download my conversation',
   downloadHelp: 'The file is made on this device. Nothing is sent anywhere.',
   reconnecting: 'The connection was lost. Reconnecting…',

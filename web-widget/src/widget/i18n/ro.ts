@@ -42,7 +42,6 @@ export const ro: Catalogue = {
   sent: 'Trimis',
   read: 'Citit',
   endChat: 'Încheie chatul',
-  confirmEnd: 'Încheiem chatul? Îl poți descărca înainte.',
   download: 'Descarcă conversația mea',
   downloadHelp: 'Fișierul se face pe acest dispozitiv. Nu se trimite nimic nicăieri.',
   reconnecting: 'Conexiunea s-a pierdut. Ne reconectăm…',
