@@ -72,10 +72,12 @@ export async function startServer(opts: { bot?: boolean; env?: Record<string, st
   const out = new Lines(server);
   const [, url] = await out.wait(/lyt listening on (http:\/\/127\.0\.0\.1:\d+) \(public\)/);
   const children = [server];
-  const served = await (await fetch(`${url!}/widget/widget.js`)).text();
-  if (served !== readFileSync(resolve(HERE, '../dist/widget.js'), 'utf8')) {
-    await kill(server);
-    throw new Error(`${LYT_BIN} serves another widget build than dist/: run \`cargo build\` after \`npm run build\``);
+  for (const file of ['widget.js', 'embed.js', 'widget.css']) {
+    const served = await (await fetch(`${url!}/widget/${file}`)).text();
+    if (served !== readFileSync(resolve(HERE, `../dist/${file}`), 'utf8')) {
+      await kill(server);
+      throw new Error(`${LYT_BIN} serves another ${file} than dist/: run \`cargo build\` after \`npm run build\` (see README)`);
+    }
   }
   let bot: Lines | undefined;
   const startBot = (): Lines => {

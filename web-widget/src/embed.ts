@@ -36,7 +36,9 @@ function frame(c: EmbedConfig): HTMLIFrameElement {
   iframe.title = LAUNCHER_LABEL[c.lang];
   iframe.src = widgetUrl(c);
   iframe.referrerPolicy = 'no-referrer';
-  iframe.setAttribute('allow', 'clipboard-write');
+  // Least privilege: the widget needs its own origin (for its socket's Origin check), forms and
+  // downloads, and nothing else — no popups, no navigating the host page.
+  iframe.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-forms allow-downloads');
   const small = window.matchMedia('(max-width: 480px)').matches;
   setStyles(iframe, small
     // Phones: the whole screen above the launcher, which stays visible to hide the chat again.
