@@ -25,6 +25,10 @@ describe('callback', () => {
     const desk = findPhoneDesk([42, 'not base64!', forged, office(1, rootSeed, 'bro'), office(2)], root, v.now);
     expect(desk?.officeId).toBe('phone-desk');
     expect(findPhoneDesk({ offices: [office(2)] }, root, v.now)?.kind).toBe(2);
+    // The relay's own shape: objects whose `cert` is verified (the other fields are not trusted).
+    const listed = { offices: [{ id: 'bro', kind: 'brobygger', name: 'x', cert: office(1, rootSeed, 'bro') }, { id: 'phone-desk', kind: 'phone_desk', name: 'Telefonen', cert: office(2) }] };
+    expect(findPhoneDesk(listed, root, v.now)?.officeId).toBe('phone-desk');
+    expect(findPhoneDesk({ offices: [{ kind: 'phone_desk', cert: 42 }] }, root, v.now)).toBeUndefined();
   });
 
   /** No endpoint, no desk, an expired desk: no form. */

@@ -21,18 +21,22 @@ export interface CallbackRequest {
 }
 
 /**
- * The phone desk's certificate from the body of `GET /v1/offices` — a JSON array of
- * base64url office certificates, or `{"offices": [...]}` of the same — the first with kind 2
- * that verifies against the pinned org root at `nowUnix`. Anything else: `undefined`.
+ * The phone desk's certificate from the body of `GET /v1/offices` — the relay's
+ * `{"offices": [{"id","kind","name","cert"}]}` (only `cert` is trusted, after verification),
+ * or a plain array of base64url certificates — the first with kind 2 that verifies against
+ * the pinned org root at `nowUnix`. Anything else: `undefined`.
  */
 export function findPhoneDesk(body: unknown, orgRoot: Uint8Array, nowUnix: number): OfficeCert | undefined {
   const list = Array.isArray(body) ? body
     : typeof body === 'object' && body !== null && Array.isArray((body as { offices?: unknown }).offices)
       ? (body as { offices: unknown[] }).offices : [];
   for (const item of list.slice(0, 100)) {
-    if (typeof item !== 'string') continue;
+    const text = typeof item === 'string' ? item
+      : typeof item === 'object' && item !== null && typeof (item as { cert?: unknown }).cert === 'string'
+        ? (item as { cert: string }).cert : undefined;
+    if (text === undefined) continue;
     try {
-      const cert = verifyOfficeCert(orgRoot, b64Decode(item), nowUnix);
+      const cert = verifyOfficeCert(orgRoot, b64Decode(text), nowUnix);
       if (cert.kind === PHONE_DESK) return cert;
     } catch {
       // A certificate that does not verify is ignored, never trusted.

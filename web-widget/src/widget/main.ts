@@ -61,7 +61,7 @@ async function loadStatus(): Promise<void> {
   }
 }
 
-/** `GET /v1/offices` (not served yet): the callback form appears only with a verified phone desk. */
+/** `GET /v1/offices`: the callback form appears only with a phone desk verified against the pinned root. */
 async function loadOffices(): Promise<void> {
   if (config.orgRoot === undefined) return;
   try {
@@ -89,6 +89,7 @@ function sendCallback(frame: CallbackFrame): Promise<boolean> {
     ws.onmessage = (ev) => {
       const text = String(ev.data);
       if (text.startsWith('{"t":"hello"')) ws.send(JSON.stringify(frame));
+      else if (text.startsWith('{"t":"callback_received"')) done(true);
       else if (text.startsWith('{"t":"error"') && parseResumed(text) === undefined) done(false);
     };
     ws.onclose = () => done(false);
