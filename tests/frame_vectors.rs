@@ -64,6 +64,7 @@ fn server_frames() -> Vec<ServerFrame> {
             },
         },
         ServerFrame::Queued {
+            conv: conv(),
             position: 3,
             eta_s: 240,
             resume: "cmVzdW1lLXRva2VuLXJlc3VtZS10b2tlbi1yZXN1bWUtdG9r".into(),

@@ -125,8 +125,10 @@ pub struct CallbackItem {
 pub enum ServerFrame {
     /// On connect: protocol version and limits.
     Hello { v: u32, limits: Limits },
-    /// The visitor's place in the queue; pushed again on every change.
+    /// The visitor's place in the queue; pushed again on every change. `conv` lets a visitor
+    /// whose connection drops while waiting resume their place.
     Queued {
+        conv: ConvId,
         position: u32,
         eta_s: u64,
         resume: String,
@@ -329,13 +331,14 @@ mod tests {
     #[test]
     fn server_frames_serialise() {
         let f = ServerFrame::Queued {
+            conv: ConvId([0; 16]),
             position: 3,
             eta_s: 240,
             resume: "tok".into(),
         };
         assert_eq!(
             f.to_json(),
-            r#"{"t":"queued","position":3,"eta_s":240,"resume":"tok"}"#
+            r#"{"t":"queued","conv":"AAAAAAAAAAAAAAAAAAAAAA","position":3,"eta_s":240,"resume":"tok"}"#
         );
         let e = ServerFrame::error(super::super::ErrorCode::QueueFull, "full");
         assert_eq!(

@@ -55,7 +55,7 @@ function toChat(bundle: WireBundle = v.counsellor.bundle): Session {
   client.join('da/exit');
   sock().push({ t: 'hello', v: 1, limits: { max_frame: 65536, max_text_chars: 4000, ping_s: 20, idle_s: 60 } });
   expect(sock().of('join')).toEqual([{ t: 'join', queue: 'da/exit' }]);
-  sock().push({ t: 'queued', position: 1, eta_s: 60, resume: 'tok' });
+  sock().push({ t: 'queued', conv, position: 1, eta_s: 60, resume: 'tok' });
   sock().push({ t: 'assigned', conv, bundle, alias: 'Relay-says-Eve' });
   const hs1 = sock().of('hs1')[0]!;
   const ours = verifyBundle(root, v.counsellor.bundle, v.now);
@@ -137,6 +137,21 @@ describe('visitor client', () => {
     sock().push(missed);
     expect(events.filter((e) => e.type === 'received').map((e) => (e as { body: string }).body)).toEqual(['one', 'two']);
     expect(events).toContainEqual({ type: 'reconnected' });
+  });
+
+  /** A drop while still waiting resumes the same place (token and conv from `queued`) instead of joining at the back. */
+  it('keeps its place in the queue across a drop', () => {
+    client.join('da/exit');
+    sock().push({ t: 'hello', v: 1, limits: { max_frame: 65536, max_text_chars: 4000, ping_s: 20, idle_s: 60 } });
+    sock().push({ t: 'queued', conv, position: 2, eta_s: 120, resume: 'tok' });
+    sock().drop();
+    vi.advanceTimersByTime(1000);
+    sock().push({ t: 'hello', v: 1, limits: { max_frame: 65536, max_text_chars: 4000, ping_s: 20, idle_s: 60 } });
+    expect(sock().of('join')).toEqual([]);
+    expect(sock().of('resume')).toEqual([{ t: 'resume', token: 'tok', conv }]);
+    sock().push({ t: 'resumed', conv });
+    sock().push({ t: 'queued', conv, position: 1, eta_s: 60, resume: 'tok' });
+    expect(events.at(-1)).toEqual({ type: 'queued', position: 1, etaS: 60 });
   });
 
   /** Without any counsellor message yet, resume omits `upto`. */

@@ -19,7 +19,7 @@ describe('server frames', () => {
   /** Every server frame of §3 and docs/protocol.md, in the form the relay serialises. */
   it.each([
     '{"t":"hello","v":1,"limits":{"max_frame":65536,"max_text_chars":4000,"ping_s":20,"idle_s":60}}',
-    '{"t":"queued","position":3,"eta_s":240,"resume":"tok"}',
+    '{"t":"queued","conv":"AAAAAAAAAAAAAAAAAAAAAA","position":3,"eta_s":240,"resume":"tok"}',
     `{"t":"assigned","conv":"${conv}","bundle":${JSON.stringify(bundle)},"alias":"Maja"}`,
     `{"t":"offer","conv":"${conv}","queue":"da/exit","waited_s":42,"expires_s":30}`,
     '{"t":"welcome","alias":"Maja","role":"counsellor"}',

@@ -498,6 +498,7 @@ impl Hub {
                 continue;
             }
             let frame = ServerFrame::Queued {
+                conv,
                 position,
                 eta_s: self.eta_s(&c.queue, position),
                 resume: c.resume.clone(),

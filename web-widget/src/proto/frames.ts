@@ -98,7 +98,7 @@ export interface CallbackItem {
 /** A frame the server sends, to a visitor or a counsellor. */
 export type ServerFrame =
   | { readonly t: 'hello'; readonly v: number; readonly limits: Limits }
-  | { readonly t: 'queued'; readonly position: number; readonly eta_s: number; readonly resume: string }
+  | { readonly t: 'queued'; readonly conv: ConvIdText; readonly position: number; readonly eta_s: number; readonly resume: string }
   | { readonly t: 'assigned'; readonly conv: ConvIdText; readonly bundle: WireBundle; readonly alias: string }
   | { readonly t: 'offer'; readonly conv: ConvIdText; readonly queue: QueueIdText; readonly waited_s: number; readonly expires_s: number }
   | { readonly t: 'welcome'; readonly alias: string; readonly role: string }

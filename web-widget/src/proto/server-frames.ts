@@ -122,7 +122,7 @@ const sealed = object({ enc: b64Text(MAX_SEALED_CHARS), ct: b64Text(MAX_SEALED_C
 /** The fields of each server frame type (besides `t`). */
 const FRAMES: Readonly<Record<ServerFrameType, Shape>> = {
   hello: { v: u32, limits: object({ max_frame: u64, max_text_chars: u64, ping_s: u64, idle_s: u64 }) },
-  queued: { position: u32, eta_s: u64, resume: text(256) },
+  queued: { conv: convId, position: u32, eta_s: u64, resume: text(256) },
   assigned: { conv: convId, bundle, alias: text(256) },
   offer: { conv: convId, queue: queueId, waited_s: u64, expires_s: u64 },
   welcome: { alias: text(256), role: slug },

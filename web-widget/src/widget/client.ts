@@ -233,6 +233,7 @@ export class Client {
         return;
       case 'queued':
         this.token = f.resume;
+        this.conv = f.conv;
         if (this.phase === 'chat') this.dropSession();
         this.phase = 'waiting';
         this.live = true;
@@ -263,8 +264,7 @@ export class Client {
 
   private onHello(): void {
     if (this.phase === 'waiting' && this.conv === undefined) {
-      // First connect, or a drop before any `assigned`: the queue place cannot be resumed
-      // without a conversation id, so join again.
+      // First connect, or a drop before the first `queued`: nothing to resume, so join.
       this.send({ t: 'join', queue: this.queue });
       return;
     }
