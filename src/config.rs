@@ -183,6 +183,9 @@ pub struct RoutingConfig {
     pub wrap_up_s: u64,
     /// Offers a counsellor may let expire in a row before they are put on break and told.
     pub max_missed_offers: u32,
+    /// Seconds a counsellor whose connection dropped has to come back on duty and keep their
+    /// live chats (0: the chats go back to the queue at once).
+    pub reconnect_window_s: u64,
 }
 
 impl Default for RoutingConfig {
@@ -191,6 +194,7 @@ impl Default for RoutingConfig {
             priority_topics: Vec::new(),
             wrap_up_s: 0,
             max_missed_offers: 3,
+            reconnect_window_s: 60,
         }
     }
 }

@@ -260,6 +260,7 @@ async fn full_queue_is_refused() {
 async fn slow_consumer_is_cut_off() {
     let ts = start(|c| {
         c.limits.mailbox = 16;
+        c.routing.reconnect_window_s = 0;
         // The flood must pass the frame budget to reach the mailbox limit.
         c.rate.visitor_frames_per_s = 1_000_000;
         c.rate.frames_burst = 1_000_000;

@@ -264,12 +264,20 @@ async fn transfer_to_queue() {
     ));
 }
 
-/// A counsellor who goes away returns their live chat to the front of the queue.
+/// A counsellor who goes away and does not come back within the reconnect window: the
+/// visitor is told they are away, then the chat returns to the front of the queue.
 #[tokio::test]
 async fn lost_counsellor_requeues_the_visitor() {
-    let ts = start(|_| {}).await;
+    let ts = start(|c| c.routing.reconnect_window_s = 1).await;
     let (mut v, maja, conv) = live_pair(&ts, "maja").await;
     maja.ws.close().await.unwrap();
+    assert_eq!(
+        v.frame(WAIT).await.unwrap(),
+        ServerFrame::Peer {
+            conv,
+            state: "away".into()
+        }
+    );
     assert!(matches!(
         v.frame(WAIT).await.unwrap(),
         ServerFrame::Queued { position: 1, .. }

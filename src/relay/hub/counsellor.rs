@@ -73,6 +73,21 @@ impl Hub {
             capacity,
             bundle,
         });
+        if let Some(c) = self.counsellors.get(&id) {
+            let (alias, bundle) = (c.alias.clone(), c.duty.as_ref().map(|d| d.bundle.clone()));
+            if let Some(bundle) = bundle {
+                let assigned = |conv| -> Utf8Bytes {
+                    ServerFrame::Assigned {
+                        conv,
+                        bundle: bundle.clone(),
+                        alias: alias.clone(),
+                    }
+                    .to_json()
+                    .into()
+                };
+                self.reclaim(id, &alias, assigned);
+            }
+        }
         self.trim_offers_to_capacity(id, now);
         self.settle(now);
         Ok(())
@@ -323,8 +338,9 @@ impl Hub {
         Ok(())
     }
 
-    /// The counsellor's connection closed: pending offers return to their queues, live chats
-    /// return to the front of their queue (the visitor is told with `queued`).
+    /// The counsellor's connection closed: pending offers return to their queues; live chats
+    /// are parked for the reconnect window (see `reclaim`), then return to the front of their
+    /// queue.
     pub fn counsellor_disconnect(&mut self, id: ConnId, now: Instant) {
         let Some(c) = self.counsellors.remove(&id) else {
             return;
@@ -340,13 +356,8 @@ impl Hub {
                         c.phase = Phase::Queued;
                     }
                 }
-                Phase::Live { .. } => {
-                    let queue = self.convs.get(&conv).map(|c| c.queue.clone());
-                    if let Some(queue) = queue {
-                        self.requeue_front(conv, queue);
-                    }
-                }
-                Phase::Queued => {}
+                Phase::Live { .. } => self.park(conv, &c.alias, now),
+                Phase::Queued | Phase::Parked { .. } => {}
             }
         }
         self.settle(now);

@@ -10,6 +10,7 @@ mod counsellor;
 mod phone;
 #[cfg(test)]
 mod props;
+mod reclaim;
 mod resume;
 mod visitor;
 
@@ -56,6 +57,8 @@ pub struct HubConfig {
     pub wrap_up: Duration,
     /// Missed offers in a row before a counsellor is put on break (0: never).
     pub max_missed_offers: u32,
+    /// How long a dropped counsellor's live chats wait for them (0: requeue at once).
+    pub reconnect_window: Duration,
 }
 
 impl HubConfig {
@@ -73,6 +76,7 @@ impl HubConfig {
             priority_topics: c.routing.priority_topics.clone(),
             wrap_up: Duration::from_secs(c.routing.wrap_up_s),
             max_missed_offers: c.routing.max_missed_offers,
+            reconnect_window: Duration::from_secs(c.routing.reconnect_window_s),
         }
     }
 }
@@ -124,6 +128,8 @@ enum Phase {
     Offered { to: ConnId, expires: Instant },
     /// Being relayed between the visitor and this counsellor.
     Live { counsellor: ConnId },
+    /// The counsellor's connection dropped at `since`; they may reclaim it (see `reclaim`).
+    Parked { since: Instant },
 }
 
 /// One conversation, from `join` to its end.
@@ -148,6 +154,8 @@ struct Conv {
     last_position: u32,
     /// The first position pushed, for the per-position wait estimate (0 = none yet).
     first_position: u32,
+    /// The alias of the counsellor who may reclaim this chat while it is parked.
+    parked_for: Option<String>,
     /// When the current counsellor accepted (for the handle-time histogram).
     accepted_at: Option<Instant>,
     /// After `assigned`, visitor frames of the previous epoch are dropped until `hs1`.
@@ -204,7 +212,9 @@ impl Hub {
                 let n = self
                     .convs
                     .values()
-                    .filter(|c| &c.queue == q && !matches!(c.phase, Phase::Live { .. }))
+                    .filter(|c| {
+                        &c.queue == q && matches!(c.phase, Phase::Queued | Phase::Offered { .. })
+                    })
                     .count();
                 (q.clone(), n)
             })
@@ -269,6 +279,7 @@ impl Hub {
             self.count_missed_offer(to, now);
         }
         self.expire_detached(now);
+        self.expire_parked(now);
         self.expire_callbacks(now);
         self.settle(now);
     }
@@ -342,9 +353,10 @@ impl Hub {
                     cc.mailbox.send(&frame);
                 }
             }
+            Phase::Parked { .. } => self.metrics.conversations_live.dec(),
             Phase::Queued => {}
         }
-        if !matches!(c.phase, Phase::Live { .. }) && reason == "visitor_left" {
+        if matches!(c.phase, Phase::Queued | Phase::Offered { .. }) && reason == "visitor_left" {
             self.metrics.abandoned.inc();
         }
         self.metrics
@@ -387,7 +399,8 @@ impl Hub {
         self.seq += 1;
         let seq = self.seq;
         if let Some(c) = self.convs.get_mut(&conv) {
-            if matches!(c.phase, Phase::Live { .. }) {
+            c.parked_for = None;
+            if matches!(c.phase, Phase::Live { .. } | Phase::Parked { .. }) {
                 self.metrics.conversations_live.dec();
             }
             c.queue = queue;
@@ -474,7 +487,7 @@ impl Hub {
         let mut queued: Vec<(&QueueId, routing::Order, ConvId)> = self
             .convs
             .iter()
-            .filter(|(_, c)| !matches!(c.phase, Phase::Live { .. }))
+            .filter(|(_, c)| matches!(c.phase, Phase::Queued | Phase::Offered { .. }))
             .map(|(id, c)| (&c.queue, c.order, *id))
             .collect();
         queued.sort();

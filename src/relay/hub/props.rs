@@ -76,6 +76,7 @@ impl World {
             priority_topics: vec!["health".into()],
             wrap_up: Duration::from_secs(20),
             max_missed_offers: 2,
+            reconnect_window: Duration::from_secs(30),
         };
         let mut w = Self {
             hub: Hub::new(cfg, metrics.clone()),
@@ -90,8 +91,8 @@ impl World {
             let id = w.connect_visitor();
             w.visitors.push(id);
         }
-        for _ in 0..COUNSELLORS {
-            let id = w.connect_counsellor();
+        for slot in 0..COUNSELLORS {
+            let id = w.connect_counsellor(slot);
             w.counsellors.push(id);
         }
         w
@@ -111,10 +112,11 @@ impl World {
         id
     }
 
-    fn connect_counsellor(&mut self) -> ConnId {
+    /// Connects the counsellor of `slot`; a reconnect keeps the alias, so it can reclaim.
+    fn connect_counsellor(&mut self, slot: u64) -> ConnId {
         let (id, mailbox) = self.mailbox();
         self.hub
-            .counsellor_connect(id, mailbox, format!("C{id}"), Role::Counsellor, self.now);
+            .counsellor_connect(id, mailbox, format!("C{slot}"), Role::Counsellor, self.now);
         id
     }
 
@@ -127,7 +129,7 @@ impl World {
             .filter(|(_, conv)| match conv.phase {
                 Phase::Offered { to, .. } => offered && to == c,
                 Phase::Live { counsellor } => !offered && counsellor == c,
-                Phase::Queued => false,
+                Phase::Queued | Phase::Parked { .. } => false,
             })
             .map(|(id, _)| *id)
             .collect();
@@ -191,7 +193,7 @@ impl World {
             }
             Op::CounsellorDrop(i) => {
                 self.hub.counsellor_disconnect(c(i, self), now);
-                let id = self.connect_counsellor();
+                let id = self.connect_counsellor(i);
                 self.counsellors[usize::try_from(i).unwrap()] = id;
             }
             Op::Wait(secs) => {
@@ -242,6 +244,17 @@ impl World {
                     );
                 }
                 Phase::Queued => prop_assert!(!holders.contains_key(id)),
+                Phase::Parked { since } => {
+                    prop_assert!(!holders.contains_key(id), "a parked chat is held");
+                    prop_assert!(
+                        conv.parked_for.is_some(),
+                        "a parked chat names who may reclaim it"
+                    );
+                    prop_assert!(
+                        self.now.saturating_duration_since(since) < Duration::from_secs(30),
+                        "parked past the window"
+                    );
+                }
             }
             // No visitor is lost: an attached visitor's connection points back at it.
             if let Some(v) = conv.visitor {

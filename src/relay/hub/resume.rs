@@ -129,7 +129,7 @@ impl Hub {
                     });
                 }
             }
-            Phase::Queued => {}
+            Phase::Queued | Phase::Parked { .. } => {}
         }
     }
 

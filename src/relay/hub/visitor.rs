@@ -73,6 +73,7 @@ impl Hub {
                 first_position: 0,
                 awaiting_hs1: false,
                 accepted_at: None,
+                parked_for: None,
             },
         );
         if let Some(v) = self.visitors.get_mut(&id) {
@@ -87,6 +88,10 @@ impl Hub {
         match self.convs.get(&conv) {
             Some(c) if c.visitor == Some(id) => match c.phase {
                 Phase::Live { counsellor } => Ok(counsellor),
+                Phase::Parked { .. } => Err((
+                    ErrorCode::Conflict,
+                    "your counsellor is reconnecting; please wait",
+                )),
                 _ => Err((
                     ErrorCode::Conflict,
                     "no counsellor in this conversation yet",
