@@ -240,7 +240,7 @@ async fn binary_unknown_queue_and_double_join() {
     assert_eq!(error_code(&mut v).await, ErrorCode::Conflict);
 }
 
-/// A full queue refuses `join` with `queue_full`.
+/// A full queue refuses `join` with `queue_full` and the phone line.
 #[tokio::test]
 async fn full_queue_is_refused() {
     let ts = start(|c| c.limits.max_queue_len = 1).await;
@@ -251,7 +251,16 @@ async fn full_queue_is_refused() {
         .send_text(r#"{"t":"join","queue":"da/exit"}"#)
         .await
         .unwrap();
-    assert_eq!(error_code(&mut second).await, ErrorCode::QueueFull);
+    match second.frame(WAIT).await.unwrap() {
+        ServerFrame::Error { code, message, .. } => {
+            assert_eq!(code, ErrorCode::QueueFull);
+            assert!(
+                message.contains("+45 00 00 00 00"),
+                "with the phone line: {message}"
+            );
+        }
+        other => panic!("expected queue_full, got {other:?}"),
+    }
 }
 
 /// A counsellor who stops reading is cut off once their mailbox overflows, and counted;

@@ -140,7 +140,14 @@ impl Handler for VisitorHandler {
             Err(e) => parse_failed(&self.app, &self.mailbox, &mut self.strikes, e),
             Ok(frame) => {
                 if let Err((code, message)) = self.dispatch(frame, text) {
-                    refuse(&self.app, &self.mailbox, code, message);
+                    if code == ErrorCode::QueueFull {
+                        // Always with the phone line: the one thing the visitor can do now.
+                        let phone = &self.app.config.phone;
+                        let message = format!("{message}: {} ({})", phone.number, phone.hours);
+                        refuse(&self.app, &self.mailbox, code, message);
+                    } else {
+                        refuse(&self.app, &self.mailbox, code, message);
+                    }
                 }
                 Control::Continue
             }

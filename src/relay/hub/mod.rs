@@ -174,6 +174,8 @@ pub struct Hub {
     seq: u64,
     /// Recent wait (join → accept) per queue, exponentially weighted, in seconds.
     wait_ewma: HashMap<QueueId, f64>,
+    /// Recent chat length (accept → end) per queue, exponentially weighted, in seconds.
+    handle_ewma: HashMap<QueueId, f64>,
     /// Pending callback requests by id (sealed; see `phone`).
     callbacks: HashMap<String, phone::Callback>,
 }
@@ -194,6 +196,7 @@ impl Hub {
             convs: HashMap::new(),
             seq: 0,
             wait_ewma: HashMap::new(),
+            handle_ewma: HashMap::new(),
             callbacks: HashMap::new(),
         }
     }
@@ -222,19 +225,39 @@ impl Hub {
     }
 
     /// Estimated wait in seconds for someone at `position` in `queue`, rounded up to whole
-    /// minutes: position × the recent average wait per position in that queue (an
-    /// exponentially weighted mean of finished waits divided by the position each started
-    /// at; 60 s per position before any wait has been seen).
+    /// minutes (at most a day). The method, in order of preference:
+    /// 1. recent waits: position × the exponentially weighted mean (α = 0.2) of finished
+    ///    waits in that queue, each divided by the position it started at;
+    /// 2. recent chat lengths, when no wait has finished yet but chats have: the visitor is
+    ///    served after ⌈position ÷ slots⌉ rounds of the mean chat length, `slots` being the
+    ///    capacity of the counsellors on duty who serve the queue;
+    /// 3. otherwise 60 s per position.
     pub fn eta_s(&self, queue: &QueueId, position: u32) -> u64 {
-        let per = self
-            .wait_ewma
-            .get(queue)
-            .copied()
-            .unwrap_or(DEFAULT_WAIT_PER_POSITION_S)
-            .max(1.0);
-        let secs = per * f64::from(position.max(1));
+        let position = f64::from(position.max(1));
+        let secs = match (self.wait_ewma.get(queue), self.handle_ewma.get(queue)) {
+            (Some(per), _) => per.max(1.0) * position,
+            (None, Some(handle)) => {
+                let slots: u32 = self
+                    .counsellors
+                    .values()
+                    .filter_map(|c| c.duty.as_ref())
+                    .filter(|d| {
+                        let lang = d.skills.langs.iter().any(|l| l.as_str() == queue.lang());
+                        let topic = queue.topic() == "any"
+                            || d.skills
+                                .topics
+                                .iter()
+                                .any(|t| t.as_str() == "any" || t.as_str() == queue.topic());
+                        lang && topic
+                    })
+                    .map(|d| d.capacity)
+                    .sum();
+                (position / f64::from(slots.max(1))).ceil() * handle.max(1.0)
+            }
+            (None, None) => DEFAULT_WAIT_PER_POSITION_S * position,
+        };
         // Bounded to a day: the cast cannot overflow or go negative.
-        let minutes = (secs / 60.0).ceil().min(1440.0) as u64;
+        let minutes = (secs / 60.0).ceil().clamp(1.0, 1440.0) as u64;
         minutes * 60
     }
 
@@ -343,9 +366,10 @@ impl Hub {
             Phase::Live { counsellor } => {
                 self.metrics.conversations_live.dec();
                 if let Some(at) = c.accepted_at {
-                    self.metrics
-                        .handle_seconds
-                        .observe(now.saturating_duration_since(at).as_secs_f64());
+                    let handled = now.saturating_duration_since(at).as_secs_f64();
+                    self.metrics.handle_seconds.observe(handled);
+                    let e = self.handle_ewma.entry(c.queue.clone()).or_insert(handled);
+                    *e = EWMA_ALPHA * handled + (1.0 - EWMA_ALPHA) * *e;
                 }
                 self.start_wrap_up(counsellor, now);
                 self.release_slot(counsellor, conv, now);

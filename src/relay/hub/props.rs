@@ -335,3 +335,21 @@ fn fifo_within_a_queue() {
         w.apply(&Op::Wait(21));
     }
 }
+
+/// The wait estimate: 60 s per position with no history; from chat lengths and the serving
+/// capacity once chats have ended; from finished waits once visitors have been served.
+#[test]
+fn wait_estimate_method() {
+    let mut w = World::new();
+    let q: QueueId = "da/exit".parse().unwrap();
+    assert_eq!(w.hub.eta_s(&q, 3), 180, "no history: a minute per position");
+    // A chat of 10 minutes ends (accepted at once, so no wait is recorded yet).
+    w.hub.handle_ewma.insert(q.clone(), 600.0);
+    w.apply(&Op::DutyOn(0, true, false, 2));
+    assert_eq!(w.hub.eta_s(&q, 1), 600, "first round of two slots");
+    assert_eq!(w.hub.eta_s(&q, 3), 1200, "second round");
+    // Finished waits take over: 90 s per position, rounded up to whole minutes.
+    w.hub.wait_ewma.insert(q.clone(), 90.0);
+    assert_eq!(w.hub.eta_s(&q, 2), 180);
+    assert_eq!(w.hub.eta_s(&q, 1), 120);
+}
