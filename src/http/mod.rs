@@ -184,10 +184,16 @@ pub fn public_router(state: AppState) -> Router {
         .route("/widget/embed.json", get(crate::web::embed_info))
         .route("/widget/{file}", get(crate::web::widget_file))
         .route("/demo", get(crate::web::demo_page))
-        .route("/console", get(|| async { axum::response::Redirect::permanent("/console/") }))
+        .route(
+            "/console",
+            get(|| async { axum::response::Redirect::permanent("/console/") }),
+        )
         .route("/console/", get(crate::web::console_page))
         .route("/console/{file}", get(crate::web::console_file))
-        .route("/dashboard", get(|| async { axum::response::Redirect::permanent("/dashboard/") }))
+        .route(
+            "/dashboard",
+            get(|| async { axum::response::Redirect::permanent("/dashboard/") }),
+        )
         .route("/dashboard/", get(crate::web::dashboard_page))
         .route("/dashboard/{file}", get(crate::web::dashboard_file))
         .layer(DefaultBodyLimit::max(max_body))
