@@ -476,6 +476,29 @@ async fn snapshot_follows_a_chat() {
     assert_eq!(s["active_chats"], 0);
     // Nothing about a visitor: no conversation id anywhere in the snapshot.
     assert!(!s.to_string().contains(&conv.to_string()));
+
+    // `/metrics` on the internal listener carries the same figures.
+    let metrics = reqwest::get(format!("http://{}/metrics", ts.server.internal_addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "lyt_contacts_total{channel=\"chat\",outcome=\"advice\"} 1",
+        "lyt_contact_topics_total{topic=\"health\"} 1",
+        "lyt_counsellors{state=\"on_break\"} 1",
+        "lyt_counsellors{state=\"offline\"} 2",
+        "lyt_queue_waiting{queue=\"da/exit\"} 0",
+        "lyt_queue_longest_wait_seconds{queue=\"da/exit\"} 0",
+        "lyt_counsellor_load{of=\"capacity\"} 1",
+        "lyt_abandoned_total 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "missing `{line}` in\n{metrics}"
+        );
+    }
 }
 
 /// `GET /v1/supervisor/live` streams snapshots as Server-Sent Events, and stops when the
