@@ -301,8 +301,10 @@ mod tests {
             ),
             r#"{"t":"break","on":true}"#.into(),
             format!(
-                r#"{{"t":"referral","conv":"{conv}","office_id":"kbh","sealed":{{"enc":"AA","ct":"AA"}}}}"#
+                r#"{{"t":"referral","conv":"{conv}","id":"{conv}","office_id":"kbh","sealed":{{"enc":"AA","ct":"AA"}}}}"#
             ),
+            r#"{"t":"call_log","started":1,"ended":2,"language":"da","tags":{"outcome":"advice"}}"#
+                .into(),
             r#"{"t":"callback_done","id":"x","tags":{"outcome":"advice"}}"#.into(),
         ] {
             parse_counsellor(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
