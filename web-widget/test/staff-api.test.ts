@@ -145,6 +145,15 @@ describe('staff api readers', () => {
     expect(config.queues[0]?.names['en']).toBe('Getting out');
   });
 
+  /** `identity.cert` as the contract has it (a boolean) and as lyt sends it (the certificate or null). */
+  it('reads the certificate state both ways', () => {
+    const withCert = (cert: unknown): unknown => ({ accounts: [{ ...account, identity: { fingerprint: 'ab12', cert, cert_expires: null } }] });
+    expect(readAccounts(withCert('AAAA_-'))[0]?.identity?.cert).toBe(true);
+    expect(readAccounts(withCert(null))[0]?.identity?.cert).toBe(false);
+    expect(readAccounts(withCert(false))[0]?.identity?.cert).toBe(false);
+    expect(() => readAccounts(withCert('not base64!'))).toThrow(/identity\.cert/);
+  });
+
   /** An account list with a missing flag is refused as a whole. */
   it('refuses a partial account', () => {
     const { disabled: _drop, ...partial } = account;

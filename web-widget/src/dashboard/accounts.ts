@@ -76,12 +76,12 @@ export class AccountsView {
       h('td', {}, a.disabled ? 'Disabled' : a.onDuty ? 'Active, on duty' : 'Active'),
       h('td', {}, a.totpEnabled ? 'On' : 'Off'),
       h('td', { class: 'identity' }, identityText(a, now)),
-      h('td', { class: 'row-actions' },
+      h('td', {}, h('div', { class: 'row-actions' },
         button(a.disabled ? 'Enable' : 'Disable', () => void this.setDisabled(a, !a.disabled),
           { class: a.disabled ? undefined : 'danger', 'aria-label': `${a.disabled ? 'Enable' : 'Disable'} ${a.username}` }),
         a.identity !== null && button('Register certificate', () => this.openCert(a), { 'aria-label': `Register certificate for ${a.username}`, 'data-user': a.username }),
         button('New password', () => void this.resetPassword(a), { 'aria-label': `New password for ${a.username}` }),
-        a.totpEnabled && button('Reset two-step login', () => void this.resetTotp(a), { 'aria-label': `Reset two-step login of ${a.username}` }))));
+        a.totpEnabled && button('Reset two-step login', () => void this.resetTotp(a), { 'aria-label': `Reset two-step login of ${a.username}` })))));
     this.list.replaceChildren(this.accounts.length === 0 ? h('p', { class: 'muted' }, 'No accounts.')
       : h('table', { class: 'accounts-table' },
         h('caption', { class: 'sr-only' }, 'Staff accounts'),

@@ -7,7 +7,7 @@
 import { h } from '../widget/dom.js';
 import type { Snapshot } from '../staff/snapshot.js';
 import type { Tallied } from '../staff/read.js';
-import { barChart, sparkline, stackedBar } from './chart.js';
+import { barChart, NARROW_BARS, sparkline, stackedBar } from './chart.js';
 import { formatPercent, formatWait, spokenWait, tagWords } from './format.js';
 import { History } from './history.js';
 
@@ -102,12 +102,14 @@ export class LiveView {
   private renderSpark(s: Snapshot, waiting: number): void {
     const samples = this.history.all();
     const first = samples[0];
-    const span = first === undefined ? 0 : s.at - first.at;
-    const describe = `People waiting over the last ${Math.max(1, Math.round(span / 60))} minutes: now ${waiting}, highest ${this.history.max()}`;
+    // Until the page has been open for the whole window, the chart spans what it has seen (a minute at least).
+    const shownS = Math.min(SPARK_WINDOW_S, Math.max(60, first === undefined ? 0 : s.at - first.at));
+    const minutes = Math.round(shownS / 60);
+    const describe = `People waiting over the last ${minutes} minute${minutes === 1 ? '' : 's'}: now ${waiting}, highest ${this.history.max()}`;
     this.spark.replaceChildren(
-      sparkline(samples, s.at, SPARK_WINDOW_S, describe),
-      h('p', { class: 'axis-note' }, h('span', {}, '10 min ago'), h('span', {}, 'now')),
-      h('p', { class: 'muted' }, `Now ${waiting} waiting; highest ${this.history.max()} ${span < SPARK_WINDOW_S - 5 ? 'since this page opened' : 'in 10 minutes'}.`),
+      sparkline(samples, s.at, shownS, describe),
+      h('p', { class: 'axis-note', 'aria-hidden': 'true' }, h('span', {}, `${minutes} min ago`), h('span', {}, 'now')),
+      h('p', { class: 'muted' }, `Now ${waiting} waiting; highest ${this.history.max()} ${shownS < SPARK_WINDOW_S ? 'since this page opened' : 'in 10 minutes'}.`),
     );
   }
 
@@ -132,9 +134,9 @@ export class LiveView {
         tile('Left before an answer', h('span', {}, String(t.abandoned))),
         tile('Abandon rate', h('span', {}, formatPercent(t.abandonRate)))),
       h('div', { class: 'charts' },
-        h('figure', {}, h('figcaption', {}, 'By channel'), barChart(sorted(t.byChannel), 'Contacts by channel', 'tone-b')),
-        h('figure', {}, h('figcaption', {}, 'By topic'), barChart(sorted(t.byTopic), 'Contacts by topic', 'tone-a')),
-        h('figure', {}, h('figcaption', {}, 'By outcome'), barChart(sorted(t.byOutcome), 'Contacts by outcome', 'tone-c'))),
+        h('figure', {}, h('figcaption', {}, 'By channel'), barChart(sorted(t.byChannel), 'Contacts by channel', 'tone-b', NARROW_BARS)),
+        h('figure', {}, h('figcaption', {}, 'By topic'), barChart(sorted(t.byTopic), 'Contacts by topic', 'tone-a', NARROW_BARS)),
+        h('figure', {}, h('figcaption', {}, 'By outcome'), barChart(sorted(t.byOutcome), 'Contacts by outcome', 'tone-c', NARROW_BARS))),
     );
     const w = t.waitS;
     this.waits.replaceChildren(w.count === 0 ? h('p', { class: 'muted' }, 'No answered contacts yet today.')

@@ -237,11 +237,19 @@ export function readColleagues(v: unknown): Colleague[] {
   }, 1000);
 }
 
+/**
+ * Whether a certificate is registered: the contract says a boolean; lyt (0834d60) sends the
+ * certificate itself or `null`, as in `/v1/auth/me`. Both are read.
+ */
+function certRegistered(v: unknown, at: string): boolean {
+  return typeof v === 'boolean' ? v : nullOr(v, at, b64) !== null;
+}
+
 function accountIdentity(v: unknown, at: string): AccountIdentity {
   const o = obj(v, at);
   return {
-    fingerprint: text(o['fingerprint'], `${at}.fingerprint`, 200, 1),
-    cert: flag(o['cert'], `${at}.cert`),
+    fingerprint: text(o['fingerprint'], `${at}.fingerprint`, 200),
+    cert: certRegistered(o['cert'], `${at}.cert`),
     certExpires: nullOr(o['cert_expires'] ?? null, `${at}.cert_expires`, count),
   };
 }
