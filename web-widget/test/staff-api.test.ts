@@ -141,7 +141,7 @@ describe('staff api readers', () => {
       canned: { da: ['Hej'], en: ['Hello'] }, tags: { topics: ['exit'], outcomes: ['advice'], channels: ['chat', 'phone'] },
       offer_timeout_s: 30, max_capacity: 4,
     });
-    expect(config).toMatchObject({ orgRoot: 'abc_-', offerTimeoutS: 30, maxCapacity: 4, canned: { en: ['Hello'] } });
+    expect(config).toMatchObject({ orgRoot: 'abc_-', offerTimeoutS: 30, maxCapacity: 4, canned: { en: ['Hello'] }, demo: false });
     expect(config.queues[0]?.names['en']).toBe('Getting out');
   });
 

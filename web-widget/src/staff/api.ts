@@ -129,6 +129,8 @@ export interface ConsoleConfig {
   readonly tags: { readonly topics: string[]; readonly outcomes: string[]; readonly channels: string[] };
   readonly offerTimeoutS: number;
   readonly maxCapacity: number;
+  /** Demo mode (identity certificates are issued at once); `false` when the server does not say. */
+  readonly demo: boolean;
 }
 
 /** A counsellor on duty other than the caller. */
@@ -227,6 +229,7 @@ export function readConsoleConfig(v: unknown): ConsoleConfig {
     },
     offerTimeoutS: count(o['offer_timeout_s'], 'offer_timeout_s'),
     maxCapacity: count(o['max_capacity'], 'max_capacity'),
+    demo: o['demo'] === undefined ? false : flag(o['demo'], 'demo'),
   };
 }
 
@@ -381,7 +384,7 @@ export class StaffApi {
     await this.request('POST', `/v1/supervisor/accounts/${encodeURIComponent(username)}/cert`, { cert });
   }
 
-  /** A new generated password for `username` (`POST …/password_reset`; served by lyt, not yet in docs/console-api.md). */
+  /** A new generated password for `username`, shown once; the account's sessions end. */
   resetPassword(username: string): Promise<CreatedAccount> {
     return this.read('POST', `/v1/supervisor/accounts/${encodeURIComponent(username)}/password_reset`, readCreated);
   }
