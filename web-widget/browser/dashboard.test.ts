@@ -172,7 +172,10 @@ describe('supervisor dashboard', () => {
     })).status, publicKey);
     expect(enrolled).toBe(200);
 
-    await page.getByRole('button', { name: 'Disable kim' }).click();
+    await page.getByRole('button', { name: 'Disable kim', exact: true }).click();
+    await expect(page.evaluate(() => document.activeElement?.textContent)).resolves.toBe('Yes, disable kim');
+    await page.getByRole('group', { name: /^Disable kim\? Their sessions end/ }).waitFor();
+    await page.getByRole('button', { name: 'Yes, disable kim' }).click();
     await page.getByRole('status').filter({ hasText: 'kim is disabled' }).waitFor();
     await expect(kimRow.getByRole('cell').nth(2).textContent()).resolves.toBe('Disabled');
     await page.getByRole('button', { name: 'Enable kim' }).waitFor();
@@ -185,7 +188,8 @@ describe('supervisor dashboard', () => {
     await kim.screenshot({ path: artifact('dashboard-disabled-login.png') });
 
     // A supervisor cannot disable themselves: the server's reason is shown.
-    await page.getByRole('button', { name: 'Disable sofie' }).click();
+    await page.getByRole('button', { name: 'Disable sofie', exact: true }).click();
+    await page.getByRole('button', { name: 'Yes, disable sofie' }).click();
     await page.getByRole('status').filter({ hasText: /Could not disable sofie/ }).waitFor();
 
     // A certificate that is not one is refused with the server's message, in the form.
@@ -199,6 +203,20 @@ describe('supervisor dashboard', () => {
     await page.getByRole('button', { name: 'Cancel' }).click();
     await expect(page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).resolves.toBe('Register certificate for kim');
     await kim.context().close();
+    await page.context().close();
+  });
+
+  /** When the session ends elsewhere (logged out in another tab), the live stream stops and the page asks to log in again. */
+  it('returns to the login when the session ends', async () => {
+    const page = await newPage();
+    await login(page, 'sofie', password('sofie'));
+    await page.locator('.feed.live').waitFor();
+    const other = await page.context().newPage();
+    await other.goto(`${server.url}/dashboard/`);
+    await other.getByRole('button', { name: 'Log out' }).click();
+    await other.getByText('You are logged out.').waitFor();
+    await page.getByText('Your session has ended. Log in again.').waitFor({ timeout: 15_000 });
+    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('login-username');
     await page.context().close();
   });
 

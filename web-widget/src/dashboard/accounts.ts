@@ -32,6 +32,8 @@ export function cleanPastedCert(text: string): string {
 export class AccountsView {
   readonly root: HTMLElement;
   private readonly status = h('p', { class: 'status-line', role: 'status' });
+  /** The question before an action that ends someone's sessions. */
+  private readonly confirmBox = h('div', { class: 'notice warn', role: 'group', 'aria-labelledby': 'confirm-text', hidden: true });
   private readonly list = h('div', {});
   private readonly created = h('div', { class: 'notice', tabindex: '-1', hidden: true });
   private readonly certPanel = h('section', { class: 'card', 'aria-labelledby': 'cert-title', hidden: true });
@@ -41,6 +43,7 @@ export class AccountsView {
   constructor(private readonly api: StaffApi, private readonly onSessionEnded: () => void) {
     this.root = h('div', { class: 'accounts' },
       this.status,
+      this.confirmBox,
       h('section', { class: 'card', 'aria-labelledby': 'accounts-title' },
         h('h2', { id: 'accounts-title' }, 'Staff accounts'), this.list),
       this.certPanel,
@@ -77,16 +80,39 @@ export class AccountsView {
       h('td', {}, a.totpEnabled ? 'On' : 'Off'),
       h('td', { class: 'identity' }, identityText(a, now)),
       h('td', {}, h('div', { class: 'row-actions' },
-        button(a.disabled ? 'Enable' : 'Disable', () => void this.setDisabled(a, !a.disabled),
+        button(a.disabled ? 'Enable' : 'Disable', () => a.disabled ? void this.setDisabled(a, false)
+          : this.confirm(`Disable ${a.username}? Their sessions end at once and they cannot log in until enabled again.`, `Yes, disable ${a.username}`, () => this.setDisabled(a, true)),
           { class: a.disabled ? undefined : 'danger', 'aria-label': `${a.disabled ? 'Enable' : 'Disable'} ${a.username}` }),
         a.identity !== null && button('Register certificate', () => this.openCert(a), { 'aria-label': `Register certificate for ${a.username}`, 'data-user': a.username }),
-        button('New password', () => void this.resetPassword(a), { 'aria-label': `New password for ${a.username}` }),
-        a.totpEnabled && button('Reset two-step login', () => void this.resetTotp(a), { 'aria-label': `Reset two-step login of ${a.username}` })))));
+        button('New password', () => this.confirm(`Give ${a.username} a new password? The old one stops working and their sessions end.`,
+          `Yes, new password for ${a.username}`, () => this.resetPassword(a)), { 'aria-label': `New password for ${a.username}` }),
+        a.totpEnabled && button('Reset two-step login', () => this.confirm(`Reset two-step login of ${a.username}? They can then log in with the password alone until they set it up again.`,
+          `Yes, reset two-step login of ${a.username}`, () => this.resetTotp(a)), { 'aria-label': `Reset two-step login of ${a.username}` })))));
     this.list.replaceChildren(this.accounts.length === 0 ? h('p', { class: 'muted' }, 'No accounts.')
       : h('table', { class: 'accounts-table' },
         h('caption', { class: 'sr-only' }, 'Staff accounts'),
         h('thead', {}, h('tr', {}, ...['Username', 'Name shown', 'Role', 'Status', 'Two-step login', 'Identity', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, ...rows)));
+  }
+
+  /** Asks before `run`; focus goes to the confirming button, and back to where it was on "Cancel". */
+  private confirm(question: string, yes: string, run: () => Promise<void>): void {
+    const from = document.activeElement instanceof HTMLElement ? document.activeElement : undefined;
+    const close = (): void => {
+      this.confirmBox.hidden = true;
+      this.confirmBox.replaceChildren();
+    };
+    const ok = button(yes, () => {
+      close();
+      void run();
+    }, { class: 'danger' });
+    this.confirmBox.replaceChildren(h('p', { id: 'confirm-text' }, question),
+      h('div', { class: 'actions' }, ok, button('Cancel', () => {
+        close();
+        from?.focus();
+      })));
+    this.confirmBox.hidden = false;
+    ok.focus();
   }
 
   private async setDisabled(a: Account, disabled: boolean): Promise<void> {
