@@ -113,6 +113,36 @@ describe('supervisor dashboard', () => {
     await page.context().close();
   });
 
+  /** With the demo bot on duty, a chat is accepted (active, load) and, once ended, counted in today's contacts and waits. */
+  it('counts a finished chat in today', async () => {
+    const page = await newPage();
+    await login(page, 'sofie', password('sofie'));
+    await page.locator('.feed.live').waitFor();
+    await server.startBot().wait(/on duty/);
+    await page.getByRole('img', { name: /^Counsellors by state: Available 1,/ }).waitFor({ timeout: 10_000 });
+    await page.getByRole('table', { name: 'Counsellors on duty' }).getByRole('rowheader', { name: 'Ali' }).waitFor();
+
+    const visitor = await newPage(360, 740);
+    await visitor.goto(await widgetUrl(server, visitor, 'da'));
+    await visitor.getByRole('radio', { name: /Vil gerne ud/ }).check();
+    await visitor.getByRole('button', { name: 'Start chat' }).click();
+    await visitor.getByRole('heading', { name: 'Du taler med Ali' }).waitFor({ timeout: 20_000 });
+    await expect.poll(() => tile(page, 'Active chats'), { timeout: 10_000 }).toBe('1');
+    await expect.poll(() => tile(page, 'Load'), { timeout: 10_000 }).toMatch(/^1 \/ [1-9]/);
+
+    await visitor.getByRole('button', { name: 'Afslut chat' }).click();
+    await visitor.getByRole('heading', { name: 'Chatten er slut' }).waitFor();
+    await expect.poll(() => tile(page, 'Contacts'), { timeout: 10_000 }).toBe('1');
+    expect(await tile(page, 'Active chats')).toBe('0');
+    await page.getByRole('img', { name: 'Contacts by channel: chat 1' }).waitFor();
+    await page.getByRole('img', { name: /^Contacts by outcome: .+ 1$/ }).waitFor();
+    await page.getByText('From 1 answered contact.').waitFor();
+    await axe(page, 'today');
+    await page.screenshot({ path: artifact('dashboard-today.png'), fullPage: true });
+    await visitor.context().close();
+    await page.context().close();
+  });
+
   /** maja is a counsellor: the server answers 403 and the page says the dashboard is for supervisors. */
   it('turns a counsellor away', async () => {
     const page = await newPage();

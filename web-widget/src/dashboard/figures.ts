@@ -95,7 +95,7 @@ export class LiveView {
     this.queues.replaceChildren(
       table('Queues right now', ['Queue', 'Waiting', 'Longest wait', 'Wait estimate'],
         s.queues.map((q) => [this.queueName(q.id), String(q.waiting), q.waiting > 0 ? wait(q.longestWaitS) : '—', wait(q.etaS)])),
-      barChart(s.queues.map((q) => ({ label: this.queueName(q.id), value: q.waiting })), 'Waiting per queue'),
+      barChart(s.queues.map((q) => ({ label: this.queueName(q.id), value: q.waiting })), 'Waiting per queue', 'tone-a', NARROW_BARS),
     );
   }
 
