@@ -50,13 +50,15 @@ export class AccountsView {
       this.addForm());
   }
 
-  /** Loads the list from the server. */
-  async refresh(): Promise<void> {
+  /** Loads the list from the server; false (and the reason shown) when it could not. */
+  async refresh(): Promise<boolean> {
     try {
       this.accounts = await this.api.accounts();
       this.renderList();
+      return true;
     } catch (e) {
       this.failed(e, 'load the accounts');
+      return false;
     }
   }
 
@@ -115,26 +117,33 @@ export class AccountsView {
     ok.focus();
   }
 
-  private async setDisabled(a: Account, disabled: boolean): Promise<void> {
+  /**
+   * Runs a change, reloads the list, then says how it went — in that order, so the message
+   * never describes a list that does not show it yet.
+   */
+  private async act(run: () => Promise<void>, done: string, what: string): Promise<void> {
+    let outcome: { text: string; problem: boolean };
     try {
-      await this.api.setDisabled(a.username, disabled);
-      this.say(disabled ? `${a.username} is disabled: their sessions have ended and they cannot log in.` : `${a.username} is enabled again.`);
+      await run();
+      outcome = { text: done, problem: false };
     } catch (e) {
-      if (e instanceof ApiError && e.code === 'conflict') this.say(`Could not disable ${a.username}: ${e.message}.`, true);
-      else this.failed(e, disabled ? `disable ${a.username}` : `enable ${a.username}`);
+      if (e instanceof ApiError && e.code === 'unauthorized') return this.onSessionEnded();
+      outcome = { text: plainError(e, what), problem: true };
     }
-    await this.refresh();
+    if (await this.refresh()) this.say(outcome.text, outcome.problem);
+  }
+
+  private async setDisabled(a: Account, disabled: boolean): Promise<void> {
+    await this.act(() => this.api.setDisabled(a.username, disabled),
+      disabled ? `${a.username} is disabled: their sessions have ended and they cannot log in.` : `${a.username} is enabled again.`,
+      disabled ? `disable ${a.username}` : `enable ${a.username}`);
     this.list.querySelector<HTMLButtonElement>(`button[aria-label$=" ${CSS.escape(a.username)}"]`)?.focus();
   }
 
   private async resetTotp(a: Account): Promise<void> {
-    try {
-      await this.api.resetTotp(a.username);
-      this.say(`Two-step login of ${a.username} is reset: they log in with their password and can set it up again.`);
-    } catch (e) {
-      this.failed(e, `reset two-step login of ${a.username}`);
-    }
-    await this.refresh();
+    await this.act(() => this.api.resetTotp(a.username),
+      `Two-step login of ${a.username} is reset: they log in with their password and can set it up again.`,
+      `reset two-step login of ${a.username}`);
   }
 
   private async resetPassword(a: Account): Promise<void> {
