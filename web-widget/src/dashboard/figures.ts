@@ -120,7 +120,7 @@ export class LiveView {
       h('ul', { class: 'legend' }, ...parts.map((p) => h('li', {}, h('span', { class: `swatch seg-${p.key}`, 'aria-hidden': 'true' }), `${p.label} `, h('strong', {}, String(p.value))))),
       s.onDuty.length === 0 ? h('p', { class: 'muted' }, 'Nobody is on duty.')
         : table('Counsellors on duty', ['Counsellor', 'State', 'Chats'],
-          s.onDuty.map((c) => [c.alias, tagWords(c.state), `${c.chats} of ${c.capacity}`])),
+          s.onDuty.map((c) => [c.alias, tagWords(c.state), `${c.chats} of ${c.capacity}`]), 2),
     );
   }
 
