@@ -221,11 +221,18 @@ fn client_frames() -> Vec<serde_json::Value> {
         CounsellorFrame::Break { on: true },
         CounsellorFrame::Referral {
             conv: conv(),
+            id: conv(),
             office_id: "kbh".into(),
             sealed: sealed(),
         },
         CounsellorFrame::CallbackDone {
             id: conv().to_string(),
+            tags: Tags::default(),
+        },
+        CounsellorFrame::CallLog {
+            started: 1_790_000_000,
+            ended: 1_790_000_600,
+            language: Some("da".parse().unwrap()),
             tags: Tags::default(),
         },
     ];

@@ -78,15 +78,29 @@ pub enum CounsellorFrame {
     },
     /// Take or end a break: no offers while on break.
     Break { on: bool },
-    /// A sealed referral for a brobygger office.
+    /// A sealed referral for a brobygger office. `id` is the referral id (16 random bytes):
+    /// the envelope's HPKE `aad`, inside `R` and under the signature (an addition to §3,
+    /// without which the office could not open it).
     Referral {
         conv: ConvId,
+        id: ConvId,
         office_id: String,
         sealed: Sealed,
     },
     /// A callback request has been handled.
     CallbackDone {
         id: String,
+        #[serde(default)]
+        tags: Tags,
+    },
+    /// A phone call a counsellor took (start and end, Unix seconds, and anonymous tags), so
+    /// the statistics cover phone and chat alike. Counted under channel `phone`; no answer
+    /// unless it is refused (an addition to §3).
+    CallLog {
+        started: u64,
+        ended: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<super::Lang>,
         #[serde(default)]
         tags: Tags,
     },

@@ -19,6 +19,13 @@ use crate::http::AppState;
 use crate::protocol::Bundle;
 use crate::protocol::{self, CounsellorFrame, ErrorCode, FrameError, ServerFrame, close};
 
+/// Longest phone call a call log may record.
+const MAX_CALL_S: u64 = 12 * 3600;
+/// How old a logged call may be (logged the same day, give or take).
+const MAX_CALL_AGE_S: u64 = 24 * 3600;
+/// Clock difference allowed between console and relay.
+const CALL_CLOCK_SKEW_S: u64 = 300;
+
 /// Upgrades to a counsellor WebSocket.
 pub async fn endpoint(
     State(app): State<AppState>,
@@ -122,15 +129,42 @@ impl CounsellorHandler {
                 self.check_tags(&tags)?;
                 relay.with(|h| h.end(id, conv, &tags, now))
             }
-            CounsellorFrame::Referral { .. } => Err((
-                ErrorCode::Forbidden,
-                "referrals are not enabled on this server",
-            )),
+            CounsellorFrame::Referral {
+                conv,
+                id: referral_id,
+                office_id,
+                sealed,
+            } => self.store_referral(conv, referral_id, office_id, sealed),
+            CounsellorFrame::CallLog {
+                started,
+                ended,
+                language,
+                tags,
+            } => {
+                self.check_tags(&tags)?;
+                let now_unix = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                if ended < started
+                    || ended - started > MAX_CALL_S
+                    || ended > now_unix + CALL_CLOCK_SKEW_S
+                    || now_unix.saturating_sub(started) > MAX_CALL_AGE_S
+                {
+                    return Err((
+                        ErrorCode::BadFrame,
+                        "a call log needs started <= ended, at most 12 hours long, within the last 24 hours",
+                    ));
+                }
+                relay.with(|h| {
+                    h.record_contact("phone", language.as_ref().map(|l| l.as_str()), &tags);
+                });
+                Ok(())
+            }
             CounsellorFrame::CallbackDone { id: request, tags } => {
                 self.check_tags(&tags)?;
                 relay.with(|h| {
-                    h.callback_done(id, &request, now)?;
-                    h.record_contact("phone", &tags);
+                    let queue = h.callback_done(id, &request, now)?;
+                    h.record_contact("phone", Some(queue.lang()), &tags);
                     Ok(())
                 })
             }
@@ -139,6 +173,70 @@ impl CounsellorHandler {
 }
 
 impl CounsellorHandler {
+    /// Stores a sealed referral made in one of this counsellor's live chats, for a
+    /// brobygger office in the directory. The store writes durably on a blocking thread;
+    /// the counsellor gets `referral_stored` with the code only once it is on disk.
+    fn store_referral(
+        &self,
+        conv: protocol::ConvId,
+        referral_id: protocol::ConvId,
+        office_id: String,
+        sealed: crypto::Sealed,
+    ) -> Result<(), Refusal> {
+        let store = self.app.referrals.clone().ok_or((
+            ErrorCode::Forbidden,
+            "referrals are not enabled on this server (no data directory)",
+        ))?;
+        self.app.relay.with(|h| h.counsellor_live(self.id, conv))?;
+        if !self
+            .app
+            .offices
+            .iter()
+            .any(|o| o.id == office_id && o.kind == "brobygger")
+        {
+            return Err((ErrorCode::NotFound, "no such brobygger office"));
+        }
+        if sealed.enc.len() != 32 || sealed.ct.len() < 16 {
+            return Err((ErrorCode::BadFrame, "not a sealed envelope"));
+        }
+        if sealed.ct.len() > crate::referral::MAX_REFERRAL_CT_BYTES {
+            return Err((ErrorCode::TooLarge, "the referral is too large"));
+        }
+        let (app, mailbox) = (self.app.clone(), self.mailbox.clone());
+        self.app.tracker.spawn(async move {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let put = tokio::task::spawn_blocking(move || {
+                store.put(&referral_id.0, &office_id, sealed, now)
+            })
+            .await;
+            match put {
+                Ok(Ok(code)) => {
+                    app.metrics.referrals.with_label_values(&["stored"]).inc();
+                    mailbox.send(&ServerFrame::ReferralStored { conv, code });
+                }
+                Ok(Err(crate::referral::StoreError::Duplicate)) => refuse(
+                    &app,
+                    &mailbox,
+                    ErrorCode::Conflict,
+                    "this referral was stored already",
+                ),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "referral store");
+                    refuse(
+                        &app,
+                        &mailbox,
+                        ErrorCode::Internal,
+                        "the referral could not be stored; try again",
+                    );
+                }
+                Err(_) => refuse(&app, &mailbox, ErrorCode::Internal, "internal error"),
+            }
+        });
+        Ok(())
+    }
+
     /// Tags must come from the configured vocabulary (`tags` and the queues' topics), so
     /// the statistics hold categories only.
     fn check_tags(&self, tags: &protocol::Tags) -> Result<(), Refusal> {

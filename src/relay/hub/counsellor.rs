@@ -225,7 +225,11 @@ impl Hub {
     }
 
     /// The visitor of a conversation this counsellor holds live (`None` while away).
-    fn counsellor_live(&self, id: ConnId, conv: ConvId) -> Result<Option<ConnId>, Refusal> {
+    pub(crate) fn counsellor_live(
+        &self,
+        id: ConnId,
+        conv: ConvId,
+    ) -> Result<Option<ConnId>, Refusal> {
         match self.convs.get(&conv) {
             Some(c) if c.phase == (Phase::Live { counsellor: id }) => Ok(c.visitor),
             _ => Err((
@@ -276,7 +280,8 @@ impl Hub {
             return Err((ErrorCode::BadFrame, "too many topic tags"));
         }
         let channel = tags.channel.as_ref().map_or("chat", |c| c.as_str());
-        self.count_contact(channel, tags, "untagged");
+        let lang = self.convs.get(&conv).map(|c| c.queue.lang().to_owned());
+        self.count_contact(channel, lang.as_deref(), tags, "untagged");
         self.end_conv(conv, "counsellor_ended", now);
         self.settle(now);
         Ok(())
