@@ -135,6 +135,7 @@ describe('supervisor dashboard', () => {
     await expect.poll(() => tile(page, 'Contacts'), { timeout: 10_000 }).toBe('1');
     expect(await tile(page, 'Active chats')).toBe('0');
     await page.getByRole('img', { name: 'Contacts by channel: chat 1' }).waitFor();
+    await page.getByRole('img', { name: 'Contacts by language: Danish 1' }).waitFor();
     await page.getByRole('img', { name: /^Contacts by outcome: .+ 1$/ }).waitFor();
     await page.getByText('From 1 answered contact.').waitFor();
     await axe(page, 'today');

@@ -8,7 +8,7 @@ import { h } from '../widget/dom.js';
 import type { Snapshot } from '../staff/snapshot.js';
 import type { Tallied } from '../staff/read.js';
 import { barChart, NARROW_BARS, sparkline, stackedBar } from './chart.js';
-import { formatPercent, formatWait, spokenWait, tagWords } from './format.js';
+import { formatPercent, formatWait, languageName, spokenWait, tagWords } from './format.js';
 import { History } from './history.js';
 
 /** How much waiting history the sparkline shows. */
@@ -135,6 +135,8 @@ export class LiveView {
         tile('Abandon rate', h('span', {}, formatPercent(t.abandonRate)))),
       h('div', { class: 'charts' },
         h('figure', {}, h('figcaption', {}, 'By channel'), barChart(sorted(t.byChannel), 'Contacts by channel', 'tone-b', NARROW_BARS)),
+        h('figure', {}, h('figcaption', {}, 'By language'),
+          barChart(sorted(t.byLanguage.map((e) => ({ label: languageName(e.label), count: e.count }))), 'Contacts by language', 'tone-b', NARROW_BARS)),
         h('figure', {}, h('figcaption', {}, 'By topic'), barChart(sorted(t.byTopic), 'Contacts by topic', 'tone-a', NARROW_BARS)),
         h('figure', {}, h('figcaption', {}, 'By outcome'), barChart(sorted(t.byOutcome), 'Contacts by outcome', 'tone-c', NARROW_BARS))),
     );
