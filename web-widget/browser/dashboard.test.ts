@@ -5,7 +5,7 @@
  * in. axe finds no WCAG 2.1 A/AA violations on any screen; each is saved under artifacts/.
  */
 
-import { generateKeyPairSync } from 'node:crypto';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,21 @@ afterAll(async () => {
   await browser?.close();
   await server?.stop();
 });
+
+/** The RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 `secret` at `unixS`, as an authenticator app shows it. */
+function totpCode(secret: string, unixS: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const bits = [...secret.replace(/[\s=]/g, '')].map((c) => alphabet.indexOf(c).toString(2).padStart(5, '0')).join('');
+  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixS / 30)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1]! & 0x0f;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+/** A six-digit code that is not `code`. */
+const otherCode = (code: string): string => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
 function password(user: string): string {
   const p = passwords.get(user);
@@ -251,20 +266,62 @@ describe('supervisor dashboard', () => {
     await page.context().close();
   });
 
-  /** sofie starts two-step login: the secret and otpauth URI are shown as text; a wrong code is refused. */
-  it('sets up two-step login', async () => {
-    const page = await newPage();
-    await login(page, 'sofie', password('sofie'));
-    await page.getByRole('button', { name: 'Two-step login' }).click();
-    await page.getByRole('button', { name: 'Set up two-step login' }).click();
-    await expect(page.locator('#totp-uri').textContent()).resolves.toMatch(/^otpauth:\/\/totp\/.*secret=/);
-    await expect(page.locator('#totp-secret').textContent()).resolves.toMatch(/^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/);
-    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('totp-code');
-    await page.getByLabel('Code the app shows now').fill('000000');
-    await page.getByRole('button', { name: 'Turn on' }).click();
-    await page.getByRole('alert').filter({ hasText: /code was not right/ }).waitFor();
-    await axe(page, 'totp');
-    await page.screenshot({ path: artifact('dashboard-totp.png'), fullPage: true });
-    await page.context().close();
+  /**
+   * A new supervisor (made in the form) turns on two-step login with a real code; the next
+   * login asks for the code (a wrong one is refused); after sofie resets it, the password alone
+   * is enough again.
+   */
+  it('sets up, asks for and resets two-step login', async () => {
+    const admin = await newPage();
+    await login(admin, 'sofie', password('sofie'));
+    await admin.getByRole('button', { name: 'Accounts' }).click();
+    await admin.getByLabel('Username').fill('lena');
+    await admin.getByLabel('Name shown to visitors').fill('Lena');
+    await admin.getByLabel('Role').selectOption('supervisor');
+    await admin.getByRole('button', { name: 'Add account' }).click();
+    const lenaPassword = (await admin.locator('#new-password').textContent()) ?? '';
+
+    const lena = await newPage();
+    await login(lena, 'lena', lenaPassword);
+    await lena.getByRole('button', { name: 'Two-step login' }).click();
+    await lena.getByRole('button', { name: 'Set up two-step login' }).click();
+    await expect(lena.locator('#totp-uri').textContent()).resolves.toMatch(/^otpauth:\/\/totp\/.*secret=/);
+    const secret = (await lena.locator('#totp-secret').textContent()) ?? '';
+    expect(secret).toMatch(/^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/);
+    await expect(lena.evaluate(() => document.activeElement?.id)).resolves.toBe('totp-code');
+    const now = Date.now() / 1000;
+    await lena.getByLabel('Code the app shows now').fill(otherCode(totpCode(secret, now)));
+    await lena.getByRole('button', { name: 'Turn on' }).click();
+    await lena.getByRole('alert').filter({ hasText: /code was not right/ }).waitFor();
+    await axe(lena, 'totp');
+    await lena.screenshot({ path: artifact('dashboard-totp.png'), fullPage: true });
+    await lena.getByLabel('Code the app shows now').fill(totpCode(secret, now));
+    await lena.getByRole('button', { name: 'Turn on' }).click();
+    await lena.getByText('Two-step login is on. From your next login').waitFor();
+
+    // The next login asks for the code; the step after the confirmed one (a used code is not accepted twice).
+    await lena.getByRole('button', { name: 'Log out' }).click();
+    await login(lena, 'lena', lenaPassword);
+    await lena.getByLabel('Code from your authenticator app').waitFor();
+    await expect(lena.evaluate(() => document.activeElement?.id)).resolves.toBe('login-totp');
+    await axe(lena, 'login code');
+    await lena.getByLabel('Code from your authenticator app').fill(otherCode(totpCode(secret, now + 30)));
+    await lena.getByRole('button', { name: 'Log in' }).click();
+    await lena.getByRole('alert').filter({ hasText: 'That code was not right.' }).waitFor();
+    await lena.screenshot({ path: artifact('dashboard-login-code.png') });
+    await lena.getByLabel('Code from your authenticator app').fill(totpCode(secret, now + 30));
+    await lena.getByRole('button', { name: 'Log in' }).click();
+    await lena.getByRole('heading', { name: 'Live', level: 1 }).waitFor();
+
+    // sofie resets it (after confirming); lena's password alone works again.
+    await admin.getByRole('button', { name: 'Accounts' }).click();
+    await admin.getByRole('button', { name: 'Reset two-step login of lena', exact: true }).click();
+    await admin.getByRole('button', { name: 'Yes, reset two-step login of lena' }).click();
+    await admin.getByRole('status').filter({ hasText: 'Two-step login of lena is reset' }).waitFor();
+    await lena.getByRole('button', { name: 'Log out' }).click();
+    await login(lena, 'lena', lenaPassword);
+    await lena.getByRole('heading', { name: 'Live', level: 1 }).waitFor();
+    await lena.context().close();
+    await admin.context().close();
   });
 });
