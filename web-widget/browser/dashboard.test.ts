@@ -252,6 +252,27 @@ describe('supervisor dashboard', () => {
     await page.context().close();
   });
 
+  /** While the live stream cannot be opened, the figures stay, the header says "Reconnecting…", and it keeps trying until it is live. */
+  it('reconnects the live stream', async () => {
+    const page = await newPage();
+    let blocked = true;
+    let refused = 0;
+    await page.route('**/v1/supervisor/live', (route) => {
+      if (!blocked) return route.continue();
+      refused += 1;
+      return route.abort('connectionrefused');
+    });
+    await login(page, 'sofie', password('sofie'));
+    await page.locator('.feed.reconnecting', { hasText: 'Reconnecting…' }).waitFor();
+    expect(await tile(page, 'Service')).toBe('Open');
+    await expect.poll(() => refused, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    await page.screenshot({ path: artifact('dashboard-reconnecting.png') });
+    blocked = false;
+    await page.locator('.feed.live', { hasText: 'Live' }).waitFor({ timeout: 15_000 });
+    await page.getByText(/^updated \d\d:\d\d:\d\d$/).waitFor();
+    await page.context().close();
+  });
+
   /** When the session ends elsewhere (logged out in another tab), the live stream stops and the page asks to log in again. */
   it('returns to the login when the session ends', async () => {
     const page = await newPage();
