@@ -83,7 +83,8 @@ export function barChart(entries: readonly { label: string; value: number }[], d
   }
   const { bars, height } = barLayout(entries, 1, g);
   const chart = canvas(`bars ${tone}`, g.width, height, `${describe}: ${entries.map((e) => `${e.label} ${e.value}`).join(', ')}`);
-  const chars = Math.floor(g.labelWidth / 7.5);
+  // Labels end 8 units before the bar; at 14 px an average character is about 8 units wide.
+  const chars = Math.floor((g.labelWidth - 8) / 8.2);
   for (const b of bars) {
     const mid = b.y + g.row / 2;
     chart.append(
@@ -159,6 +160,11 @@ export function sparkline(samples: readonly { at: number; value: number }[], now
     svg('line', { x1: 0, x2: SPARK.width, y1: SPARK.height - SPARK.pad, y2: SPARK.height - SPARK.pad, class: 'axis' }),
     svg('text', { x: 2, y: yTop + 12, class: 'tick' }, String(top)),
   );
-  if (samples.length > 0) chart.append(svg('polyline', { points: sparkPoints(samples, now, windowS, top), class: 'line' }));
+  if (samples.length > 1) chart.append(svg('polyline', { points: sparkPoints(samples, now, windowS, top), class: 'line' }));
+  const last = samples[samples.length - 1];
+  if (last !== undefined) {
+    const y = SPARK.height - SPARK.pad - (last.value / top) * (SPARK.height - 2 * SPARK.pad);
+    chart.append(svg('circle', { cx: SPARK.width - 3, cy: Math.round(y * 10) / 10, r: 3, class: 'dot' }));
+  }
   return chart;
 }
