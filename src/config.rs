@@ -148,6 +148,8 @@ pub struct LimitsConfig {
     pub shutdown_grace_s: u64,
     /// Maximum request body of the HTTP API, in bytes.
     pub max_body_bytes: usize,
+    /// Seconds a client has to send its request headers (against slowloris).
+    pub header_read_timeout_s: u64,
 }
 
 impl Default for LimitsConfig {
@@ -168,6 +170,7 @@ impl Default for LimitsConfig {
             max_callbacks: 500,
             shutdown_grace_s: 10,
             max_body_bytes: 16 * 1024,
+            header_read_timeout_s: 10,
         }
     }
 }

@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -284,16 +283,16 @@ impl Server {
             tracker: tracker.clone(),
         };
 
-        let public = public.tap_io(|tcp| {
-            // Latency over throughput: chat frames are small and interactive.
-            let _ = tcp.set_nodelay(true);
-        });
-        let public_app =
-            http::public_router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let header_timeout = Duration::from_secs(state.config.limits.header_read_timeout_s.max(1));
+        let public_srv = http::listen::serve(
+            public,
+            http::public_router(state.clone()),
+            header_timeout,
+            shutdown.clone(),
+            grace,
+        );
         let internal_app = http::internal_router(state);
-        let (s1, s2) = (shutdown.clone(), shutdown.clone());
-        let public_srv =
-            axum::serve(public, public_app).with_graceful_shutdown(s1.cancelled_owned());
+        let s2 = shutdown.clone();
         let internal_srv =
             axum::serve(internal, internal_app).with_graceful_shutdown(s2.cancelled_owned());
         let ticker = tokio::spawn(relay.clone().run_ticker(shutdown.clone()));
@@ -320,11 +319,9 @@ impl Server {
         ));
 
         let task = tokio::spawn(async move {
-            let (a, b) = tokio::join!(public_srv, internal_srv);
-            for r in [a, b] {
-                if let Err(e) = r {
-                    tracing::error!(error = %e, "listener failed");
-                }
+            let ((), internal) = tokio::join!(public_srv, internal_srv);
+            if let Err(e) = internal {
+                tracing::error!(error = %e, "internal listener failed");
             }
             tracker.close();
             if tokio::time::timeout(grace, tracker.wait()).await.is_err() {

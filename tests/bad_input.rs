@@ -378,3 +378,33 @@ async fn idle_connection_is_closed() {
         .unwrap();
     assert!(more.is_err(), "the silent connection is gone");
 }
+
+/// A client that trickles its request headers (slowloris) is cut off after the header-read
+/// timeout, while a normal request on another connection is served meanwhile.
+#[tokio::test]
+async fn slow_headers_are_cut_off() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let ts = start(|c| c.limits.header_read_timeout_s = 1).await;
+    let mut slow = tokio::net::TcpStream::connect(ts.server.public_addr)
+        .await
+        .unwrap();
+    slow.write_all(b"GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .unwrap();
+    let status = reqwest::get(format!("{}/v1/status", ts.http))
+        .await
+        .unwrap();
+    assert_eq!(status.status(), 200);
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        slow.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(read.is_ok(), "the slow connection was still open after 5 s");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(
+        buf.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "unexpected answer: {text}"
+    );
+}

@@ -2,6 +2,7 @@
 //! router (metrics, health), the shared `AppState`, one error type that becomes the JSON
 //! response, and the headers every response carries.
 
+pub mod listen;
 pub mod office;
 pub mod origin;
 pub mod staff;
