@@ -9,3 +9,8 @@ await build({ ...common, entryPoints: ['src/embed.ts'], outfile: 'dist/embed.js'
 await build({ ...common, entryPoints: ['src/widget/main.ts'], outfile: 'dist/widget.js', format: 'iife' });
 await build({ ...common, entryPoints: ['src/widget/widget.css'], outfile: 'dist/widget.css' });
 copyFileSync('src/widget/widget.html', 'dist/widget.html');
+
+// Supervisor dashboard (issue #5): /dashboard/ serves dashboard.html, dashboard.js, dashboard.css.
+await build({ ...common, entryPoints: ['src/dashboard/main.ts'], outfile: 'dist/dashboard.js', format: 'iife' });
+await build({ ...common, entryPoints: ['src/dashboard/dashboard.css'], outfile: 'dist/dashboard.css' });
+copyFileSync('src/dashboard/dashboard.html', 'dist/dashboard.html');
