@@ -10,8 +10,9 @@
  * visitor starts a new handshake. Sessions of the old epoch are dropped at once.
  */
 
-import { b64Decode, b64Encode, CryptoError, encodeFrame, FrameError, parseServerFrame, receiveMessage, sendMessage } from '../proto/index.js';
-import type { AppMessage, CounsellorFrame, ServerFrame, Session, Tags } from '../proto/index.js';
+import { encodeFrame, FrameError, parseServerFrame } from '../proto/index.js';
+import type { AppMessage, CounsellorFrame, ServerFrame, Tags } from '../proto/index.js';
+import { Conv } from './conv.js';
 import { offerFromFrame } from './offer.js';
 import type { Shift } from './shift.js';
 import type { DutySettings, ShiftEvent } from './state.js';
@@ -38,19 +39,6 @@ export const DUTY_CONFIRM_MS = 1500;
 export const TYPING_IDLE_S = 4;
 
 const OPEN = 1;
-
-/** One conversation's end-to-end state in this console. */
-interface Conv {
-  session: Session | undefined;
-  /** Highest visitor counter received in this epoch (-1: none). */
-  upto: number;
-  /** Highest visitor counter covered by a `read` sent in this epoch. */
-  readSent: number;
-  typingOn: boolean;
-  typingTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The counsellor ended it; the relay's `ended` closes it in the view. */
-  endedByMe: boolean;
-}
 
 export class ShiftConnection {
   private ws: SocketLike | undefined;
@@ -94,7 +82,7 @@ export class ShiftConnection {
     this.closed = true;
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.confirmTimer);
-    for (const c of this.convs.values()) this.forget(c);
+    for (const c of this.convs.values()) c.forget();
     this.convs.clear();
     this.shift.wipe();
     const ws = this.ws;
@@ -111,7 +99,7 @@ export class ShiftConnection {
 
   /** Takes an offer; the chat appears at once and turns secure after the visitor's handshake. */
   accept(offer: { readonly conv: string; readonly queue: string }): void {
-    this.convs.set(offer.conv, newConv());
+    this.convs.set(offer.conv, new Conv(offer.conv));
     this.send({ t: 'accept', conv: offer.conv });
     this.deps.dispatch({ type: 'chat_accepted', conv: offer.conv, queue: offer.queue });
   }
@@ -124,7 +112,7 @@ export class ShiftConnection {
   /** Encrypts and sends a text; false when the chat has no secure session now. */
   sendText(conv: string, body: string): boolean {
     const c = this.convs.get(conv);
-    if (c?.session === undefined) return false;
+    if (c?.secure !== true) return false;
     this.stopTyping(conv, c, false);
     const ts = Math.floor(this.deps.nowMs() / 1000);
     const n = this.sendApp(conv, c, { k: 'text', body, ts });
@@ -136,7 +124,7 @@ export class ShiftConnection {
   /** Call on every edit of the message box: `typing on` once, `off` after a pause or when empty. */
   typing(conv: string, hasText: boolean): void {
     const c = this.convs.get(conv);
-    if (c?.session === undefined) return;
+    if (c?.secure !== true) return;
     clearTimeout(c.typingTimer);
     if (!hasText) {
       this.stopTyping(conv, c, true);
@@ -152,7 +140,7 @@ export class ShiftConnection {
   /** The counsellor now sees `conv`: a read receipt for everything received, once. */
   markSeen(conv: string): void {
     const c = this.convs.get(conv);
-    if (c?.session === undefined || c.upto <= c.readSent) return;
+    if (c?.secure !== true || c.upto <= c.readSent) return;
     c.readSent = c.upto;
     this.sendApp(conv, c, { k: 'read', upto: c.upto });
   }
@@ -169,7 +157,7 @@ export class ShiftConnection {
     const c = this.convs.get(conv);
     if (c !== undefined) {
       c.endedByMe = true;
-      if (c.session !== undefined) this.sendApp(conv, c, { k: 'bye', reason: 'counsellor_ended' });
+      if (c.secure) this.sendApp(conv, c, { k: 'bye', reason: 'counsellor_ended' });
     }
     this.send({ t: 'end', conv, tags });
   }
@@ -206,7 +194,7 @@ export class ShiftConnection {
     this.ws = undefined;
     clearTimeout(this.confirmTimer);
     // Every session belongs to an epoch that just ended; the relay starts new ones on duty.
-    for (const c of this.convs.values()) this.forget(c);
+    for (const c of this.convs.values()) c.forget();
     this.deps.dispatch({ type: 'link', link: 'reconnecting' });
     if (this.closed) return;
     const base = BACKOFF_S[Math.min(this.attempt, BACKOFF_S.length - 1)] ?? 8;
@@ -236,10 +224,10 @@ export class ShiftConnection {
   }
 
   private sendApp(conv: string, c: Conv, msg: AppMessage): number | undefined {
-    if (c.session === undefined) return undefined;
+    if (!c.secure) return undefined;
     try {
-      const { n, ct } = sendMessage(c.session, msg);
-      this.send({ t: 'data', conv, n, m: b64Encode(ct) });
+      const { n, m } = c.seal(msg);
+      this.send({ t: 'data', conv, n, m });
       return n;
     } catch {
       this.fail(conv, c);
@@ -278,7 +266,7 @@ export class ShiftConnection {
         return;
       case 'resumed':
         this.confirmDuty();
-        this.forget(this.conv(f.conv));
+        this.conv(f.conv).forget();
         this.deps.dispatch({ type: 'chat_resumed', conv: f.conv, nowS });
         return;
       case 'hs1':
@@ -311,7 +299,7 @@ export class ShiftConnection {
   private conv(conv: string): Conv {
     let c = this.convs.get(conv);
     if (c === undefined) {
-      c = newConv();
+      c = new Conv(conv);
       this.convs.set(conv, c);
     }
     return c;
@@ -320,11 +308,8 @@ export class ShiftConnection {
   private onHs1(conv: string, m: string): void {
     const c = this.convs.get(conv);
     if (c === undefined) return; // Not a chat this console accepted or got back.
-    this.forget(c);
     try {
-      const { session, hs2 } = this.shift.respond(conv, m);
-      c.session = session;
-      this.send({ t: 'hs2', conv, m: hs2 });
+      this.send({ t: 'hs2', conv, m: c.handshake(this.shift, m) });
     } catch {
       this.fail(conv, c);
       return;
@@ -334,16 +319,15 @@ export class ShiftConnection {
 
   private onData(conv: string, n: number, m: string): void {
     const c = this.convs.get(conv);
-    if (c?.session === undefined) return;
-    let message: AppMessage;
+    if (c?.secure !== true) return;
+    let message: AppMessage | undefined;
     try {
-      message = receiveMessage(c.session, n, b64Decode(m)).message;
-    } catch (e) {
-      if (e instanceof CryptoError && e.code === 'replay') return; // Already had it (a visitor's resend after resume).
+      message = c.open(n, m);
+    } catch {
       this.fail(conv, c);
       return;
     }
-    c.upto = n;
+    if (message === undefined) return; // Already had it (a visitor's resend after resume).
     this.send({ t: 'ack', conv, upto: n });
     this.onMessage(conv, c, n, message);
   }
@@ -352,7 +336,7 @@ export class ShiftConnection {
     const nowS = Math.floor(this.deps.nowMs() / 1000);
     switch (msg.k) {
       case 'hello':
-        if (c.session !== undefined) this.deps.dispatch({ type: 'chat_secured', conv, safetyCode: c.session.safetyCode, nowS });
+        if (c.safetyCode !== undefined) this.deps.dispatch({ type: 'chat_secured', conv, safetyCode: c.safetyCode, nowS });
         return;
       case 'text': {
         const seen = this.deps.isSeen(conv);
@@ -381,7 +365,7 @@ export class ShiftConnection {
       this.deps.dispatch({ type: 'offer_gone', conv, reason });
       return;
     }
-    this.forget(c);
+    c.forget();
     this.convs.delete(conv);
     if (c.endedByMe && reason === 'counsellor_ended') this.deps.dispatch({ type: 'chat_closed', conv });
     else this.deps.dispatch({ type: 'chat_ended', conv, reason, nowS });
@@ -399,22 +383,8 @@ export class ShiftConnection {
 
   /** A handshake or decryption failure: the chat ends on this side, never retried with these keys. */
   private fail(conv: string, c: Conv): void {
-    this.forget(c);
+    c.forget();
     this.send({ t: 'end', conv, tags: {} });
     this.deps.dispatch({ type: 'chat_ended', conv, reason: 'crypto_failed', nowS: Math.floor(this.deps.nowMs() / 1000) });
   }
-
-  /** Drops the session's keys (poison is a session's only way to wipe them). */
-  private forget(c: Conv): void {
-    clearTimeout(c.typingTimer);
-    c.session?.poison();
-    c.session = undefined;
-    c.upto = -1;
-    c.readSent = -1;
-    c.typingOn = false;
-  }
-}
-
-function newConv(): Conv {
-  return { session: undefined, upto: -1, readSent: -1, typingOn: false, typingTimer: undefined, endedByMe: false };
 }

@@ -27,7 +27,7 @@ export interface IdentityStore {
 }
 
 /** A signer over a stored identity. */
-export function signerOf(stored: StoredIdentity, subtle: SubtleCrypto | undefined = globalThis.crypto?.subtle): IdentitySigner {
+export function signerOf(stored: StoredIdentity, subtle: SubtleCrypto | null = globalThis.crypto?.subtle ?? null): IdentitySigner {
   if (stored.kind === 'noble') {
     const seed = stored.seed;
     return { kind: 'noble', publicKey: stored.publicKey, sign: (m) => Promise.resolve(ed25519Sign(seed, m)) };
@@ -37,15 +37,15 @@ export function signerOf(stored: StoredIdentity, subtle: SubtleCrypto | undefine
     kind: 'webcrypto',
     publicKey: stored.publicKey,
     async sign(m) {
-      if (subtle === undefined) throw new Error('WebCrypto is not available');
+      if (subtle === null) throw new Error('WebCrypto is not available');
       return new Uint8Array(await subtle.sign({ name: 'Ed25519' }, key, m as Uint8Array<ArrayBuffer>));
     },
   };
 }
 
-/** A new identity: WebCrypto Ed25519 (non-extractable) where the browser has it, else noble. */
-export async function generateIdentity(subtle: SubtleCrypto | undefined = globalThis.crypto?.subtle): Promise<StoredIdentity> {
-  if (subtle !== undefined) {
+/** A new identity: WebCrypto Ed25519 (non-extractable) where the browser has it, else noble (`subtle` null: force noble). */
+export async function generateIdentity(subtle: SubtleCrypto | null = globalThis.crypto?.subtle ?? null): Promise<StoredIdentity> {
+  if (subtle !== null) {
     try {
       const pair = (await subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify'])) as CryptoKeyPair;
       const publicKey = new Uint8Array(await subtle.exportKey('raw', pair.publicKey));
