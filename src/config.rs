@@ -199,6 +199,64 @@ impl Default for RoutingConfig {
     }
 }
 
+/// The anonymous categories a contact is tagged with when it ends (chat `end`, phone
+/// `callback_done`): the console offers exactly these, and the relay refuses others, so no
+/// free text about a person can reach the statistics.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TagsConfig {
+    /// Topics a contact was about (the queues' topics are always included).
+    pub topics: Vec<String>,
+    /// Outcomes of a contact.
+    pub outcomes: Vec<String>,
+}
+
+/// The channels a contact can come through.
+pub const CHANNELS: &[&str] = &["chat", "phone"];
+
+impl Default for TagsConfig {
+    fn default() -> Self {
+        let words = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect();
+        Self {
+            topics: words(&[
+                "exit",
+                "health",
+                "trafficking",
+                "violence",
+                "housing",
+                "money",
+                "legal",
+                "residence",
+                "drugs",
+                "other",
+            ]),
+            outcomes: words(&[
+                "advice",
+                "information",
+                "referred",
+                "callback",
+                "crisis",
+                "no_contact",
+                "other",
+            ]),
+        }
+    }
+}
+
+impl TagsConfig {
+    /// Topics offered: the configured ones, then the queues' topics not among them.
+    pub fn all_topics(&self, queues: &[QueueConfig]) -> Vec<String> {
+        let mut topics = self.topics.clone();
+        for q in queues {
+            let topic = q.id.topic().to_owned();
+            if !topics.contains(&topic) {
+                topics.push(topic);
+            }
+        }
+        topics
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -233,6 +291,15 @@ pub struct Config {
     /// Office certificates (base64url, from `lyt cert office`): brobygger offices and the
     /// phone desk. Each must chain to `org_root_pub`.
     pub offices: Vec<String>,
+    /// Where lyt keeps what must outlive a restart (the staff accounts' changes made in the
+    /// dashboard). Unset: such changes last until the process ends (a warning says so);
+    /// demo mode uses the demo directory.
+    pub data_dir: Option<PathBuf>,
+    /// Canned responses offered in the console, per language, e.g.
+    /// `canned.da = ["Hej, jeg hedder …"]`.
+    pub canned: std::collections::BTreeMap<String, Vec<String>>,
+    /// The tag vocabulary of ended contacts.
+    pub tags: TagsConfig,
     /// Routing rules.
     pub routing: RoutingConfig,
     /// Rate limits.
@@ -265,11 +332,40 @@ impl Default for Config {
             hours: crate::routing::hours::HoursConfig::default(),
             accounts: Vec::new(),
             offices: Vec::new(),
+            data_dir: None,
+            canned: default_canned(),
+            tags: TagsConfig::default(),
             routing: RoutingConfig::default(),
             rate: crate::limits::RateConfig::default(),
             limits: LimitsConfig::default(),
         }
     }
+}
+
+/// Canned responses for the demo and as an example; an organisation writes its own.
+fn default_canned() -> std::collections::BTreeMap<String, Vec<String>> {
+    let lines = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    [
+        (
+            "da".to_owned(),
+            lines(&[
+                "Hej, tak fordi du skriver. Du er anonym her. Hvad har du på hjerte?",
+                "Du bestemmer selv, hvad du vil fortælle.",
+                "Vil du have, at vi ringer til dig i stedet? Du kan bede om et opkald i chatten.",
+                "Tak for snakken. Du er altid velkommen til at skrive igen.",
+            ]),
+        ),
+        (
+            "en".to_owned(),
+            lines(&[
+                "Hello, thank you for writing. You are anonymous here. What is on your mind?",
+                "You decide what you want to tell.",
+                "Would you rather we call you? You can ask for a call in the chat.",
+                "Thank you for talking with us. You are always welcome to write again.",
+            ]),
+        ),
+    ]
+    .into()
 }
 
 /// Why the configuration could not be loaded.
@@ -384,6 +480,18 @@ impl Config {
                 return bad(format!(
                     "allowed_origins entry `{o}` must look like https://host[:port]"
                 ));
+            }
+        }
+        for word in self.tags.topics.iter().chain(&self.tags.outcomes) {
+            if word.parse::<crate::protocol::Slug>().is_err() {
+                return bad(format!(
+                    "tags: `{word}` must be 1-32 of a-z 0-9 _ - (a category, not free text)"
+                ));
+            }
+        }
+        for (lang, lines) in &self.canned {
+            if lines.iter().any(|l| l.is_empty() || l.chars().count() > 1000) {
+                return bad(format!("canned.{lang}: each response must be 1-1000 characters"));
             }
         }
         crate::routing::hours::Schedule::new(&self.hours).map_err(ConfigError::Invalid)?;

@@ -21,10 +21,9 @@
 
 use std::path::{Path, PathBuf};
 
-use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::hash_password;
+use crate::auth::{hash_password, random_password};
 use crate::config::{AccountConfig, Config, Role, Secret};
 use crate::crypto::{self, IdentityKey, KeyKind};
 use crate::keytool;
@@ -94,20 +93,6 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
         path: path.to_owned(),
         source,
     }
-}
-
-/// A random password from an alphabet without look-alikes, in groups of four.
-fn random_password() -> String {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    let mut rng = rand::thread_rng();
-    (0..4)
-        .map(|_| {
-            (0..4)
-                .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 fn create_dir(dir: &Path) -> Result<(), DemoError> {
@@ -236,6 +221,12 @@ pub fn identity(dir: &Path, username: &str) -> Result<(IdentityKey, Vec<u8>), De
     let key = keytool::read_identity_key(&key_path(dir, username)).map_err(DemoError::Keys)?;
     let cert = keytool::read_cert(&cert_path(dir, username)).map_err(DemoError::Keys)?;
     Ok((key, cert))
+}
+
+/// The demo org root key of a demo directory: demo mode certifies identity keys enrolled in
+/// the console with it, so a newcomer can chat at once.
+pub fn org_root_key(dir: &Path) -> Result<IdentityKey, DemoError> {
+    org_root(dir)
 }
 
 /// The demo org root public key of a demo directory.

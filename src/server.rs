@@ -158,11 +158,34 @@ impl Server {
         let origins = Origins::new(allowed.iter().map(String::as_str));
         let metrics = Metrics::new();
         let relay = Relay::new(HubConfig::from_config(&config), metrics.clone());
-        let auth = Auth::new(
-            &config.accounts,
+        let (session_ttl, ticket_ttl) = (
             Duration::from_secs(config.limits.session_ttl_s),
             Duration::from_secs(config.limits.ticket_ttl_s),
         );
+        let data_dir = config
+            .data_dir
+            .clone()
+            .or_else(|| config.demo.then(|| config.demo_dir.clone()));
+        let auth = match &data_dir {
+            Some(dir) => Auth::open(&config.accounts, dir, session_ttl, ticket_ttl)
+                .map_err(|e| StartError::Config(e.to_string()))?,
+            None => {
+                if !config.accounts.is_empty() {
+                    tracing::warn!(
+                        "data_dir is not set: accounts added, disabled or enrolled in the \
+                         dashboard are kept only until lyt stops"
+                    );
+                }
+                Auth::new(&config.accounts, session_ttl, ticket_ttl)
+            }
+        };
+        let demo_signer = if config.demo {
+            let key = crate::demo::org_root_key(&config.demo_dir)
+                .map_err(|e| StartError::Config(e.to_string()))?;
+            Some(Arc::new(key))
+        } else {
+            None
+        };
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         let grace = Duration::from_secs(config.limits.shutdown_grace_s);
@@ -176,6 +199,7 @@ impl Server {
             offices: Arc::new(offices),
             hours: Arc::new(hours),
             limits: limits.clone(),
+            demo_signer,
             shutdown: shutdown.clone(),
             tracker: tracker.clone(),
         };

@@ -190,3 +190,67 @@ pub async fn demo_page(State(app): State<AppState>, headers: axum::http::HeaderM
     );
     res
 }
+
+/// The CSP of the staff pages (console and dashboard): own script, style and connections
+/// only, never framed.
+const STAFF_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; media-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; \
+     form-action 'none'";
+
+/// A staff page (`console` or `dashboard`): `{page}.html` with the staff headers.
+fn staff_page(page: &str) -> Response {
+    let Some(html) = asset(&format!("{page}.html")) else {
+        return not_built();
+    };
+    let extra = [
+        (header::CONTENT_SECURITY_POLICY, STAFF_CSP.to_string()),
+        (
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin".into(),
+        ),
+        (
+            header::HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=(), interest-cohort=()".into(),
+        ),
+        (header::X_FRAME_OPTIONS, "DENY".into()),
+    ];
+    with_headers(html, content_type("x.html"), &extra)
+}
+
+/// A script or style of a staff page; other pages' documents are not served under it.
+fn staff_file(page: &str, name: &str) -> Response {
+    if ASSETS.is_empty() {
+        return not_built();
+    }
+    let allowed = name
+        .strip_prefix(page)
+        .is_some_and(|rest| matches!(rest, ".js" | ".css"));
+    let Some(bytes) = asset(name).filter(|_| allowed) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let extra = [(
+        header::HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin".to_string(),
+    )];
+    with_headers(bytes, content_type(name), &extra)
+}
+
+/// `GET /console/`: the counsellor shift console.
+pub async fn console_page() -> Response {
+    staff_page("console")
+}
+
+/// `GET /console/{file}`: `console.js` and `console.css`.
+pub async fn console_file(Path(name): Path<String>) -> Response {
+    staff_file("console", &name)
+}
+
+/// `GET /dashboard/`: the supervisor dashboard.
+pub async fn dashboard_page() -> Response {
+    staff_page("dashboard")
+}
+
+/// `GET /dashboard/{file}`: `dashboard.js` and `dashboard.css`.
+pub async fn dashboard_file(Path(name): Path<String>) -> Response {
+    staff_file("dashboard", &name)
+}

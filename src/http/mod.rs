@@ -3,6 +3,7 @@
 //! response, and the headers every response carries.
 
 pub mod origin;
+pub mod staff;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +50,9 @@ pub struct AppState {
     pub hours: Arc<crate::routing::hours::Schedule>,
     /// Rate limiters.
     pub limits: crate::limits::Limits,
+    /// Demo mode only: the demo org root, which certifies identity keys enrolled in the
+    /// console at once.
+    pub demo_signer: Option<Arc<crate::crypto::IdentityKey>>,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
     /// Tracks WebSocket tasks, which axum's graceful shutdown does not wait for.
@@ -105,8 +109,10 @@ pub fn limit_ws(ws: WebSocketUpgrade) -> WebSocketUpgrade {
 pub struct ApiError {
     status: StatusCode,
     code: ErrorCode,
-    message: &'static str,
+    message: std::borrow::Cow<'static, str>,
     retry_after_s: Option<u64>,
+    /// Login only: the password was right and a TOTP code is needed.
+    totp_required: bool,
 }
 
 impl ApiError {
@@ -115,8 +121,17 @@ impl ApiError {
         Self {
             status,
             code,
-            message,
+            message: std::borrow::Cow::Borrowed(message),
             retry_after_s: None,
+            totp_required: false,
+        }
+    }
+
+    /// A new error with a message made at run time (never with anything secret in it).
+    pub fn with_message(status: StatusCode, code: ErrorCode, message: String) -> Self {
+        Self {
+            message: std::borrow::Cow::Owned(message),
+            ..Self::new(status, code, "")
         }
     }
 
@@ -125,19 +140,23 @@ impl ApiError {
         Self {
             status: StatusCode::TOO_MANY_REQUESTS,
             code: ErrorCode::RateLimited,
-            message: "too many attempts; wait and try again",
+            message: std::borrow::Cow::Borrowed("too many attempts; wait and try again"),
             retry_after_s: Some(seconds),
+            totp_required: false,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "code": self.code,
             "message": self.message,
             "retry_after_s": self.retry_after_s,
         });
+        if self.totp_required {
+            body["totp_required"] = serde_json::Value::Bool(true);
+        }
         let mut res = (self.status, Json(body)).into_response();
         if let Some(v) = self
             .retry_after_s
@@ -158,12 +177,19 @@ pub fn public_router(state: AppState) -> Router {
         .route("/v1/auth/login", post(login))
         .route("/v1/auth/ticket", post(ticket))
         .route("/v1/auth/logout", post(logout))
+        .merge(staff::routes())
         .route("/v1/visitor", get(relay::visitor::endpoint))
         .route("/v1/counsellor", get(relay::counsellor::endpoint))
         .route("/widget/", get(crate::web::widget_page))
         .route("/widget/embed.json", get(crate::web::embed_info))
         .route("/widget/{file}", get(crate::web::widget_file))
         .route("/demo", get(crate::web::demo_page))
+        .route("/console", get(|| async { axum::response::Redirect::permanent("/console/") }))
+        .route("/console/", get(crate::web::console_page))
+        .route("/console/{file}", get(crate::web::console_file))
+        .route("/dashboard", get(|| async { axum::response::Redirect::permanent("/dashboard/") }))
+        .route("/dashboard/", get(crate::web::dashboard_page))
+        .route("/dashboard/{file}", get(crate::web::dashboard_file))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::map_response(common_headers))
         .with_state(state)
@@ -293,11 +319,14 @@ pub struct LoginRequest {
     pub username: String,
     /// Password.
     pub password: String,
+    /// The current TOTP code, when the account has TOTP.
+    #[serde(default)]
+    pub totp: Option<String>,
 }
 
 /// Refuses API calls from a browser page of a foreign origin (a missing Origin is a
 /// non-browser client, which the SameSite=Strict cookie already constrains).
-fn check_origin(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn check_origin(s: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     match headers.get(header::ORIGIN) {
         Some(o) if !s.origins.allows_header(Some(o)) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -319,13 +348,24 @@ async fn login(
     s.limits
         .login(addr, &req.username)
         .map_err(ApiError::rate_limited)?;
-    let Ok((token, principal)) = s.auth.login(&req.username, &req.password).await else {
-        s.metrics.logins.with_label_values(&["refused"]).inc();
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::Unauthorized,
-            "wrong username or password",
-        ));
+    let (token, principal) = match s
+        .auth
+        .login(&req.username, &req.password, req.totp.as_deref())
+        .await
+    {
+        Ok(ok) => ok,
+        Err(e) => {
+            s.metrics.logins.with_label_values(&["refused"]).inc();
+            let totp_required = matches!(e, crate::auth::LoginFailed::Totp { .. });
+            return Err(ApiError {
+                totp_required,
+                ..ApiError::with_message(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::Unauthorized,
+                    e.to_string(),
+                )
+            });
+        }
     };
     s.metrics.logins.with_label_values(&["ok"]).inc();
     let secure = if s.config.secure_cookies {
@@ -337,7 +377,11 @@ async fn login(
         "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/v1; Max-Age={}{secure}",
         s.auth.session_ttl().as_secs()
     );
-    let body = serde_json::json!({ "alias": principal.alias, "role": principal.role });
+    let body = serde_json::json!({
+        "username": principal.username,
+        "alias": principal.alias,
+        "role": principal.role,
+    });
     let mut res = Json(body).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().insert(header::SET_COOKIE, v);
@@ -346,7 +390,7 @@ async fn login(
 }
 
 /// The session token from the `Cookie` header.
-fn session_token(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -118,19 +118,53 @@ impl CounsellorHandler {
             CounsellorFrame::Transfer { conv, to } => {
                 relay.with(|h| h.transfer(id, conv, &to, now))
             }
-            CounsellorFrame::End { conv, tags } => relay.with(|h| h.end(id, conv, &tags, now)),
+            CounsellorFrame::End { conv, tags } => {
+                self.check_tags(&tags)?;
+                relay.with(|h| h.end(id, conv, &tags, now))
+            }
             CounsellorFrame::Referral { .. } => Err((
                 ErrorCode::Forbidden,
                 "referrals are not enabled on this server",
             )),
-            CounsellorFrame::CallbackDone { id: request, .. } => {
-                relay.with(|h| h.callback_done(id, &request, now))
+            CounsellorFrame::CallbackDone { id: request, tags } => {
+                self.check_tags(&tags)?;
+                relay.with(|h| {
+                    h.callback_done(id, &request, now)?;
+                    h.record_contact("phone", &tags);
+                    Ok(())
+                })
             }
         }
     }
 }
 
 impl CounsellorHandler {
+    /// Tags must come from the configured vocabulary (`tags` and the queues' topics), so
+    /// the statistics hold categories only.
+    fn check_tags(&self, tags: &protocol::Tags) -> Result<(), Refusal> {
+        let c = &self.app.config;
+        let topics = c.tags.all_topics(&c.queues);
+        if let Some(t) = tags.topic.iter().find(|t| !topics.iter().any(|k| k == t.as_str())) {
+            tracing::debug!(tag = %t, "unknown topic tag");
+            return Err((ErrorCode::BadFrame, "unknown topic tag; see /v1/console/config"));
+        }
+        if tags
+            .outcome
+            .as_ref()
+            .is_some_and(|o| !c.tags.outcomes.iter().any(|k| k == o.as_str()))
+        {
+            return Err((ErrorCode::BadFrame, "unknown outcome tag; see /v1/console/config"));
+        }
+        if tags
+            .channel
+            .as_ref()
+            .is_some_and(|ch| !crate::config::CHANNELS.contains(&ch.as_str()))
+        {
+            return Err((ErrorCode::BadFrame, "unknown channel; use chat or phone"));
+        }
+        Ok(())
+    }
+
     /// The bundle must chain to the org root now and name this account: the relay refuses
     /// to route visitors to a key the visitor's widget would refuse anyway.
     fn check_bundle(&self, bundle: &Bundle) -> Result<(), Refusal> {

@@ -196,6 +196,11 @@ impl Schedule {
         }
     }
 
+    /// The organisation's time zone.
+    pub fn time_zone(&self) -> &TimeZone {
+        &self.tz
+    }
+
     /// Whether the schedule has no hours at all (always open).
     pub fn always_open(&self) -> bool {
         self.always_open

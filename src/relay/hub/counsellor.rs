@@ -200,6 +200,8 @@ impl Hub {
             c.missed_offers = 0;
         }
         self.observe_wait(&queue, waited, first);
+        let today = self.today();
+        self.stats.waited(&today, waited.as_secs_f64());
         if let Some(v) = visitor.and_then(|id| self.visitors.get(&id)) {
             v.mailbox.push(frame);
         }
@@ -273,6 +275,9 @@ impl Hub {
         if tags.topic.len() > MAX_TAG_VALUES {
             return Err((ErrorCode::BadFrame, "too many topic tags"));
         }
+        let today = self.today();
+        let channel = tags.channel.as_ref().map_or("chat", |c| c.as_str());
+        self.stats.contact(&today, channel, tags, "untagged");
         self.end_conv(conv, "counsellor_ended", now);
         self.settle(now);
         Ok(())

@@ -12,10 +12,12 @@ mod phone;
 mod props;
 mod reclaim;
 mod resume;
+mod snapshot;
 mod visitor;
 
 pub use phone::{MAX_CALLBACK_CT_BYTES, MAX_LISTED};
 pub use resume::{MAX_REPLAY_BYTES, MAX_REPLAY_FRAMES};
+pub use snapshot::{CounsellorState, HubSnapshot, OnDuty, QueueFigures};
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -59,6 +61,8 @@ pub struct HubConfig {
     pub max_missed_offers: u32,
     /// How long a dropped counsellor's live chats wait for them (0: requeue at once).
     pub reconnect_window: Duration,
+    /// The organisation's time zone (today's statistics follow its calendar day).
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 impl HubConfig {
@@ -77,6 +81,8 @@ impl HubConfig {
             wrap_up: Duration::from_secs(c.routing.wrap_up_s),
             max_missed_offers: c.routing.max_missed_offers,
             reconnect_window: Duration::from_secs(c.routing.reconnect_window_s),
+            time_zone: jiff::tz::TimeZone::get(&c.hours.time_zone)
+                .unwrap_or(jiff::tz::TimeZone::UTC),
         }
     }
 }
@@ -178,6 +184,8 @@ pub struct Hub {
     handle_ewma: HashMap<QueueId, f64>,
     /// Pending callback requests by id (sealed; see `phone`).
     callbacks: HashMap<String, phone::Callback>,
+    /// Today's anonymous statistics (counts only).
+    stats: crate::stats::Stats,
 }
 
 /// Weight of the newest observation in the wait estimate.
@@ -198,7 +206,13 @@ impl Hub {
             wait_ewma: HashMap::new(),
             handle_ewma: HashMap::new(),
             callbacks: HashMap::new(),
+            stats: crate::stats::Stats::default(),
         }
+    }
+
+    /// Today's date in the organisation's time zone.
+    fn today(&self) -> String {
+        crate::stats::local_date(&self.cfg.time_zone)
     }
 
     /// Whether `queue` is configured.
@@ -380,8 +394,22 @@ impl Hub {
             Phase::Parked { .. } => self.metrics.conversations_live.dec(),
             Phase::Queued => {}
         }
+        let today = self.today();
         if matches!(c.phase, Phase::Queued | Phase::Offered { .. }) && reason == "visitor_left" {
             self.metrics.abandoned.inc();
+            self.stats.abandoned(&today);
+        }
+        // A chat that was accepted is a contact; `end` counts the ones a counsellor tagged.
+        if matches!(c.phase, Phase::Live { .. } | Phase::Parked { .. })
+            && reason != "counsellor_ended"
+        {
+            let outcome = if reason == "visitor_left" {
+                "ended_by_visitor"
+            } else {
+                reason
+            };
+            self.stats
+                .contact(&today, "chat", &crate::protocol::Tags::default(), outcome);
         }
         self.metrics
             .conversations_ended

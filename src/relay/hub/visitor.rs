@@ -54,6 +54,8 @@ impl Hub {
                 "all counsellors are busy and the queue is full; please call the phone line",
             ));
         }
+        let today = self.today();
+        self.stats.joined(&today);
         let conv = ConvId::random();
         self.seq += 1;
         let priority = self.cfg.priority_topics.iter().any(|t| t == queue.topic());
