@@ -69,9 +69,8 @@ function dispatch(e: ShiftEvent): void {
 }
 
 function persistDuty(): void {
-  if ((state.duty === 'on' || state.duty === 'break' || state.duty === 'starting') && state.settings !== undefined) {
-    saveDuty(sessionStorage, { ...state.settings, onBreak: state.duty === 'break' });
-  }
+  if (state.duty === 'off') clearDuty(sessionStorage);
+  else if (state.settings !== undefined) saveDuty(sessionStorage, { ...state.settings, onBreak: state.duty === 'break' });
 }
 
 function draw(prev: ShiftState | undefined): void {
@@ -145,7 +144,11 @@ function showShift(id: ReadyIdentity, cfg: ConsoleConfig): void {
     goOnDuty: (s) => void goOnDuty(s),
     setBreak: (on) => connection?.setBreak(on),
     endShift,
-    accept: (o) => connection?.accept(o),
+    accept: (o) => {
+      connection?.accept(o);
+      dispatch({ type: 'select', conv: o.conv });
+      view?.focusActive();
+    },
     decline: (conv) => connection?.decline(conv),
     select: (conv) => {
       dispatch({ type: 'select', conv });

@@ -42,6 +42,8 @@ export class ShiftView {
   private readonly chatList: HTMLUListElement;
   private readonly paneSlot: HTMLElement;
   private readonly empty: HTMLElement;
+  /** Announces new offers to screen readers (the list itself is not a live region). */
+  private readonly announce: HTMLElement;
   readonly desk: DeskPanel;
   private readonly panes = new Map<string, ChatPane>();
   private readonly offerEls = new Map<string, { li: HTMLLIElement; left: HTMLElement }>();
@@ -53,8 +55,9 @@ export class ShiftView {
   constructor(private readonly config: ConsoleConfig, private readonly actions: ShiftActions, deskPub: () => Uint8Array | undefined) {
     this.dutyEl = h('section', { class: 'duty', 'aria-labelledby': 'duty-h' });
     this.offersList = h('ul', { class: 'offers', 'aria-label': 'Offers' });
+    this.announce = h('p', { class: 'sr-only', 'aria-live': 'assertive' });
     this.offersSection = h('section', { class: 'offers-box', 'aria-labelledby': 'offers-h' },
-      h('h2', { id: 'offers-h' }, 'Offers'), this.offersList);
+      h('h2', { id: 'offers-h' }, 'Offers'), this.offersList, this.announce);
     this.chatList = h('ul', { class: 'chat-list' });
     this.empty = h('p', { class: 'muted empty' }, 'No chats yet. Accepted offers open here.');
     this.paneSlot = h('div', { class: 'panes' }, this.empty);
@@ -163,6 +166,7 @@ export class ShiftView {
             button('Decline', () => this.actions.decline(o.conv))));
         el = { li, left };
         this.offerEls.set(o.conv, el);
+        this.announce.textContent = `New offer: ${queueName(this.config.queues, o.queue)}, ${secondsLeft(o, nowMs)} seconds to accept.`;
         this.offersList.append(li);
       }
       const text = `${secondsLeft(o, nowMs)} s left to accept`;
