@@ -74,6 +74,13 @@ describe('chats', () => {
     expect(c[0]!.queue).toBe('');
   });
 
+  /** A visitor transferred back to this console continues the same chat, transcript kept, under a renewed session. */
+  it('takes a visitor back', () => {
+    const c = chats(...secure(), { type: 'chat_ended', conv: A, reason: 'transferred', nowS: 2 }, ...secure());
+    expect(c[0]).toMatchObject({ phase: 'secure', epoch: 2 });
+    expect(c[0]!.lines.map((l) => l.note)).toEqual(['secured', 'transferred', 'renewed']);
+  });
+
   /** An ended chat keeps its lines until closed and no longer counts as live. */
   it('ends and closes', () => {
     let c = chats(...secure(), ...secure(B), { type: 'chat_ended', conv: A, reason: 'visitor_left', nowS: 5 });

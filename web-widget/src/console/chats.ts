@@ -86,7 +86,14 @@ function markRead(c: Chat, upto: number): Chat {
 
 /** The next state of one chat; `undefined` removes it. */
 function reduceChat(c: Chat | undefined, e: ChatEvent): Chat | undefined {
-  if (e.type === 'chat_accepted') return c ?? newChat(e.conv, e.queue);
+  if (e.type === 'chat_accepted') {
+    if (c === undefined) return newChat(e.conv, e.queue);
+    if (c.phase !== 'ended') return c;
+    // The same visitor back (transferred back to this counsellor): the transcript so far stays.
+    const { endedReason: _r, ...rest } = c;
+    void _r;
+    return { ...rest, queue: e.queue, phase: 'securing', visitorAway: false, peerTyping: false };
+  }
   if (e.type === 'chat_resumed') {
     // Known: this console reconnected. Unknown: the page was reloaded and its transcript is gone.
     if (c === undefined) return note({ ...newChat(e.conv, ''), phase: 'securing' }, 'renewed_after_reload', e.nowS);
