@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, FrameLocator, Page } from 'playwright-core';
-import { artifact, launch, openFromDemo, type Server, startServer } from './harness.js';
+import { artifact, launch, LYT_BIN, openFromDemo, type Server, startServer } from './harness.js';
 
 let server: Server;
 let browser: Browser;
@@ -25,7 +25,8 @@ beforeAll(async () => {
   for (const file of ['console.js', 'console.css', 'console.html']) {
     const path = file === 'console.html' ? '/console/' : `/console/${file}`;
     const served = await (await fetch(`${server.url}${path}`)).text();
-    expect(served, `${file} served by ${server.url} is not dist/${file}: rebuild lyt`).toBe(readFileSync(new URL(`../dist/${file}`, import.meta.url), 'utf8'));
+    const built = readFileSync(new URL(`../dist/${file}`, import.meta.url), 'utf8');
+    if (served !== built) throw new Error(`${LYT_BIN} serves another ${file} than dist/: run \`cargo build\` after \`npm run build\``);
   }
 });
 afterAll(async () => {
@@ -39,7 +40,13 @@ async function startShift(context: BrowserContext, username: string): Promise<Pa
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
+    // Failed requests are checked below by URL.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+  });
+  page.on('response', (r) => {
+    // Before login `GET /v1/auth/me` answers 401: that is how the page learns to show the form.
+    const expected = r.url().endsWith('/v1/auth/me') && r.status() === 401;
+    if (r.status() >= 400 && !expected && !r.url().endsWith('/favicon.ico')) errors.push(`${r.status()} ${r.url()}`);
   });
   await page.goto(`${server.url}/console/`);
   await page.getByRole('heading', { name: 'Shift console' }).waitFor();

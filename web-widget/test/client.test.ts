@@ -116,6 +116,15 @@ describe('visitor client', () => {
     expect(events.filter((e) => e.type === 'received')).toHaveLength(1);
   });
 
+  /** Each counsellor message shown is confirmed with a read receipt (the console's "Read"). */
+  it('sends read receipts', () => {
+    const counsellor = toChat();
+    sock().push(counsellorSays(counsellor, 'Hej'));
+    sock().push(counsellorSays(counsellor, 'Er du der?'));
+    const reads = sock().of('data').map((f) => receiveMessage(counsellor, f['n'] as number, b64Decode(f['m'] as string)).message);
+    expect(reads).toEqual([{ k: 'hello' }, { k: 'read', upto: 0 }, { k: 'read', upto: 1 }]);
+  });
+
   /** A dropped connection resumes with token, conv and upto; what was sent offline arrives once, replays are not shown twice. */
   it('resumes without loss or duplicates', () => {
     const counsellor = toChat();
@@ -133,7 +142,7 @@ describe('visitor client', () => {
     expect(sock().of('resume')).toEqual([{ t: 'resume', token: 'tok', conv, upto: 0 }]);
     sock().push({ t: 'resumed', conv });
     // Everything the counsellor has not confirmed is sent again, unchanged.
-    expect(counsellorReads(counsellor, [...first.of('data'), ...sock().of('data')])).toEqual(['hello', 'text:before', 'text:while offline']);
+    expect(counsellorReads(counsellor, [...first.of('data'), ...sock().of('data')])).toEqual(['hello', 'read', 'text:before', 'text:while offline']);
     sock().push(missed);
     expect(events.filter((e) => e.type === 'received').map((e) => (e as { body: string }).body)).toEqual(['one', 'two']);
     expect(events).toContainEqual({ type: 'reconnected' });

@@ -339,6 +339,8 @@ export class Client {
     switch (msg.k) {
       case 'text':
         this.deps.dispatch({ type: 'received', n, body: msg.body, ts: msg.ts });
+        // The chat is on screen as it arrives: tell the counsellor it was read.
+        this.sendApp({ k: 'read', upto: n });
         return;
       case 'typing':
         this.deps.dispatch({ type: 'peer_typing', on: msg.on });
