@@ -120,7 +120,7 @@ describe('the shift console', () => {
     await maja.getByText(/Earlier messages are not kept on this device/).first().waitFor({ timeout: 15_000 });
     const code2 = await consoleCode(maja);
     expect(code2).not.toBe(code1);
-    await widget.getByText(`Ny sikkerhedskode: ${code2}`).waitFor({ timeout: 15_000 });
+    await widget.locator('li.note', { hasText: `Ny sikkerhedskode: ${code2}` }).waitFor({ timeout: 15_000 });
     await expect(maja.locator('li.them', { hasText: 'Hej, jeg vil gerne ud' }).count()).resolves.toBe(0);
     await say(maja, 'Vi er her stadig.');
     await widget.locator('li.them', { hasText: 'Vi er her stadig.' }).waitFor();
@@ -137,7 +137,7 @@ describe('the shift console', () => {
     await maja.getByText('The chat was handed over.').waitFor();
     await ali.locator('li.offer').getByRole('button', { name: 'Accept' }).click();
     const code3 = await consoleCode(ali);
-    await widget.getByText(`Ny sikkerhedskode: ${code3}`).waitFor({ timeout: 15_000 });
+    await widget.locator('li.note', { hasText: `Ny sikkerhedskode: ${code3}` }).waitFor({ timeout: 15_000 });
     await widget.getByRole('heading', { name: 'Du taler med Ali' }).waitFor();
     await visitorSays(widget, 'Hej Ali');
     await ali.locator('li.them', { hasText: 'Hej Ali' }).waitFor();
