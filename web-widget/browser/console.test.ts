@@ -7,6 +7,7 @@
  * a sealed callback request with the desk key file and marks it done.
  */
 
+import AxeBuilder from '@axe-core/playwright';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +35,12 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** axe (WCAG 2.1 A/AA and best practice) finds nothing on the page as it is now. */
+async function axe(page: Page, screen: string): Promise<void> {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
+  expect(result.violations.map((v) => `${screen}: ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+}
+
 /** Opens the console, logs in, enrols (the demo certifies at once) and goes on duty. */
 async function startShift(context: BrowserContext, username: string): Promise<Page> {
   const page = await context.newPage();
@@ -50,13 +57,16 @@ async function startShift(context: BrowserContext, username: string): Promise<Pa
   });
   await page.goto(`${server.url}/console/`);
   await page.getByRole('heading', { name: 'Shift console' }).waitFor();
+  await axe(page, 'login');
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(passwords[username]!);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('button', { name: 'Create my identity key' }).click();
   await page.getByRole('heading', { name: 'Your identity key is ready' }).waitFor();
+  await axe(page, 'enrolled');
   await expect(page.locator('.fingerprint').textContent()).resolves.toMatch(/^[0-9a-f]{4}( [0-9a-f]{4}){4}$/);
   await page.getByRole('button', { name: 'Continue' }).click();
+  await axe(page, 'duty form');
   await page.getByRole('button', { name: 'Go on duty' }).click();
   await page.getByText(/^On duty — 0 of 2 chats\.$/).waitFor();
   expect(errors).toEqual([]);
@@ -98,6 +108,7 @@ describe('the shift console', () => {
     await expect(offer.textContent()).resolves.toMatch(/Getting out \(da\/exit\).*\d+ s left to accept/);
     await expect(maja.title()).resolves.toMatch(/^\(1\) New offer/);
     await maja.screenshot({ path: artifact('console-offer.png') });
+    await axe(maja, 'offer');
     await offer.getByRole('button', { name: 'Accept' }).click();
 
     // Secure: both sides show the same code; messages both ways; read receipts.
@@ -113,11 +124,12 @@ describe('the shift console', () => {
     await widget.locator('li.them', { hasText: 'Hej, tak fordi du skriver' }).waitFor();
     await maja.locator('li.me', { hasText: 'Hej, tak fordi du skriver' }).locator('.state', { hasText: 'Read' }).waitFor({ timeout: 10_000 });
     await maja.screenshot({ path: artifact('console-chat.png') });
+    await axe(maja, 'chat');
 
     // Reload the console mid-chat: back on duty with a new shift key, the chat renewed.
     await maja.reload();
-    await maja.getByText(/console was reloaded/).waitFor({ timeout: 15_000 });
-    await maja.getByText(/Earlier messages are not kept on this device/).first().waitFor({ timeout: 15_000 });
+    await maja.getByText(/^The console was reloaded/).waitFor({ timeout: 15_000 });
+    await maja.locator('li.note', { hasText: 'Earlier messages are not kept on this device' }).waitFor({ timeout: 15_000 });
     const code2 = await consoleCode(maja);
     expect(code2).not.toBe(code1);
     await widget.locator('li.note', { hasText: `Ny sikkerhedskode: ${code2}` }).waitFor({ timeout: 15_000 });
@@ -154,6 +166,7 @@ describe('the shift console', () => {
     await ali.getByRole('radio', { name: 'advice' }).check();
     await expect(ali.getByRole('radio', { name: 'chat' }).isChecked()).resolves.toBe(true);
     await ali.screenshot({ path: artifact('console-end-tags.png') });
+    await axe(ali, 'end form');
     await ali.getByRole('button', { name: 'End chat', exact: true }).click();
     await ali.getByText('No chats yet.').waitFor();
     await widget.getByRole('heading', { name: 'Chatten er slut' }).waitFor();
@@ -183,6 +196,7 @@ describe('the shift console', () => {
     await item.getByText('+45 12 34 56 78').waitFor();
     await item.getByText('i aften').waitFor();
     await page.screenshot({ path: artifact('console-desk.png') });
+    await axe(page, 'desk');
     await item.getByRole('button', { name: 'Done…' }).click();
     await item.getByRole('radio', { name: 'callback' }).check();
     await item.getByRole('button', { name: 'Mark done' }).click();

@@ -34,10 +34,11 @@ const linkEl = h('span', { class: 'link', role: 'status' });
 const logoutBtn = button('Log out', () => void logout());
 logoutBtn.hidden = true;
 const noticeEl = h('div', { class: 'notice-slot' });
-const main = h('main', { id: 'main' });
+/** Holds the current screen: the staff login form (its own `<main>`) or a `<main>` made by {@link screen}. */
+const app = h('div', { class: 'app' });
 document.body.append(
   h('header', { class: 'bar' }, h('span', { class: 'brand' }, 'lyt · shift console'), h('span', { class: 'bar-right' }, who, linkEl, logoutBtn)),
-  noticeEl, main);
+  noticeEl, app);
 document.addEventListener('pointerdown', () => beeper.unlock(), { once: true });
 
 let state: ShiftState = initialShift();
@@ -47,6 +48,13 @@ let identity: ReadyIdentity | undefined;
 let config: ConsoleConfig | undefined;
 let deskPub: Uint8Array | undefined;
 let ticker: ReturnType<typeof setInterval> | undefined;
+
+/** A new, empty `<main>` for the next screen. */
+function screen(): HTMLElement {
+  const main = h('main', { id: 'main' });
+  app.replaceChildren(main);
+  return main;
+}
 
 const NOTICES: Readonly<Record<Notice['key'], string>> = {
   duty_refused: 'The relay did not put you on duty',
@@ -163,6 +171,7 @@ function showShift(id: ReadyIdentity, cfg: ConsoleConfig): void {
     colleagues: () => api.colleagues(),
     callbackDone: (cbId, tags) => connection?.callbackDone(cbId, tags),
   }, () => deskPub);
+  const main = screen();
   main.replaceChildren(h('h1', { class: 'sr-only', tabindex: '-1' }, 'Shift'), view.el);
   draw(undefined);
   const resume = loadDuty(sessionStorage);
@@ -199,11 +208,11 @@ async function loggedIn(): Promise<void> {
   logoutBtn.hidden = false;
   const cfg = toConsoleConfig(await api.consoleConfig());
   void loadDesk(cfg.orgRoot);
-  await enrol(main, api, indexedDbStore(), cfg.orgRoot, (id) => showShift(id, cfg));
+  await enrol(screen(), api, indexedDbStore(), cfg.orgRoot, (id) => showShift(id, cfg));
 }
 
 function showLogin(): void {
-  main.replaceChildren(loginForm({
+  app.replaceChildren(loginForm({
     api, title: 'Shift console', intro: 'Log in to start your shift.',
     onLoggedIn: () => void start(),
   }));
@@ -211,7 +220,7 @@ function showLogin(): void {
 
 function showProblem(e: unknown): void {
   const title = h('h1', { tabindex: '-1' }, 'The console could not start');
-  main.replaceChildren(title, h('p', { role: 'alert' }, plainError(e, 'start the console')), button('Try again', () => location.reload(), { class: 'primary' }));
+  screen().replaceChildren(title, h('p', { role: 'alert' }, plainError(e, 'start the console')), button('Try again', () => location.reload(), { class: 'primary' }));
   title.focus();
 }
 

@@ -74,7 +74,7 @@ export class ChatPane {
     const id = `chat-${conv}`;
     this.heading = h('h2', { id: `${id}-h`, tabindex: '-1' }, label);
     this.safety = h('p', { class: 'safety' });
-    this.log = h('ol', { class: 'log', role: 'log', 'aria-label': `Messages in ${label}` });
+    this.log = h('ol', { class: 'log' });
     this.typingEl = h('p', { class: 'typing', 'aria-live': 'polite' });
     this.box = h('textarea', { id: `${id}-box`, rows: '3', maxlength: '4000', autocomplete: 'off' });
     this.sendBtn = button('Send', () => this.send(), { class: 'primary' });
@@ -96,7 +96,8 @@ export class ChatPane {
       h('div', { class: 'compose-row' },
         h('label', { for: `${id}-canned` }, 'Canned response'), this.canned, this.sendBtn));
     this.el = h('section', { class: 'chat', 'aria-labelledby': `${id}-h` },
-      this.heading, this.safety, this.log, this.typingEl, compose, this.tools, this.formSlot);
+      this.heading, this.safety, h('div', { class: 'log-box', role: 'log', 'aria-label': `Messages in ${label}` }, this.log),
+      this.typingEl, compose, this.tools, this.formSlot);
   }
 
   /** Moves focus to the message box (or the heading when there is none to type in). */

@@ -210,7 +210,7 @@ export class ShiftView {
   private updateTab(c: Chat, active: boolean, label: string): void {
     const b = this.chatEls.get(c.conv);
     if (b === undefined) return;
-    const parts = [label, c.queue === '' ? 'renewing' : queueName(this.config.queues, c.queue)];
+    const parts = c.queue === '' ? [label] : [label, queueName(this.config.queues, c.queue)];
     if (c.phase === 'ended') parts.push('ended');
     else if (c.phase === 'securing') parts.push('securing');
     if (c.unread > 0) parts.push(`${c.unread} unread`);
