@@ -412,9 +412,10 @@ impl Auth {
         code: Option<&str>,
     ) -> Result<(String, Principal), LoginFailed> {
         let account = lock(&self.inner.accounts).get(username).cloned();
-        let hash = account
-            .as_ref()
-            .map_or_else(|| self.inner.dummy_hash.clone(), |a| a.password_hash.clone());
+        let hash = account.as_ref().map_or_else(
+            || self.inner.dummy_hash.clone(),
+            |a| a.password_hash.clone(),
+        );
         let password = zeroize::Zeroizing::new(password.to_owned());
         let ok = tokio::task::spawn_blocking(move || {
             PasswordHash::new(&hash).is_ok_and(|h| {
@@ -989,8 +990,7 @@ mod tests {
         let id = IdentityKey::generate(&mut rand::rngs::OsRng);
         let now = 1_800_000_000;
         let cert = |root: &IdentityKey, alias: &str, role, key: &[u8; 32]| {
-            crate::crypto::issue_id_cert(root, role, alias, key, now - 10, now + 86_400, 1)
-                .unwrap()
+            crate::crypto::issue_id_cert(root, role, alias, key, now - 10, now + 86_400, 1).unwrap()
         };
         let good = cert(&root, "Maja", crate::crypto::Role::Counsellor, &id.public());
         assert_eq!(
@@ -1001,7 +1001,12 @@ mod tests {
         );
         a.enrol("maja", &id.public()).unwrap();
         for bad in [
-            cert(&other_root, "Maja", crate::crypto::Role::Counsellor, &id.public()),
+            cert(
+                &other_root,
+                "Maja",
+                crate::crypto::Role::Counsellor,
+                &id.public(),
+            ),
             cert(&root, "Ali", crate::crypto::Role::Counsellor, &id.public()),
             cert(&root, "Maja", crate::crypto::Role::Supervisor, &id.public()),
             cert(&root, "Maja", crate::crypto::Role::Counsellor, &[5; 32]),
@@ -1011,7 +1016,10 @@ mod tests {
                 Err(AccountError::Invalid(_))
             ));
         }
-        assert!(a.register_cert("maja", &good, &root.public(), now + 86_400).is_err());
+        assert!(
+            a.register_cert("maja", &good, &root.public(), now + 86_400)
+                .is_err()
+        );
         a.register_cert("maja", &good, &root.public(), now).unwrap();
         let identity = a.account("maja").unwrap().identity.unwrap();
         assert_eq!(identity.cert_expires, Some(now + 86_400));

@@ -237,6 +237,7 @@ impl Default for TagsConfig {
                 "callback",
                 "crisis",
                 "no_contact",
+                "technical",
                 "other",
             ]),
         }
@@ -490,8 +491,13 @@ impl Config {
             }
         }
         for (lang, lines) in &self.canned {
-            if lines.iter().any(|l| l.is_empty() || l.chars().count() > 1000) {
-                return bad(format!("canned.{lang}: each response must be 1-1000 characters"));
+            if lines
+                .iter()
+                .any(|l| l.is_empty() || l.chars().count() > 1000)
+            {
+                return bad(format!(
+                    "canned.{lang}: each response must be 1-1000 characters"
+                ));
             }
         }
         crate::routing::hours::Schedule::new(&self.hours).map_err(ConfigError::Invalid)?;

@@ -48,6 +48,20 @@ pub struct Inner {
     pub handle_seconds: Histogram,
     /// Visitors who left (or never came back) before a counsellor took them.
     pub abandoned: IntCounter,
+    /// Contacts ended (chats a counsellor accepted, phone callbacks done), by channel and
+    /// outcome tag.
+    pub contacts: IntCounterVec,
+    /// Topic tags of ended contacts (a contact with two topics counts under both).
+    pub contact_topics: IntCounterVec,
+    /// Counsellors by state (available, busy, on_break, offline), set at each scrape.
+    pub counsellors: IntGaugeVec,
+    /// Live chats and pending offers of counsellors on duty, and their capacity, set at each
+    /// scrape (label `of`: chats, capacity).
+    pub load: IntGaugeVec,
+    /// How long the longest-waiting visitor has waited, by queue, set at each scrape.
+    pub longest_wait: IntGaugeVec,
+    /// The wait estimate for someone joining now, by queue, set at each scrape.
+    pub eta: IntGaugeVec,
 }
 
 /// Buckets of waits and chats: from seconds to two hours.
@@ -163,6 +177,37 @@ impl Metrics {
             wait_seconds,
             handle_seconds,
             abandoned,
+            contacts: counter_vec(
+                &reg,
+                "lyt_contacts_total",
+                "Contacts ended, by channel and outcome",
+                &["channel", "outcome"],
+            ),
+            contact_topics: counter_vec(
+                &reg,
+                "lyt_contact_topics_total",
+                "Topic tags of ended contacts",
+                &["topic"],
+            ),
+            counsellors: gauge_vec(&reg, "lyt_counsellors", "Counsellors by state", &["state"]),
+            load: gauge_vec(
+                &reg,
+                "lyt_counsellor_load",
+                "Chats and capacity of counsellors on duty",
+                &["of"],
+            ),
+            longest_wait: gauge_vec(
+                &reg,
+                "lyt_queue_longest_wait_seconds",
+                "Longest current wait",
+                &["queue"],
+            ),
+            eta: gauge_vec(
+                &reg,
+                "lyt_queue_eta_seconds",
+                "Wait estimate for someone joining now",
+                &["queue"],
+            ),
             registry: reg,
         };
         Self {

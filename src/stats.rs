@@ -204,10 +204,13 @@ mod tests {
         assert_eq!(t.by_outcome["advice"], 2);
         assert_eq!(t.by_outcome["ended_by_visitor"], 1);
         assert!((t.abandon_rate - 0.333).abs() < 1e-9, "{}", t.abandon_rate);
-        assert_eq!(s.today("2026-11-24"), Today {
-            date: "2026-11-24".into(),
-            ..Today::default()
-        });
+        assert_eq!(
+            s.today("2026-11-24"),
+            Today {
+                date: "2026-11-24".into(),
+                ..Today::default()
+            }
+        );
         s.joined("2026-11-24");
         assert_eq!(s.today("2026-11-24").joined, 1);
         assert_eq!(s.today("2026-11-24").contacts, 0);

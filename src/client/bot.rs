@@ -133,7 +133,7 @@ pub async fn run(opts: &BotOptions, mut on_event: impl FnMut(BotEvent)) -> Resul
                     });
                     chats.insert(conv, (chat, 0));
                 }
-                Err(_) => end(&mut ws, conv, "crypto_failed").await?,
+                Err(_) => end(&mut ws, conv, "technical").await?,
             },
             ServerFrame::Data { conv, n, m } => {
                 let Some((chat, count)) = chats.get_mut(&conv) else {
@@ -157,12 +157,12 @@ pub async fn run(opts: &BotOptions, mut on_event: impl FnMut(BotEvent)) -> Resul
                     }
                     Ok(Some(AppMessage::Bye { .. })) => {
                         chats.remove(&conv);
-                        end(&mut ws, conv, "visitor_said_bye").await?;
+                        end(&mut ws, conv, "advice").await?;
                     }
                     Ok(_) => {}
                     Err(_) => {
                         chats.remove(&conv);
-                        end(&mut ws, conv, "crypto_failed").await?;
+                        end(&mut ws, conv, "technical").await?;
                     }
                 }
             }

@@ -184,10 +184,16 @@ pub fn public_router(state: AppState) -> Router {
         .route("/widget/embed.json", get(crate::web::embed_info))
         .route("/widget/{file}", get(crate::web::widget_file))
         .route("/demo", get(crate::web::demo_page))
-        .route("/console", get(|| async { axum::response::Redirect::permanent("/console/") }))
+        .route(
+            "/console",
+            get(|| async { axum::response::Redirect::permanent("/console/") }),
+        )
         .route("/console/", get(crate::web::console_page))
         .route("/console/{file}", get(crate::web::console_file))
-        .route("/dashboard", get(|| async { axum::response::Redirect::permanent("/dashboard/") }))
+        .route(
+            "/dashboard",
+            get(|| async { axum::response::Redirect::permanent("/dashboard/") }),
+        )
         .route("/dashboard/", get(crate::web::dashboard_page))
         .route("/dashboard/{file}", get(crate::web::dashboard_file))
         .layer(DefaultBodyLimit::max(max_body))
@@ -198,10 +204,7 @@ pub fn public_router(state: AppState) -> Router {
 /// The internal router: metrics and health, never exposed publicly.
 pub fn internal_router(state: AppState) -> Router {
     Router::new()
-        .route(
-            "/metrics",
-            get(|State(s): State<AppState>| async move { s.metrics.render() }),
-        )
+        .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .with_state(state)
@@ -220,6 +223,38 @@ async fn common_headers(mut res: Response) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     res
+}
+
+/// `GET /metrics`: the supervisor's live figures are set as gauges at each scrape, so
+/// Prometheus sees the same numbers as the dashboard.
+async fn metrics(State(s): State<AppState>) -> String {
+    let snap = staff::make_snapshot(&s);
+    let m = &s.metrics;
+    let by_state = [
+        ("available", snap.counsellors.available),
+        ("busy", snap.counsellors.busy),
+        ("on_break", snap.counsellors.on_break),
+        ("offline", snap.counsellors.offline),
+    ];
+    for (state, n) in by_state {
+        m.counsellors
+            .with_label_values(&[state])
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+    m.load
+        .with_label_values(&["chats"])
+        .set(i64::from(snap.load.chats));
+    m.load
+        .with_label_values(&["capacity"])
+        .set(i64::from(snap.load.capacity));
+    for q in &snap.hub.queues {
+        let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        m.longest_wait
+            .with_label_values(&[q.id.as_str()])
+            .set(secs(q.longest_wait_s));
+        m.eta.with_label_values(&[q.id.as_str()]).set(secs(q.eta_s));
+    }
+    m.render()
 }
 
 async fn ready(State(s): State<AppState>) -> Response {

@@ -43,12 +43,18 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/console/colleagues", get(colleagues))
         .route("/v1/supervisor/snapshot", get(snapshot))
         .route("/v1/supervisor/live", get(live))
-        .route("/v1/supervisor/accounts", get(accounts).post(create_account))
+        .route(
+            "/v1/supervisor/accounts",
+            get(accounts).post(create_account),
+        )
         .route(
             "/v1/supervisor/accounts/{username}/disabled",
             post(set_disabled),
         )
-        .route("/v1/supervisor/accounts/{username}/cert", post(register_cert))
+        .route(
+            "/v1/supervisor/accounts/{username}/cert",
+            post(register_cert),
+        )
         .route(
             "/v1/supervisor/accounts/{username}/totp_reset",
             post(totp_reset),
@@ -65,7 +71,11 @@ pub fn routes() -> Router<AppState> {
 pub struct Empty {}
 
 fn unauthorized() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, "log in first")
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthorized,
+        "log in first",
+    )
 }
 
 /// The logged-in principal (any role).
@@ -414,7 +424,10 @@ fn live_stream(s: AppState, token: String) -> impl Stream<Item = Result<Event, I
             () = s.shutdown.cancelled() => return None,
             _ = every.tick() => {}
         }
-        if s.auth.session(&token).is_none_or(|p| p.role != Role::Supervisor) {
+        if s.auth
+            .session(&token)
+            .is_none_or(|p| p.role != Role::Supervisor)
+        {
             return None;
         }
         let event = Event::default()

@@ -144,16 +144,26 @@ impl CounsellorHandler {
     fn check_tags(&self, tags: &protocol::Tags) -> Result<(), Refusal> {
         let c = &self.app.config;
         let topics = c.tags.all_topics(&c.queues);
-        if let Some(t) = tags.topic.iter().find(|t| !topics.iter().any(|k| k == t.as_str())) {
+        if let Some(t) = tags
+            .topic
+            .iter()
+            .find(|t| !topics.iter().any(|k| k == t.as_str()))
+        {
             tracing::debug!(tag = %t, "unknown topic tag");
-            return Err((ErrorCode::BadFrame, "unknown topic tag; see /v1/console/config"));
+            return Err((
+                ErrorCode::BadFrame,
+                "unknown topic tag; see /v1/console/config",
+            ));
         }
         if tags
             .outcome
             .as_ref()
             .is_some_and(|o| !c.tags.outcomes.iter().any(|k| k == o.as_str()))
         {
-            return Err((ErrorCode::BadFrame, "unknown outcome tag; see /v1/console/config"));
+            return Err((
+                ErrorCode::BadFrame,
+                "unknown outcome tag; see /v1/console/config",
+            ));
         }
         if tags
             .channel

@@ -275,9 +275,8 @@ impl Hub {
         if tags.topic.len() > MAX_TAG_VALUES {
             return Err((ErrorCode::BadFrame, "too many topic tags"));
         }
-        let today = self.today();
         let channel = tags.channel.as_ref().map_or("chat", |c| c.as_str());
-        self.stats.contact(&today, channel, tags, "untagged");
+        self.count_contact(channel, tags, "untagged");
         self.end_conv(conv, "counsellor_ended", now);
         self.settle(now);
         Ok(())

@@ -394,9 +394,9 @@ impl Hub {
             Phase::Parked { .. } => self.metrics.conversations_live.dec(),
             Phase::Queued => {}
         }
-        let today = self.today();
         if matches!(c.phase, Phase::Queued | Phase::Offered { .. }) && reason == "visitor_left" {
             self.metrics.abandoned.inc();
+            let today = self.today();
             self.stats.abandoned(&today);
         }
         // A chat that was accepted is a contact; `end` counts the ones a counsellor tagged.
@@ -408,8 +408,7 @@ impl Hub {
             } else {
                 reason
             };
-            self.stats
-                .contact(&today, "chat", &crate::protocol::Tags::default(), outcome);
+            self.count_contact("chat", &crate::protocol::Tags::default(), outcome);
         }
         self.metrics
             .conversations_ended

@@ -77,6 +77,7 @@ impl World {
             wrap_up: Duration::from_secs(20),
             max_missed_offers: 2,
             reconnect_window: Duration::from_secs(30),
+            time_zone: jiff::tz::TimeZone::UTC,
         };
         let mut w = Self {
             hub: Hub::new(cfg, metrics.clone()),

@@ -140,8 +140,30 @@ impl Hub {
 
     /// Counts a contact handled outside the chat relay (a phone callback marked done).
     pub fn record_contact(&mut self, channel: &str, tags: &crate::protocol::Tags) {
+        self.count_contact(channel, tags, "untagged");
+    }
+
+    /// Counts an ended contact in today's statistics and in the metrics; `fallback` is the
+    /// outcome when the tags carry none.
+    pub(super) fn count_contact(
+        &mut self,
+        channel: &str,
+        tags: &crate::protocol::Tags,
+        fallback: &str,
+    ) {
         let today = self.today();
-        self.stats.contact(&today, channel, tags, "untagged");
+        self.stats.contact(&today, channel, tags, fallback);
+        let outcome = tags.outcome.as_ref().map_or(fallback, |o| o.as_str());
+        self.metrics
+            .contacts
+            .with_label_values(&[channel, outcome])
+            .inc();
+        for topic in &tags.topic {
+            self.metrics
+                .contact_topics
+                .with_label_values(&[topic.as_str()])
+                .inc();
+        }
     }
 
     /// Whether a counsellor with this alias is connected.
