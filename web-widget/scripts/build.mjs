@@ -13,3 +13,8 @@ copyFileSync('src/widget/widget.html', 'dist/widget.html');
 await build({ ...common, entryPoints: ['src/console/main.ts'], outfile: 'dist/console.js', format: 'iife' });
 await build({ ...common, entryPoints: ['src/console/console.css'], outfile: 'dist/console.css' });
 copyFileSync('src/console/console.html', 'dist/console.html');
+
+// Supervisor dashboard (issue #5): /dashboard/ serves dashboard.html, dashboard.js, dashboard.css.
+await build({ ...common, entryPoints: ['src/dashboard/main.ts'], outfile: 'dist/dashboard.js', format: 'iife' });
+await build({ ...common, entryPoints: ['src/dashboard/dashboard.css'], outfile: 'dist/dashboard.css' });
+copyFileSync('src/dashboard/dashboard.html', 'dist/dashboard.html');

@@ -33,6 +33,7 @@ describe('the widget bundle', () => {
 
   /** The committed dist/ is what `npm run build` makes from these sources. */
   it('has dist/ built', () => {
+    // dist/ also holds the staff pages (console, dashboard); each has its own bundle test.
     expect(readdirSync(ROOT + 'dist')).toEqual(expect.arrayContaining(['embed.js', 'widget.css', 'widget.html', 'widget.js']));
     const html = readFileSync(ROOT + 'dist/widget.html', 'utf8');
     expect(html).not.toMatch(/<script>|\sstyle=|\son[a-z]+=/);

@@ -373,6 +373,11 @@ export class StaffApi {
     await this.request('POST', `/v1/supervisor/accounts/${encodeURIComponent(username)}/cert`, { cert });
   }
 
+  /** A new generated password for `username` (`POST …/password_reset`; served by lyt, not yet in docs/console-api.md). */
+  resetPassword(username: string): Promise<CreatedAccount> {
+    return this.read('POST', `/v1/supervisor/accounts/${encodeURIComponent(username)}/password_reset`, readCreated);
+  }
+
   async resetTotp(username: string): Promise<void> {
     await this.request('POST', `/v1/supervisor/accounts/${encodeURIComponent(username)}/totp_reset`);
   }
