@@ -140,6 +140,14 @@ describe('the shift console', () => {
     await maja.locator('li.them', { hasText: 'Godt' }).waitFor();
     await maja.screenshot({ path: artifact('console-after-reload.png') });
 
+    // The console is gone for a moment (navigated away) while the visitor writes: nothing is lost.
+    await maja.goto('about:blank');
+    await visitorSays(widget, 'Er du der stadig?');
+    await maja.goto(`${server.url}/console/`);
+    await maja.locator('li.them', { hasText: 'Er du der stadig?' }).waitFor({ timeout: 20_000 });
+    const code2b = await consoleCode(maja);
+    await widget.locator('li.note', { hasText: `Ny sikkerhedskode: ${code2b}` }).waitFor({ timeout: 15_000 });
+
     // Ali comes on duty in a second console; Maja transfers the chat to him.
     const aliCtx = await browser.newContext(size);
     const ali = await startShift(aliCtx, 'ali');
