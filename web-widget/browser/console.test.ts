@@ -188,6 +188,14 @@ describe('the shift console', () => {
   it('opens callback requests with the desk key', async () => {
     const ctx = await browser.newContext({ viewport: { width: 1024, height: 800 } });
     const page = await startShift(ctx, 'maja');
+    // A break and back, by keyboard only.
+    await page.getByRole('button', { name: 'Take a break' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByText('On a break — no new offers.').waitFor();
+    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('duty-h');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.getByText(/^On duty — 0 of 2 chats\.$/).waitFor();
     const visitorCtx = await browser.newContext({ viewport: { width: 400, height: 800 } });
     const widget = await openFromDemo(server, await visitorCtx.newPage());
     await widget.getByLabel('Telefonnummer').fill('+45 12 34 56 78');

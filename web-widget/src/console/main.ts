@@ -63,8 +63,6 @@ const NOTICES: Readonly<Record<Notice['key'], string>> = {
   link_lost: 'The connection to the relay dropped. Reconnecting — your chats are kept for you meanwhile.',
   link_back: 'Connected again.',
   shift_resumed: 'The console was reloaded, so you are back on duty with a new shift key. Live chats return with a renewed secure session; earlier messages are not kept on this device.',
-  transfer_failed: 'The transfer did not go through',
-  offer_gone: 'The offer is no longer open.',
 };
 
 function dispatch(e: ShiftEvent): void {

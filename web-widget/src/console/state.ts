@@ -33,8 +33,7 @@ export interface Notice {
 
 /** The notices the console shows. */
 export type NoticeKey =
-  | 'duty_refused' | 'missed_offers' | 'relay_error' | 'link_lost' | 'link_back' | 'shift_resumed' | 'transfer_failed'
-  | 'offer_gone';
+  | 'duty_refused' | 'missed_offers' | 'relay_error' | 'link_lost' | 'link_back' | 'shift_resumed';
 
 export interface ShiftState {
   readonly duty: Duty;

@@ -58,7 +58,7 @@ export class ShiftView {
     this.announce = h('p', { class: 'sr-only', 'aria-live': 'assertive' });
     this.offersSection = h('section', { class: 'offers-box', 'aria-labelledby': 'offers-h' },
       h('h2', { id: 'offers-h' }, 'Offers'), this.offersList, this.announce);
-    this.chatList = h('ul', { class: 'chat-list' });
+    this.chatList = h('ul', { class: 'chat-list', 'aria-label': 'Your chats' });
     this.empty = h('p', { class: 'muted empty' }, 'No chats yet. Accepted offers open here.');
     this.paneSlot = h('div', { class: 'panes' }, this.empty);
     this.desk = new DeskPanel(config.tags, deskPub, actions.callbackDone);
