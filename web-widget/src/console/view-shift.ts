@@ -205,6 +205,9 @@ export class ShiftView {
       this.updateTab(c, c.conv === s.active, pane.label);
     }
     this.empty.hidden = s.chats.length > 0;
+    const none = this.chatList.querySelector('.none');
+    if (s.chats.length === 0 && none === null) this.chatList.append(h('li', { class: 'none muted' }, 'None.'));
+    if (s.chats.length > 0) none?.remove();
   }
 
   private updateTab(c: Chat, active: boolean, label: string): void {
