@@ -103,7 +103,13 @@ function drawNotice(n: Notice | undefined): void {
 }
 
 async function ticket(): Promise<string> {
-  return (await api.ticket()).ticket;
+  try {
+    return (await api.ticket()).ticket;
+  } catch (e) {
+    // The login session ended: a fresh page asks to log in, then goes back on duty and reclaims the chats.
+    if (e instanceof ApiError && e.code === 'unauthorized') location.reload();
+    throw e;
+  }
 }
 
 async function goOnDuty(settings: DutySettings): Promise<void> {
