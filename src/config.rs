@@ -199,6 +199,38 @@ impl Default for RoutingConfig {
     }
 }
 
+/// Brobygger referrals.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReferralsConfig {
+    /// Days an unacknowledged referral is kept before it is deleted.
+    pub retention_days: u64,
+    /// Each office's API token, as its SHA-256 in base64url (from `lyt referral token`):
+    /// `office_tokens.kbh-1 = "…"`. The token itself is given to the office only.
+    pub office_tokens: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for ReferralsConfig {
+    fn default() -> Self {
+        Self {
+            retention_days: 30,
+            office_tokens: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+/// What the office directory shows about an office beyond its certificate.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct OfficeInfo {
+    /// The municipality (searchable in the console).
+    pub municipality: String,
+    /// The street address of the reception.
+    pub address: String,
+    /// Reception hours in words.
+    pub reception_hours: String,
+}
+
 /// The anonymous categories a contact is tagged with when it ends (chat `end`, phone
 /// `callback_done`): the console offers exactly these, and the relay refuses others, so no
 /// free text about a person can reach the statistics.
@@ -301,6 +333,10 @@ pub struct Config {
     pub canned: std::collections::BTreeMap<String, Vec<String>>,
     /// The tag vocabulary of ended contacts.
     pub tags: TagsConfig,
+    /// Brobygger referrals.
+    pub referrals: ReferralsConfig,
+    /// Directory details per office id (municipality, address, reception hours).
+    pub office_info: std::collections::BTreeMap<String, OfficeInfo>,
     /// Routing rules.
     pub routing: RoutingConfig,
     /// Rate limits.
@@ -336,6 +372,8 @@ impl Default for Config {
             data_dir: None,
             canned: default_canned(),
             tags: TagsConfig::default(),
+            referrals: ReferralsConfig::default(),
+            office_info: std::collections::BTreeMap::new(),
             routing: RoutingConfig::default(),
             rate: crate::limits::RateConfig::default(),
             limits: LimitsConfig::default(),

@@ -16,6 +16,10 @@
 //! - `phone-desk.key`: the demo phone desk's recipient key (X25519, mode 0600); its office
 //!   certificate is issued by the demo root at each start and listed in `GET /v1/offices`.
 //!
+//! - `brobygger-kbh.key` and `brobygger-kbh.token`: a demo brobygger office's recipient key
+//!   and its API token (mode 0600); its certificate is issued at each start, its token's
+//!   hash configured, so `lyt referral pull` can fetch referrals at once.
+//!
 //! Clients acting as a demo counsellor (tests, load tests, the CLI) read the key and
 //! certificate with [`identity`], and the phone desk key with [`phone_desk`].
 
@@ -38,6 +42,13 @@ pub const PHONE_DESK_ID: &str = "phone-desk";
 const ID_CERT_DAYS: u64 = 365;
 /// A demo identity certificate this close to expiry is issued anew.
 const RENEW_BEFORE_S: u64 = 7 * 86_400;
+
+/// The demo brobygger office's id.
+pub const BROBYGGER_ID: &str = "bro-kbh";
+/// File name of the demo brobygger office's recipient key.
+pub const BROBYGGER_KEY_FILE: &str = "brobygger-kbh.key";
+/// File name of the demo brobygger office's API token.
+pub const BROBYGGER_TOKEN_FILE: &str = "brobygger-kbh.token";
 
 /// File name of the demo accounts inside the demo directory.
 pub const ACCOUNTS_FILE: &str = "accounts.json";
@@ -199,7 +210,24 @@ fn ensure_identity(
 
 /// The demo phone desk's recipient key, created on first use.
 fn phone_desk_key(dir: &Path) -> Result<crypto::StaticKey, DemoError> {
-    let path = dir.join(PHONE_DESK_KEY_FILE);
+    recipient_key(dir, PHONE_DESK_KEY_FILE)
+}
+
+/// The demo brobygger office's recipient key and API token, created on first use.
+pub fn brobygger(dir: &Path) -> Result<(crypto::StaticKey, String), DemoError> {
+    let key = recipient_key(dir, BROBYGGER_KEY_FILE)?;
+    let path = dir.join(BROBYGGER_TOKEN_FILE);
+    if !path.exists() {
+        let token = crypto::b64_encode(&rand::random::<[u8; 32]>());
+        keytool::write_secret_file(&path, token.as_bytes()).map_err(DemoError::Keys)?;
+    }
+    let token = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+    Ok((key, token.trim().to_owned()))
+}
+
+/// An office's X25519 recipient key in the demo directory, created on first use.
+fn recipient_key(dir: &Path, file: &str) -> Result<crypto::StaticKey, DemoError> {
+    let path = dir.join(file);
     if !path.exists() {
         let key = crypto::StaticKey::generate(&mut rand::rngs::OsRng);
         let text = crypto::encode_key_file(KeyKind::X25519Secret, &key.to_bytes());
@@ -259,6 +287,31 @@ pub fn provision(config: &mut Config) -> Result<Demo, DemoError> {
     )
     .map_err(|e| DemoError::Keys(e.into()))?;
     config.offices.push(crypto::b64_encode(&desk_cert));
+    // The demo brobygger office, with its directory details and API token.
+    let (bro, token) = brobygger(&dir)?;
+    let bro_cert = crypto::issue_office_cert(
+        &root,
+        crypto::OfficeKind::Brobygger,
+        BROBYGGER_ID,
+        "Brobygger København (DEMO)",
+        &bro.public(),
+        now - 300,
+        now + 730 * 86_400,
+    )
+    .map_err(|e| DemoError::Keys(e.into()))?;
+    config.offices.push(crypto::b64_encode(&bro_cert));
+    config.office_info.insert(
+        BROBYGGER_ID.into(),
+        crate::config::OfficeInfo {
+            municipality: "København".into(),
+            address: "Demogade 1, 1000 København K (DEMO)".into(),
+            reception_hours: "Mon-Thu 10-15 (DEMO)".into(),
+        },
+    );
+    config
+        .referrals
+        .office_tokens
+        .insert(BROBYGGER_ID.into(), crate::http::office::token_hash(&token));
     for a in &accounts {
         if config.accounts.iter().any(|c| c.username == a.username) {
             continue;

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod protocol;
+pub mod referral;
 pub mod relay;
 pub mod routing;
 pub mod server;

@@ -30,6 +30,43 @@ enum Command {
     /// Counsellor account tools.
     #[command(subcommand)]
     Counsellor(CounsellorCommand),
+    /// Brobygger referrals: an office fetches and opens its referrals; tokens for offices.
+    #[command(subcommand)]
+    Referral(ReferralCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ReferralCommand {
+    /// Fetch this office's referrals, open and verify them locally, write each as
+    /// `<out>/<code>.json`, and acknowledge it (which deletes it on the server). A referral
+    /// that fails a check is reported and left on the server.
+    Pull {
+        /// This office's id (as in its office certificate).
+        #[arg(long)]
+        office: String,
+        /// This office's recipient key file (from `lyt keys office-init`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The relay's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// The office's API token (better: the environment variable).
+        #[arg(long, env = "LYT_OFFICE_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The organisation's root public key (base64url), as pinned everywhere.
+        #[arg(long, env = "LYT_ORG_ROOT")]
+        org_root: String,
+        /// Where to write the opened referrals.
+        #[arg(long, default_value = "referrals")]
+        out: PathBuf,
+    },
+    /// Make a new API token for an office: prints the token (give it to the office) and the
+    /// line for the relay's config (only the token's hash).
+    Token {
+        /// The office's id.
+        #[arg(long)]
+        office: String,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -102,6 +139,45 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(cmd) => lyt::keytool::run_keys(cmd),
         Command::Cert(cmd) => lyt::keytool::run_cert(cmd),
         Command::Counsellor(CounsellorCommand::HashPassword) => hash_password(),
+        Command::Referral(ReferralCommand::Token { office }) => referral_token(&office),
+        Command::Referral(ReferralCommand::Pull {
+            office,
+            key,
+            server,
+            token,
+            org_root,
+            out,
+        }) => {
+            let text = zeroize::Zeroizing::new(
+                std::fs::read_to_string(&key)
+                    .with_context(|| format!("cannot read {}", key.display()))?,
+            );
+            let secret = lyt::crypto::decode_key_file(&text, lyt::crypto::KeyKind::X25519Secret)
+                .with_context(|| format!("{} is not an office recipient key", key.display()))?;
+            let key = lyt::crypto::StaticKey::from_bytes(&secret);
+            let root: [u8; 32] = lyt::crypto::b64_decode(org_root.trim(), "org root")
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .context("--org-root must be the 32-byte org root public key in base64url")?;
+            let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
+            let report = runtime.block_on(lyt::client::office::pull(
+                &lyt::client::office::PullOptions {
+                    server: &server,
+                    office_id: &office,
+                    key: &key,
+                    token: &token,
+                    org_root: &root,
+                    out_dir: &out,
+                },
+            ))?;
+            print_pull_report(&report);
+            anyhow::ensure!(
+                report.refused.is_empty(),
+                "{} referral(s) refused and left on the server",
+                report.refused.len()
+            );
+            Ok(())
+        }
         Command::Counsellor(CounsellorCommand::Bot {
             server,
             demo_dir,
@@ -120,6 +196,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(Into::into)
         }
     }
+}
+
+#[allow(clippy::print_stdout, reason = "the report is the command's output")]
+fn print_pull_report(report: &lyt::client::office::PullReport) {
+    for (code, path) in &report.saved {
+        println!("saved {code} → {}", path.display());
+    }
+    for (code, why) in &report.refused {
+        println!("REFUSED {code}: {why}");
+    }
+    if report.saved.is_empty() && report.refused.is_empty() {
+        println!("no referrals waiting");
+    }
+}
+
+#[allow(clippy::print_stdout, reason = "the token is the command's output")]
+fn referral_token(office: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !office.is_empty() && office.len() <= 64 && !office.contains(['"', '\\', '\n']),
+        "--office must be the office id of its certificate"
+    );
+    let token = lyt::crypto::b64_encode(&rand::random::<[u8; 32]>());
+    println!("token for the office (give it to them; shown once): {token}");
+    println!("relay config line:");
+    println!(
+        "referrals.office_tokens.\"{office}\" = \"{}\"",
+        lyt::http::office::token_hash(&token)
+    );
+    Ok(())
 }
 
 #[allow(clippy::print_stdout, reason = "the hash is the command's output")]

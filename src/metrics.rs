@@ -48,6 +48,8 @@ pub struct Inner {
     pub handle_seconds: Histogram,
     /// Visitors who left (or never came back) before a counsellor took them.
     pub abandoned: IntCounter,
+    /// Referrals: stored, acknowledged, expired.
+    pub referrals: IntCounterVec,
     /// Contacts ended (chats a counsellor accepted, phone callbacks done), by channel and
     /// outcome tag.
     pub contacts: IntCounterVec,
@@ -177,6 +179,12 @@ impl Metrics {
             wait_seconds,
             handle_seconds,
             abandoned,
+            referrals: counter_vec(
+                &reg,
+                "lyt_referrals_total",
+                "Referrals by event",
+                &["event"],
+            ),
             contacts: counter_vec(
                 &reg,
                 "lyt_contacts_total",

@@ -99,14 +99,49 @@ fn offices(config: &Config, root: Option<&[u8; 32]>) -> Result<Vec<http::OfficeE
                 crate::crypto::OfficeKind::Brobygger => "brobygger",
                 crate::crypto::OfficeKind::PhoneDesk => "phone_desk",
             };
+            let info = config
+                .office_info
+                .get(&office.office_id)
+                .cloned()
+                .unwrap_or_default();
             Ok(http::OfficeEntry {
                 id: office.office_id,
                 kind: kind.into(),
                 name: office.display_name,
                 cert: crate::crypto::b64_encode(&bytes),
+                info,
             })
         })
         .collect()
+}
+
+/// Deletes referrals past their retention every hour until shutdown.
+async fn expire_referrals(
+    store: Option<crate::referral::ReferralStore>,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+) {
+    let Some(store) = store else { return };
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let s = store.clone();
+        let now = crate::keytool::now_unix().unwrap_or(0);
+        match tokio::task::spawn_blocking(move || s.expire(now)).await {
+            Ok(Ok(n)) if n > 0 => {
+                metrics
+                    .referrals
+                    .with_label_values(&["expired"])
+                    .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+                tracing::info!(deleted = n, "referrals past their retention deleted");
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "referral retention"),
+            _ => {}
+        }
+    }
 }
 
 /// Forgets idle rate-limiter state every minute until shutdown.
@@ -179,6 +214,17 @@ impl Server {
                 Auth::new(&config.accounts, session_ttl, ticket_ttl)
             }
         };
+        let referrals = match &data_dir {
+            Some(dir) => Some(
+                crate::referral::ReferralStore::open(
+                    dir,
+                    config.referrals.retention_days,
+                    crate::keytool::now_unix().map_err(|e| StartError::Config(e.to_string()))?,
+                )
+                .map_err(|e| StartError::Config(format!("referrals: {e}")))?,
+            ),
+            None => None,
+        };
         let demo_signer = if config.demo {
             let key = crate::demo::org_root_key(&config.demo_dir)
                 .map_err(|e| StartError::Config(e.to_string()))?;
@@ -189,6 +235,7 @@ impl Server {
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         let grace = Duration::from_secs(config.limits.shutdown_grace_s);
+        let metrics_for_expiry = metrics.clone();
         let state = AppState {
             relay: relay.clone(),
             auth,
@@ -200,6 +247,7 @@ impl Server {
             hours: Arc::new(hours),
             limits: limits.clone(),
             demo_signer,
+            referrals: referrals.clone(),
             shutdown: shutdown.clone(),
             tracker: tracker.clone(),
         };
@@ -218,6 +266,11 @@ impl Server {
             axum::serve(internal, internal_app).with_graceful_shutdown(s2.cancelled_owned());
         let ticker = tokio::spawn(relay.clone().run_ticker(shutdown.clone()));
         let pruner = tokio::spawn(prune_limits(limits, shutdown.clone()));
+        let expirer = tokio::spawn(expire_referrals(
+            referrals,
+            metrics_for_expiry,
+            shutdown.clone(),
+        ));
 
         let task = tokio::spawn(async move {
             let (a, b) = tokio::join!(public_srv, internal_srv);
@@ -235,6 +288,7 @@ impl Server {
             }
             let _ = ticker.await;
             let _ = pruner.await;
+            let _ = expirer.await;
         });
         Ok(Self {
             public_addr,

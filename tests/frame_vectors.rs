@@ -221,6 +221,7 @@ fn client_frames() -> Vec<serde_json::Value> {
         CounsellorFrame::Break { on: true },
         CounsellorFrame::Referral {
             conv: conv(),
+            id: conv(),
             office_id: "kbh".into(),
             sealed: sealed(),
         },

@@ -5,6 +5,7 @@
 
 pub mod bot;
 pub mod e2e;
+pub mod office;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;

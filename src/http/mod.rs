@@ -2,6 +2,7 @@
 //! router (metrics, health), the shared `AppState`, one error type that becomes the JSON
 //! response, and the headers every response carries.
 
+pub mod office;
 pub mod origin;
 pub mod staff;
 
@@ -50,6 +51,8 @@ pub struct AppState {
     pub hours: Arc<crate::routing::hours::Schedule>,
     /// Rate limiters.
     pub limits: crate::limits::Limits,
+    /// Sealed referrals awaiting their offices (`None` without a data directory).
+    pub referrals: Option<crate::referral::ReferralStore>,
     /// Demo mode only: the demo org root, which certifies identity keys enrolled in the
     /// console at once.
     pub demo_signer: Option<Arc<crate::crypto::IdentityKey>>,
@@ -178,6 +181,7 @@ pub fn public_router(state: AppState) -> Router {
         .route("/v1/auth/ticket", post(ticket))
         .route("/v1/auth/logout", post(logout))
         .merge(staff::routes())
+        .merge(office::routes())
         .route("/v1/visitor", get(relay::visitor::endpoint))
         .route("/v1/counsellor", get(relay::counsellor::endpoint))
         .route("/widget/", get(crate::web::widget_page))
@@ -339,6 +343,10 @@ pub struct OfficeEntry {
     pub name: String,
     /// The office certificate, base64url.
     pub cert: String,
+    /// Municipality, address and reception hours, from `office_info` (empty when not
+    /// configured).
+    #[serde(flatten)]
+    pub info: crate::config::OfficeInfo,
 }
 
 /// `GET /v1/offices`.

@@ -78,9 +78,12 @@ pub enum CounsellorFrame {
     },
     /// Take or end a break: no offers while on break.
     Break { on: bool },
-    /// A sealed referral for a brobygger office.
+    /// A sealed referral for a brobygger office. `id` is the referral id (16 random bytes):
+    /// the envelope's HPKE `aad`, inside `R` and under the signature (an addition to §3,
+    /// without which the office could not open it).
     Referral {
         conv: ConvId,
+        id: ConvId,
         office_id: String,
         sealed: Sealed,
     },

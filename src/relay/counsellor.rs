@@ -122,10 +122,12 @@ impl CounsellorHandler {
                 self.check_tags(&tags)?;
                 relay.with(|h| h.end(id, conv, &tags, now))
             }
-            CounsellorFrame::Referral { .. } => Err((
-                ErrorCode::Forbidden,
-                "referrals are not enabled on this server",
-            )),
+            CounsellorFrame::Referral {
+                conv,
+                id: referral_id,
+                office_id,
+                sealed,
+            } => self.store_referral(conv, referral_id, office_id, sealed),
             CounsellorFrame::CallbackDone { id: request, tags } => {
                 self.check_tags(&tags)?;
                 relay.with(|h| {
@@ -139,6 +141,70 @@ impl CounsellorHandler {
 }
 
 impl CounsellorHandler {
+    /// Stores a sealed referral made in one of this counsellor's live chats, for a
+    /// brobygger office in the directory. The store writes durably on a blocking thread;
+    /// the counsellor gets `referral_stored` with the code only once it is on disk.
+    fn store_referral(
+        &self,
+        conv: protocol::ConvId,
+        referral_id: protocol::ConvId,
+        office_id: String,
+        sealed: crypto::Sealed,
+    ) -> Result<(), Refusal> {
+        let store = self.app.referrals.clone().ok_or((
+            ErrorCode::Forbidden,
+            "referrals are not enabled on this server (no data directory)",
+        ))?;
+        self.app.relay.with(|h| h.counsellor_live(self.id, conv))?;
+        if !self
+            .app
+            .offices
+            .iter()
+            .any(|o| o.id == office_id && o.kind == "brobygger")
+        {
+            return Err((ErrorCode::NotFound, "no such brobygger office"));
+        }
+        if sealed.enc.len() != 32 || sealed.ct.len() < 16 {
+            return Err((ErrorCode::BadFrame, "not a sealed envelope"));
+        }
+        if sealed.ct.len() > crate::referral::MAX_REFERRAL_CT_BYTES {
+            return Err((ErrorCode::TooLarge, "the referral is too large"));
+        }
+        let (app, mailbox) = (self.app.clone(), self.mailbox.clone());
+        self.app.tracker.spawn(async move {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let put = tokio::task::spawn_blocking(move || {
+                store.put(&referral_id.0, &office_id, sealed, now)
+            })
+            .await;
+            match put {
+                Ok(Ok(code)) => {
+                    app.metrics.referrals.with_label_values(&["stored"]).inc();
+                    mailbox.send(&ServerFrame::ReferralStored { conv, code });
+                }
+                Ok(Err(crate::referral::StoreError::Duplicate)) => refuse(
+                    &app,
+                    &mailbox,
+                    ErrorCode::Conflict,
+                    "this referral was stored already",
+                ),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "referral store");
+                    refuse(
+                        &app,
+                        &mailbox,
+                        ErrorCode::Internal,
+                        "the referral could not be stored; try again",
+                    );
+                }
+                Err(_) => refuse(&app, &mailbox, ErrorCode::Internal, "internal error"),
+            }
+        });
+        Ok(())
+    }
+
     /// Tags must come from the configured vocabulary (`tags` and the queues' topics), so
     /// the statistics hold categories only.
     fn check_tags(&self, tags: &protocol::Tags) -> Result<(), Refusal> {

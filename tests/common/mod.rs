@@ -131,6 +131,14 @@ impl TestServer {
         Counsellor { ws, shift }
     }
 
+    /// Shuts the server down and waits for it; the demo directory is kept (returned) so a
+    /// new server can start on it.
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.server.shutdown();
+        self.server.wait().await;
+        self._dir
+    }
+
     /// How many conversations the relay holds in any phase.
     pub fn conversations(&self) -> usize {
         self.server.relay().with(|h| h.conversation_count())

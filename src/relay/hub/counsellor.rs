@@ -225,7 +225,11 @@ impl Hub {
     }
 
     /// The visitor of a conversation this counsellor holds live (`None` while away).
-    fn counsellor_live(&self, id: ConnId, conv: ConvId) -> Result<Option<ConnId>, Refusal> {
+    pub(crate) fn counsellor_live(
+        &self,
+        id: ConnId,
+        conv: ConvId,
+    ) -> Result<Option<ConnId>, Refusal> {
         match self.convs.get(&conv) {
             Some(c) if c.phase == (Phase::Live { counsellor: id }) => Ok(c.visitor),
             _ => Err((

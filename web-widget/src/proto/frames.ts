@@ -76,7 +76,7 @@ export type CounsellorFrame =
   | { readonly t: 'transfer'; readonly conv: ConvIdText; readonly to: { readonly queue: QueueIdText } | { readonly alias: string } }
   | { readonly t: 'end'; readonly conv: ConvIdText; readonly tags?: Tags }
   | { readonly t: 'break'; readonly on: boolean }
-  | { readonly t: 'referral'; readonly conv: ConvIdText; readonly office_id: string; readonly sealed: WireSealed }
+  | { readonly t: 'referral'; readonly conv: ConvIdText; readonly id: ConvIdText; readonly office_id: string; readonly sealed: WireSealed }
   | { readonly t: 'callback_done'; readonly id: string; readonly tags?: Tags };
 
 /** Limits announced in the server's `hello`. */
