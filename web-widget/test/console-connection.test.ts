@@ -211,6 +211,15 @@ describe('a chat', () => {
     expect(events.at(-1)).toEqual({ type: 'chat_ended', conv, reason: 'transferred', nowS: NOW });
   });
 
+  /** Accepting just as the offer expires: the chat that never began is removed. */
+  it('drops a chat whose offer expired as it was accepted', async () => {
+    await onDuty();
+    conn.accept({ conv, queue: 'da/exit' });
+    sock().push({ t: 'error', code: 'conflict', message: 'offer no longer open' });
+    sock().push({ t: 'ended', conv, reason: 'offer_expired' });
+    expect(events.at(-1)).toEqual({ type: 'chat_closed', conv });
+  });
+
   /** An offer that goes away is removed. */
   it('drops withdrawn offers', async () => {
     await onDuty();

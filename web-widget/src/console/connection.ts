@@ -367,7 +367,9 @@ export class ShiftConnection {
     }
     c.forget();
     this.convs.delete(conv);
-    if (c.endedByMe && reason === 'counsellor_ended') this.deps.dispatch({ type: 'chat_closed', conv });
+    // Accepted just as the offer went away: the chat never began, so it simply goes.
+    const neverBegan = reason === 'offer_expired' || reason === 'offer_withdrawn';
+    if (neverBegan || (c.endedByMe && reason === 'counsellor_ended')) this.deps.dispatch({ type: 'chat_closed', conv });
     else this.deps.dispatch({ type: 'chat_ended', conv, reason, nowS });
   }
 
