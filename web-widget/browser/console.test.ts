@@ -177,6 +177,7 @@ describe('the shift console', () => {
     await axe(ali, 'end form');
     await ali.getByRole('button', { name: 'End chat', exact: true }).click();
     await ali.getByText('No chats yet.').waitFor();
+    await expect(ali.evaluate(() => document.activeElement?.id)).resolves.toBe('chats-h');
     await widget.getByRole('heading', { name: 'Chatten er slut' }).waitFor();
 
     // Ali ends his shift.

@@ -181,6 +181,7 @@ export class ChatPane {
     const form = transferForm(this.conv, this.ctx.queues, colleagues, {
       submit: (to) => {
         this.formSlot.replaceChildren();
+        this.heading.focus();
         this.actions.transfer(this.conv, to);
       },
       cancel: () => this.closeForm(),
@@ -193,6 +194,7 @@ export class ChatPane {
     const form = tagForm(`end-${this.conv}`, 'End the chat', 'End chat', this.ctx.tags, 'chat', {
       submit: (tags) => {
         this.formSlot.replaceChildren();
+        this.heading.focus();
         this.actions.end(this.conv, tags);
       },
       cancel: () => this.closeForm(),

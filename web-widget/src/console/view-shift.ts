@@ -63,7 +63,7 @@ export class ShiftView {
     this.paneSlot = h('div', { class: 'panes' }, this.empty);
     this.desk = new DeskPanel(config.tags, deskPub, actions.callbackDone);
     const side = h('div', { class: 'side' }, this.dutyEl, this.offersSection,
-      h('nav', { 'aria-labelledby': 'chats-h' }, h('h2', { id: 'chats-h' }, 'Chats'), this.chatList), this.desk.el);
+      h('nav', { 'aria-labelledby': 'chats-h' }, h('h2', { id: 'chats-h', tabindex: '-1' }, 'Chats'), this.chatList), this.desk.el);
     this.el = h('div', { class: 'shift' }, side, this.paneSlot);
   }
 
@@ -180,8 +180,10 @@ export class ShiftView {
 
   private renderChats(s: ShiftState, prev: ShiftState | undefined): void {
     const ctx = { queues: this.config.queues, canned: this.config.canned, tags: this.config.tags };
+    let lostFocus = false;
     for (const [conv, pane] of this.panes) {
       if (!s.chats.some((c) => c.conv === conv)) {
+        lostFocus ||= pane.el.contains(document.activeElement);
         pane.el.remove();
         this.panes.delete(conv);
         this.chatEls.get(conv)?.parentElement?.remove();
@@ -205,6 +207,11 @@ export class ShiftView {
       this.updateTab(c, c.conv === s.active, pane.label);
     }
     this.empty.hidden = s.chats.length > 0;
+    // Focus was in a chat that just went: it moves to the chat now shown, or to the list.
+    if (lostFocus) {
+      if (s.active !== undefined) this.panes.get(s.active)?.focus();
+      else this.el.querySelector<HTMLElement>('#chats-h')?.focus();
+    }
     const none = this.chatList.querySelector('.none');
     if (s.chats.length === 0 && none === null) this.chatList.append(h('li', { class: 'none muted' }, 'None.'));
     if (s.chats.length > 0) none?.remove();
