@@ -61,6 +61,7 @@ export class ChatPane {
   private readonly heading: HTMLHeadingElement;
   private readonly safety: HTMLParagraphElement;
   private readonly log: HTMLOListElement;
+  private readonly logBox: HTMLDivElement;
   private readonly typingEl: HTMLParagraphElement;
   private readonly box: HTMLTextAreaElement;
   private readonly sendBtn: HTMLButtonElement;
@@ -75,6 +76,7 @@ export class ChatPane {
     this.heading = h('h2', { id: `${id}-h`, tabindex: '-1' }, label);
     this.safety = h('p', { class: 'safety' });
     this.log = h('ol', { class: 'log' });
+    this.logBox = h('div', { class: 'log-box', role: 'log', 'aria-label': `Messages in ${label}` }, this.log);
     this.typingEl = h('p', { class: 'typing', 'aria-live': 'polite' });
     this.box = h('textarea', { id: `${id}-box`, rows: '3', maxlength: '4000', autocomplete: 'off' });
     this.sendBtn = button('Send', () => this.send(), { class: 'primary' });
@@ -96,7 +98,7 @@ export class ChatPane {
       h('div', { class: 'compose-row' },
         h('label', { for: `${id}-canned` }, 'Canned response'), this.canned, this.sendBtn));
     this.el = h('section', { class: 'chat', 'aria-labelledby': `${id}-h` },
-      this.heading, this.safety, h('div', { class: 'log-box', role: 'log', 'aria-label': `Messages in ${label}` }, this.log),
+      this.heading, this.safety, this.logBox,
       this.typingEl, compose, this.tools, this.formSlot);
   }
 
@@ -104,6 +106,13 @@ export class ChatPane {
   focus(): void {
     if (!this.box.disabled) this.box.focus();
     else this.heading.focus();
+  }
+
+  /** Shows or hides the pane; a pane that appears shows its latest messages. */
+  show(visible: boolean): void {
+    if (this.el.hidden !== visible) return;
+    this.el.hidden = !visible;
+    if (visible) this.logBox.scrollTop = this.logBox.scrollHeight;
   }
 
   /** Brings the pane up to date with `c`. */
@@ -142,7 +151,8 @@ export class ChatPane {
     }
     this.lineEls.set(line.id, li);
     this.log.append(li);
-    li.scrollIntoView?.({ block: 'end' });
+    // Only the log scrolls, never the page under the counsellor's cursor.
+    this.logBox.scrollTop = this.logBox.scrollHeight;
   }
 
   private updateState(line: ChatLine): void {

@@ -203,7 +203,7 @@ export class ShiftView {
       }
       const prevChat = prev?.chats.find((p) => p.conv === c.conv);
       if (prevChat !== c) pane.render(c);
-      pane.el.hidden = c.conv !== s.active;
+      pane.show(c.conv === s.active);
       this.updateTab(c, c.conv === s.active, pane.label);
     }
     this.empty.hidden = s.chats.length > 0;
