@@ -30,9 +30,32 @@ enum Command {
     /// Counsellor account tools.
     #[command(subcommand)]
     Counsellor(CounsellorCommand),
+    /// Anonymous statistics for reporting.
+    #[command(subcommand)]
+    Stats(StatsCommand),
     /// Brobygger referrals: an office fetches and opens its referrals; tokens for offices.
     #[command(subcommand)]
     Referral(ReferralCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum StatsCommand {
+    /// Write CSV of daily counts (contacts by channel, language, topic and outcome; joins,
+    /// abandons; referrals per office) from the relay's data directory.
+    Export {
+        /// The relay's data directory (`data_dir`; the demo directory in demo mode).
+        #[arg(long, default_value = "lyt-demo")]
+        data_dir: PathBuf,
+        /// First day, YYYY-MM-DD (local).
+        #[arg(long)]
+        from: String,
+        /// Last day, YYYY-MM-DD (local), inclusive.
+        #[arg(long)]
+        to: String,
+        /// For readers outside the organisation: counts below 3 are written `<3`.
+        #[arg(long)]
+        public: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -140,6 +163,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cert(cmd) => lyt::keytool::run_cert(cmd),
         Command::Counsellor(CounsellorCommand::HashPassword) => hash_password(),
         Command::Referral(ReferralCommand::Token { office }) => referral_token(&office),
+        Command::Stats(StatsCommand::Export {
+            data_dir,
+            from,
+            to,
+            public,
+        }) => {
+            let csv = lyt::stats::export_csv(&data_dir, &from, &to, public)?;
+            std::io::Write::write_all(&mut std::io::stdout(), csv.as_bytes())
+                .context("cannot write the CSV")
+        }
         Command::Referral(ReferralCommand::Pull {
             office,
             key,

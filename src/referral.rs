@@ -7,7 +7,8 @@
 //! (file and directory) before the counsellor is told the code, so an acknowledged write
 //! survives a crash or restart. Acknowledged referrals are deleted at once; unacknowledged
 //! ones when their retention ends (`referrals.retention_days`, default 30). The only other
-//! thing kept is a count of referrals per office per month (`referral-stats.json`).
+//! thing kept is a count of referrals per office per day (`referral-stats.json`, local
+//! dates), from which the monthly figures and `lyt stats export` are made.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -219,8 +220,8 @@ pub enum StoreError {
 #[derive(Debug, Default)]
 struct State {
     by_id: BTreeMap<String, StoredReferral>,
-    /// Referrals stored per office per month (`YYYY-MM`).
-    monthly: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Referrals stored per office per local day (`YYYY-MM-DD`).
+    daily: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 /// The referral store: a cheap-clone handle.
@@ -229,6 +230,7 @@ pub struct ReferralStore {
     dir: PathBuf,
     stats_file: PathBuf,
     retention_s: u64,
+    time_zone: jiff::tz::TimeZone,
     state: Arc<Mutex<State>>,
 }
 
@@ -239,7 +241,12 @@ fn is_id(name: &str) -> bool {
 impl ReferralStore {
     /// Opens (creating) `<data_dir>/referrals/` and loads what is there; referrals past
     /// their retention are deleted.
-    pub fn open(data_dir: &Path, retention_days: u64, now: u64) -> Result<Self, StoreError> {
+    pub fn open(
+        data_dir: &Path,
+        retention_days: u64,
+        time_zone: jiff::tz::TimeZone,
+        now: u64,
+    ) -> Result<Self, StoreError> {
         let dir = data_dir.join("referrals");
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);
@@ -267,9 +274,9 @@ impl ReferralStore {
                 state.by_id.insert(r.id.clone(), r);
             }
         }
-        let stats_file = data_dir.join("referral-stats.json");
+        let stats_file = referral_stats_file(data_dir);
         if let Ok(text) = std::fs::read_to_string(&stats_file) {
-            state.monthly = serde_json::from_str(&text).map_err(|e| {
+            state.daily = serde_json::from_str(&text).map_err(|e| {
                 std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
                     format!("{}: {e}", stats_file.display()),
@@ -280,6 +287,7 @@ impl ReferralStore {
             dir,
             stats_file,
             retention_s: retention_days.saturating_mul(86_400),
+            time_zone,
             state: Arc::new(Mutex::new(state)),
         };
         store.expire(now)?;
@@ -324,14 +332,14 @@ impl ReferralStore {
         let json = serde_json::to_vec(&r).map_err(std::io::Error::other)?;
         write_atomic(&self.path(&id), &json)?;
         state.by_id.insert(id, r);
-        let month = month_of(now);
+        let day = date_of(now, &self.time_zone);
         *state
-            .monthly
+            .daily
             .entry(office_id.to_owned())
             .or_default()
-            .entry(month)
+            .entry(day)
             .or_default() += 1;
-        let stats = serde_json::to_vec_pretty(&state.monthly).map_err(std::io::Error::other)?;
+        let stats = serde_json::to_vec_pretty(&state.daily).map_err(std::io::Error::other)?;
         write_atomic(&self.stats_file, &stats)?;
         Ok(code)
     }
@@ -382,9 +390,21 @@ impl ReferralStore {
         self.lock().by_id.len()
     }
 
-    /// Referrals per office per month (`YYYY-MM`), the only statistics kept.
+    /// Referrals per office per month (`YYYY-MM`).
     pub fn monthly(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
-        self.lock().monthly.clone()
+        self.lock()
+            .daily
+            .iter()
+            .map(|(office, days)| {
+                let mut months: BTreeMap<String, u64> = BTreeMap::new();
+                for (day, n) in days {
+                    *months
+                        .entry(day[..7.min(day.len())].to_owned())
+                        .or_default() += n;
+                }
+                (office.clone(), months)
+            })
+            .collect()
     }
 }
 
@@ -400,12 +420,28 @@ fn remove_file(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `YYYY-MM` of a Unix time, in UTC.
-fn month_of(unix: u64) -> String {
+/// The file of the referral counts per office per day.
+pub fn referral_stats_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("referral-stats.json")
+}
+
+/// Reads the referral counts per office per day (empty when there are none).
+pub fn read_daily_counts(
+    data_dir: &Path,
+) -> std::io::Result<BTreeMap<String, BTreeMap<String, u64>>> {
+    match std::fs::read_to_string(referral_stats_file(data_dir)) {
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `YYYY-MM-DD` of a Unix time in `tz`.
+fn date_of(unix: u64, tz: &jiff::tz::TimeZone) -> String {
     let ts = jiff::Timestamp::from_second(i64::try_from(unix).unwrap_or(0))
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    let d = ts.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-    format!("{:04}-{:02}", d.year(), d.month())
+    ts.to_zoned_datetime(tz.clone()).date().to_string()
 }
 
 #[cfg(test)]
@@ -443,7 +479,7 @@ mod tests {
     fn durable_store() {
         let tmp = tempfile::tempdir().unwrap();
         let now = 1_800_000_000;
-        let s = ReferralStore::open(tmp.path(), 30, now).unwrap();
+        let s = ReferralStore::open(tmp.path(), 30, jiff::tz::TimeZone::UTC, now).unwrap();
         let code = s.put(&[1; 16], "kbh", sealed(), now).unwrap();
         s.put(&[2; 16], "kbh", sealed(), now + 1).unwrap();
         s.put(&[3; 16], "aarhus", sealed(), now - 29 * 86_400)
@@ -452,7 +488,7 @@ mod tests {
             s.put(&[1; 16], "kbh", sealed(), now),
             Err(StoreError::Duplicate)
         ));
-        let again = ReferralStore::open(tmp.path(), 30, now).unwrap();
+        let again = ReferralStore::open(tmp.path(), 30, jiff::tz::TimeZone::UTC, now).unwrap();
         let list = again.list("kbh");
         assert_eq!(list.len(), 2);
         assert_eq!(list[0].code, code);
@@ -465,14 +501,15 @@ mod tests {
         again.ack("kbh", &id1).unwrap();
         assert!(matches!(again.ack("kbh", &id1), Err(StoreError::NotFound)));
         assert_eq!(
-            ReferralStore::open(tmp.path(), 30, now)
+            ReferralStore::open(tmp.path(), 30, jiff::tz::TimeZone::UTC, now)
                 .unwrap()
                 .list("kbh")
                 .len(),
             1
         );
         // A day later the Aarhus referral has reached its 30 days.
-        let later = ReferralStore::open(tmp.path(), 30, now + 86_400).unwrap();
+        let later =
+            ReferralStore::open(tmp.path(), 30, jiff::tz::TimeZone::UTC, now + 86_400).unwrap();
         assert!(later.list("aarhus").is_empty());
         assert_eq!(later.monthly()["kbh"]["2027-01"], 2);
         assert_eq!(later.monthly()["aarhus"].values().sum::<u64>(), 1);

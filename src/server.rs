@@ -115,6 +115,36 @@ fn offices(config: &Config, root: Option<&[u8; 32]>) -> Result<Vec<http::OfficeE
         .collect()
 }
 
+/// Saves the day's statistics every minute and once more at shutdown.
+async fn save_stats(
+    relay: Relay,
+    data_dir: Option<std::path::PathBuf>,
+    shutdown: CancellationToken,
+) {
+    let Some(dir) = data_dir else { return };
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let last = tokio::select! {
+            () = shutdown.cancelled() => true,
+            _ = every.tick() => false,
+        };
+        let days = relay.with(|h| h.stats_to_save());
+        let d = dir.clone();
+        let saved = tokio::task::spawn_blocking(move || {
+            days.iter()
+                .try_for_each(|day| crate::stats::save_day(&d, day))
+        })
+        .await;
+        if !matches!(saved, Ok(Ok(()))) {
+            tracing::error!("the day's statistics could not be saved");
+        }
+        if last {
+            return;
+        }
+    }
+}
+
 /// Deletes referrals past their retention every hour until shutdown.
 async fn expire_referrals(
     store: Option<crate::referral::ReferralStore>,
@@ -219,6 +249,8 @@ impl Server {
                 crate::referral::ReferralStore::open(
                     dir,
                     config.referrals.retention_days,
+                    jiff::tz::TimeZone::get(&config.hours.time_zone)
+                        .unwrap_or(jiff::tz::TimeZone::UTC),
                     crate::keytool::now_unix().map_err(|e| StartError::Config(e.to_string()))?,
                 )
                 .map_err(|e| StartError::Config(format!("referrals: {e}")))?,
@@ -266,6 +298,21 @@ impl Server {
             axum::serve(internal, internal_app).with_graceful_shutdown(s2.cancelled_owned());
         let ticker = tokio::spawn(relay.clone().run_ticker(shutdown.clone()));
         let pruner = tokio::spawn(prune_limits(limits, shutdown.clone()));
+        if let Some(dir) = &data_dir {
+            let today = relay.with(|h| h.today_date());
+            match crate::stats::load_day(dir, &today) {
+                Ok(Some(saved)) => relay.with(|h| h.restore_stats(saved)),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "today's saved statistics cannot be read; starting from zero")
+                }
+            }
+        }
+        let stats_saver = tokio::spawn(save_stats(
+            relay.clone(),
+            data_dir.clone(),
+            shutdown.clone(),
+        ));
         let expirer = tokio::spawn(expire_referrals(
             referrals,
             metrics_for_expiry,
@@ -289,6 +336,7 @@ impl Server {
             let _ = ticker.await;
             let _ = pruner.await;
             let _ = expirer.await;
+            let _ = stats_saver.await;
         });
         Ok(Self {
             public_addr,

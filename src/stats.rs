@@ -4,8 +4,10 @@
 //! contact or anything else about a person.
 //!
 //! "Today" is the calendar day in the opening-hours time zone; the figures start from zero
-//! at local midnight. They live in memory (a restart starts the day from zero); the
-//! long-term statistics for funders are #8's export.
+//! at local midnight. With a data directory, each day's counts are saved as
+//! `<data_dir>/stats/YYYY-MM-DD.json` every minute and at shutdown (and read back at start,
+//! so a restart keeps today's counts); `lyt stats export` turns them into CSV for funders.
+//! The saved form holds the same counts and nothing else.
 //!
 //! What counts as a contact: a chat a counsellor accepted, counted once when it ends (a
 //! transfer is the same contact), with the counsellor's tags when they ended it, otherwise
@@ -14,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::protocol::Tags;
 
@@ -44,6 +46,8 @@ pub struct Today {
     pub contacts: u64,
     /// Contacts by channel.
     pub by_channel: BTreeMap<String, u64>,
+    /// Contacts by language (the queue's language; phone calls as logged).
+    pub by_language: BTreeMap<String, u64>,
     /// Contacts by topic tag (a contact with two topics counts under both).
     pub by_topic: BTreeMap<String, u64>,
     /// Contacts by outcome.
@@ -58,27 +62,41 @@ pub struct Today {
     pub wait_s: WaitPercentiles,
 }
 
-/// The running counts of one day.
-#[derive(Debug, Default)]
+/// The running counts of one day; also their saved form.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Stats {
     date: String,
     contacts: u64,
     by_channel: BTreeMap<String, u64>,
+    by_language: BTreeMap<String, u64>,
     by_topic: BTreeMap<String, u64>,
     by_outcome: BTreeMap<String, u64>,
     joined: u64,
     abandoned: u64,
     waits: Vec<u32>,
+    /// The finished day, until it is saved (so its last minute is not lost at midnight).
+    #[serde(skip)]
+    previous: Option<Box<Stats>>,
 }
 
 impl Stats {
     /// Starts a new day when `date` is not the current one.
     fn roll(&mut self, date: &str) {
         if self.date != date {
-            *self = Self {
-                date: date.to_owned(),
-                ..Self::default()
-            };
+            let finished = std::mem::replace(
+                self,
+                Self {
+                    date: date.to_owned(),
+                    ..Self::default()
+                },
+            );
+            if !finished.date.is_empty() {
+                self.previous = Some(Box::new(Self {
+                    previous: None,
+                    ..finished
+                }));
+            }
         }
     }
 
@@ -103,12 +121,22 @@ impl Stats {
         }
     }
 
-    /// A contact ended on `channel` with these tags; `fallback_outcome` counts when the
-    /// tags carry none.
-    pub fn contact(&mut self, date: &str, channel: &str, tags: &Tags, fallback_outcome: &str) {
+    /// A contact ended on `channel` in `language` with these tags; `fallback_outcome`
+    /// counts when the tags carry none.
+    pub fn contact(
+        &mut self,
+        date: &str,
+        channel: &str,
+        language: Option<&str>,
+        tags: &Tags,
+        fallback_outcome: &str,
+    ) {
         self.roll(date);
         self.contacts += 1;
         *self.by_channel.entry(channel.to_owned()).or_default() += 1;
+        if let Some(lang) = language {
+            *self.by_language.entry(lang.to_owned()).or_default() += 1;
+        }
         for topic in &tags.topic {
             *self.by_topic.entry(topic.to_string()).or_default() += 1;
         }
@@ -139,6 +167,7 @@ impl Stats {
             date: self.date.clone(),
             contacts: self.contacts,
             by_channel: self.by_channel.clone(),
+            by_language: self.by_language.clone(),
             by_topic: self.by_topic.clone(),
             by_outcome: self.by_outcome.clone(),
             joined: self.joined,
@@ -151,6 +180,153 @@ impl Stats {
                 count: waits.len(),
             },
         }
+    }
+}
+
+impl Stats {
+    /// What is to be saved now: a finished day not saved yet, then the current day.
+    pub fn to_save(&mut self) -> Vec<Self> {
+        let mut out: Vec<Self> = self.previous.take().map(|b| *b).into_iter().collect();
+        if !self.date.is_empty() {
+            out.push(Self {
+                previous: None,
+                ..self.clone()
+            });
+        }
+        out
+    }
+
+    /// Takes back counts saved earlier today (a restart keeps the day's figures).
+    pub fn restore(&mut self, saved: Self, today: &str) {
+        if saved.date == today && self.date.is_empty() {
+            *self = saved;
+        }
+    }
+
+    /// The date these counts are for (empty before the first event).
+    pub fn date(&self) -> &str {
+        &self.date
+    }
+
+    /// Rows of the export: `(dimension, value, count)` for channel, language, topic and
+    /// outcome, plus joined and abandoned.
+    pub fn rows(&self) -> Vec<(&'static str, String, u64)> {
+        let mut rows = vec![
+            ("contacts", "all".to_owned(), self.contacts),
+            ("joined", "all".to_owned(), self.joined),
+            ("abandoned", "all".to_owned(), self.abandoned),
+        ];
+        for (dim, map) in [
+            ("channel", &self.by_channel),
+            ("language", &self.by_language),
+            ("topic", &self.by_topic),
+            ("outcome", &self.by_outcome),
+        ] {
+            rows.extend(map.iter().map(|(k, v)| (dim, k.clone(), *v)));
+        }
+        rows
+    }
+}
+
+/// The file a day's counts are saved in.
+pub fn day_file(data_dir: &std::path::Path, date: &str) -> std::path::PathBuf {
+    data_dir.join("stats").join(format!("{date}.json"))
+}
+
+/// Reads a day's saved counts, if any.
+pub fn load_day(data_dir: &std::path::Path, date: &str) -> std::io::Result<Option<Stats>> {
+    match std::fs::read_to_string(day_file(data_dir, date)) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Saves a day's counts atomically.
+pub fn save_day(data_dir: &std::path::Path, stats: &Stats) -> std::io::Result<()> {
+    let json = serde_json::to_vec_pretty(stats).map_err(std::io::Error::other)?;
+    crate::auth::write_atomic(&day_file(data_dir, &stats.date), &json)
+}
+
+/// Counts below this are shown as `<3` in a public export: a small count can point to a
+/// person.
+pub const SUPPRESS_BELOW: u64 = 3;
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// A date is not `YYYY-MM-DD`, or the range is reversed.
+    #[error("{0}")]
+    Range(String),
+    /// A file could not be read.
+    #[error("cannot read the statistics: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The CSV of daily counts from `from` to `to` (inclusive, local dates): a header and rows
+/// `date,dimension,value,count` for contacts, joined, abandoned, channel, language, topic,
+/// outcome and referrals (value: the office id). With `public`, counts of 1 and 2 are
+/// written `<3`. Days without a file have no rows.
+pub fn export_csv(
+    data_dir: &std::path::Path,
+    from: &str,
+    to: &str,
+    public: bool,
+) -> Result<String, ExportError> {
+    let parse = |d: &str| {
+        d.parse::<jiff::civil::Date>()
+            .map_err(|_| ExportError::Range(format!("`{d}` is not a date (YYYY-MM-DD)")))
+    };
+    let (start, end) = (parse(from)?, parse(to)?);
+    if end < start {
+        return Err(ExportError::Range("--to is before --from".into()));
+    }
+    if start.until(end).map_or(true, |span| span.get_days() > 3660) {
+        return Err(ExportError::Range(
+            "export at most ten years at a time".into(),
+        ));
+    }
+    let referrals = crate::referral::read_daily_counts(data_dir)?;
+    let mut out = String::from("date,dimension,value,count\n");
+    let mut day = start;
+    while day <= end {
+        let date = day.to_string();
+        let mut rows = load_day(data_dir, &date)?
+            .map(|s| s.rows())
+            .unwrap_or_default();
+        for (office, days) in &referrals {
+            if let Some(n) = days.get(&date) {
+                rows.push(("referrals", office.clone(), *n));
+            }
+        }
+        for (dim, value, count) in rows {
+            if count == 0 {
+                continue;
+            }
+            let count = if public && count < SUPPRESS_BELOW {
+                format!("<{SUPPRESS_BELOW}")
+            } else {
+                count.to_string()
+            };
+            out.push_str(&format!("{date},{dim},{},{count}\n", csv_field(&value)));
+        }
+        day = match day.tomorrow() {
+            Ok(d) => d,
+            Err(_) => break,
+        };
+    }
+    Ok(out)
+}
+
+/// A CSV field: quoted when it holds a comma, quote or line break (values are slugs and
+/// office ids, so this is a guard, not a habit).
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_owned()
     }
 }
 
@@ -192,9 +368,15 @@ mod tests {
         s.joined(d1);
         s.joined(d1);
         s.abandoned(d1);
-        s.contact(d1, "chat", &tags(&["exit", "health"], Some("advice")), "x");
-        s.contact(d1, "chat", &tags(&[], None), "ended_by_visitor");
-        s.contact(d1, "phone", &tags(&["exit"], Some("advice")), "x");
+        s.contact(
+            d1,
+            "chat",
+            Some("da"),
+            &tags(&["exit", "health"], Some("advice")),
+            "x",
+        );
+        s.contact(d1, "chat", Some("da"), &tags(&[], None), "ended_by_visitor");
+        s.contact(d1, "phone", None, &tags(&["exit"], Some("advice")), "x");
         let t = s.today(d1);
         assert_eq!(t.contacts, 3);
         assert_eq!(t.by_channel["chat"], 2);
@@ -203,6 +385,17 @@ mod tests {
         assert_eq!(t.by_topic["health"], 1);
         assert_eq!(t.by_outcome["advice"], 2);
         assert_eq!(t.by_outcome["ended_by_visitor"], 1);
+        assert_eq!(t.by_language["da"], 2);
+        // Saved and restored on the same day, not on another.
+        let tmp = tempfile::tempdir().unwrap();
+        save_day(tmp.path(), &s.to_save()[0]).unwrap();
+        let back = load_day(tmp.path(), d1).unwrap().unwrap();
+        let mut fresh = Stats::default();
+        fresh.restore(back.clone(), "2026-11-24");
+        assert_eq!(fresh.date(), "");
+        fresh.restore(back, d1);
+        assert_eq!(fresh.today(d1), t);
+        assert!(fresh.rows().contains(&("topic", "exit".into(), 2)));
         assert!((t.abandon_rate - 0.333).abs() < 1e-9, "{}", t.abandon_rate);
         assert_eq!(
             s.today("2026-11-24"),
@@ -213,7 +406,66 @@ mod tests {
         );
         s.joined("2026-11-24");
         assert_eq!(s.today("2026-11-24").joined, 1);
+        // The finished day is handed over for saving once, then the current one.
+        let saved = s.to_save();
+        assert_eq!(saved.len(), 2);
+        assert_eq!((saved[0].date(), saved[0].contacts), ("2026-11-23", 3));
+        assert_eq!(saved[1].date(), "2026-11-24");
+        assert_eq!(s.to_save().len(), 1);
         assert_eq!(s.today("2026-11-24").contacts, 0);
+    }
+
+    /// The export covers the range, adds referrals, and suppresses small counts when public.
+    #[test]
+    fn export() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut s = Stats::default();
+        for _ in 0..4 {
+            s.contact(
+                "2026-11-23",
+                "chat",
+                Some("da"),
+                &tags(&["exit"], Some("advice")),
+                "x",
+            );
+        }
+        s.contact(
+            "2026-11-23",
+            "phone",
+            Some("en"),
+            &tags(&["health"], None),
+            "untagged",
+        );
+        save_day(tmp.path(), &s.to_save()[0]).unwrap();
+        std::fs::write(
+            crate::referral::referral_stats_file(tmp.path()),
+            r#"{"bro-kbh": {"2026-11-23": 2, "2026-12-01": 1}}"#,
+        )
+        .unwrap();
+        let all = export_csv(tmp.path(), "2026-11-22", "2026-11-30", false).unwrap();
+        assert!(all.starts_with("date,dimension,value,count\n"));
+        for row in [
+            "2026-11-23,contacts,all,5",
+            "2026-11-23,channel,chat,4",
+            "2026-11-23,channel,phone,1",
+            "2026-11-23,language,en,1",
+            "2026-11-23,topic,exit,4",
+            "2026-11-23,outcome,untagged,1",
+            "2026-11-23,referrals,bro-kbh,2",
+        ] {
+            assert!(all.lines().any(|l| l == row), "{row} missing in\n{all}");
+        }
+        assert!(!all.contains("2026-12-01"), "outside the range");
+        let public = export_csv(tmp.path(), "2026-11-23", "2026-11-23", true).unwrap();
+        assert!(public.lines().any(|l| l == "2026-11-23,channel,phone,<3"));
+        assert!(
+            public
+                .lines()
+                .any(|l| l == "2026-11-23,referrals,bro-kbh,<3")
+        );
+        assert!(public.lines().any(|l| l == "2026-11-23,channel,chat,4"));
+        assert!(export_csv(tmp.path(), "2026-11-23", "2026-11-22", false).is_err());
+        assert!(export_csv(tmp.path(), "23/11", "2026-11-22", false).is_err());
     }
 
     /// Nearest-rank percentiles.

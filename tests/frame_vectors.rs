@@ -229,6 +229,12 @@ fn client_frames() -> Vec<serde_json::Value> {
             id: conv().to_string(),
             tags: Tags::default(),
         },
+        CounsellorFrame::CallLog {
+            started: 1_790_000_000,
+            ended: 1_790_000_600,
+            language: Some("da".parse().unwrap()),
+            tags: Tags::default(),
+        },
     ];
     let mut out: Vec<serde_json::Value> = visitor
         .iter()

@@ -626,3 +626,82 @@ async fn console_config_and_colleagues() {
         json!([{ "alias": "Ali", "available": true }])
     );
 }
+
+/// A logged phone call counts as a phone contact with its language and tags; impossible
+/// times and free-text tags are refused. The day's counts are saved in the data directory
+/// at shutdown, and `lyt stats export` turns them into CSV (small counts suppressed when
+/// public).
+#[tokio::test]
+async fn phone_calls_count_and_export() {
+    let ts = start(|_| {}).await;
+    let sofie = staff(&ts, "sofie").await;
+    let mut c = ts.counsellor_connected("ali").await;
+    let t = now();
+    let tags = Tags {
+        topic: vec!["exit".parse().unwrap()],
+        outcome: Some("advice".parse().unwrap()),
+        channel: None,
+    };
+    for (started, ended) in [
+        (t - 100, t - 200),
+        (t - 100_000, t - 99_000),
+        (t - 10, t + 3600),
+    ] {
+        c.send(&CounsellorFrame::CallLog {
+            started,
+            ended,
+            language: None,
+            tags: tags.clone(),
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            error_code(&mut c).await,
+            ErrorCode::BadFrame,
+            "{started}..{ended}"
+        );
+    }
+    for _ in 0..3 {
+        c.send(&CounsellorFrame::CallLog {
+            started: t - 600,
+            ended: t - 60,
+            language: Some("da".parse().unwrap()),
+            tags: tags.clone(),
+        })
+        .await
+        .unwrap();
+    }
+    c.send(&CounsellorFrame::CallLog {
+        started: t - 600,
+        ended: t - 60,
+        language: Some("en".parse().unwrap()),
+        tags: Tags::default(),
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_, s) = sofie.get("/v1/supervisor/snapshot").await;
+    assert_eq!(s["today"]["by_channel"]["phone"], 4);
+    assert_eq!(s["today"]["by_language"]["da"], 3);
+    assert_eq!(s["today"]["by_outcome"]["untagged"], 1);
+
+    let date = s["today"]["date"].as_str().unwrap().to_owned();
+    let dir = ts.demo.dir.clone();
+    let _keep = ts.stop().await;
+    let csv = lyt::stats::export_csv(&dir, &date, &date, false).unwrap();
+    assert!(
+        csv.lines().any(|l| l == format!("{date},channel,phone,4")),
+        "{csv}"
+    );
+    let public = lyt::stats::export_csv(&dir, &date, &date, true).unwrap();
+    assert!(
+        public
+            .lines()
+            .any(|l| l == format!("{date},language,en,<3")),
+        "{public}"
+    );
+    assert!(
+        public.lines().any(|l| l == format!("{date},language,da,3")),
+        "{public}"
+    );
+}

@@ -93,6 +93,17 @@ pub enum CounsellorFrame {
         #[serde(default)]
         tags: Tags,
     },
+    /// A phone call a counsellor took (start and end, Unix seconds, and anonymous tags), so
+    /// the statistics cover phone and chat alike. Counted under channel `phone`; no answer
+    /// unless it is refused (an addition to §3).
+    CallLog {
+        started: u64,
+        ended: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<super::Lang>,
+        #[serde(default)]
+        tags: Tags,
+    },
 }
 
 /// Limits announced to clients in the server's `hello`.

@@ -19,6 +19,13 @@ use crate::http::AppState;
 use crate::protocol::Bundle;
 use crate::protocol::{self, CounsellorFrame, ErrorCode, FrameError, ServerFrame, close};
 
+/// Longest phone call a call log may record.
+const MAX_CALL_S: u64 = 12 * 3600;
+/// How old a logged call may be (logged the same day, give or take).
+const MAX_CALL_AGE_S: u64 = 24 * 3600;
+/// Clock difference allowed between console and relay.
+const CALL_CLOCK_SKEW_S: u64 = 300;
+
 /// Upgrades to a counsellor WebSocket.
 pub async fn endpoint(
     State(app): State<AppState>,
@@ -128,11 +135,36 @@ impl CounsellorHandler {
                 office_id,
                 sealed,
             } => self.store_referral(conv, referral_id, office_id, sealed),
+            CounsellorFrame::CallLog {
+                started,
+                ended,
+                language,
+                tags,
+            } => {
+                self.check_tags(&tags)?;
+                let now_unix = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                if ended < started
+                    || ended - started > MAX_CALL_S
+                    || ended > now_unix + CALL_CLOCK_SKEW_S
+                    || now_unix.saturating_sub(started) > MAX_CALL_AGE_S
+                {
+                    return Err((
+                        ErrorCode::BadFrame,
+                        "a call log needs started <= ended, at most 12 hours long, within the last 24 hours",
+                    ));
+                }
+                relay.with(|h| {
+                    h.record_contact("phone", language.as_ref().map(|l| l.as_str()), &tags);
+                });
+                Ok(())
+            }
             CounsellorFrame::CallbackDone { id: request, tags } => {
                 self.check_tags(&tags)?;
                 relay.with(|h| {
-                    h.callback_done(id, &request, now)?;
-                    h.record_contact("phone", &tags);
+                    let queue = h.callback_done(id, &request, now)?;
+                    h.record_contact("phone", Some(queue.lang()), &tags);
                     Ok(())
                 })
             }

@@ -280,7 +280,8 @@ impl Hub {
             return Err((ErrorCode::BadFrame, "too many topic tags"));
         }
         let channel = tags.channel.as_ref().map_or("chat", |c| c.as_str());
-        self.count_contact(channel, tags, "untagged");
+        let lang = self.convs.get(&conv).map(|c| c.queue.lang().to_owned());
+        self.count_contact(channel, lang.as_deref(), tags, "untagged");
         self.end_conv(conv, "counsellor_ended", now);
         self.settle(now);
         Ok(())

@@ -408,7 +408,12 @@ impl Hub {
             } else {
                 reason
             };
-            self.count_contact("chat", &crate::protocol::Tags::default(), outcome);
+            self.count_contact(
+                "chat",
+                Some(c.queue.lang()),
+                &crate::protocol::Tags::default(),
+                outcome,
+            );
         }
         self.metrics
             .conversations_ended

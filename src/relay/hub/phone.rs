@@ -89,22 +89,23 @@ impl Hub {
         Ok(request_id)
     }
 
-    /// A counsellor handled a request: it is deleted.
+    /// A counsellor handled a request: it is deleted. Returns the queue it came from.
     pub fn callback_done(
         &mut self,
         id: ConnId,
         request_id: &str,
         now: Instant,
-    ) -> Result<(), Refusal> {
+    ) -> Result<QueueId, Refusal> {
         if !self.counsellors.contains_key(&id) {
             return Err((ErrorCode::Unauthorized, "authenticate first"));
         }
-        self.callbacks
+        let done = self
+            .callbacks
             .remove(request_id)
             .ok_or((ErrorCode::NotFound, "no such callback request"))?;
         self.metrics.callbacks.with_label_values(&["done"]).inc();
         self.broadcast_callbacks(now);
-        Ok(())
+        Ok(done.queue)
     }
 
     /// Deletes requests older than their TTL.

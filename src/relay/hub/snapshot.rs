@@ -139,8 +139,29 @@ impl Hub {
     }
 
     /// Counts a contact handled outside the chat relay (a phone callback marked done).
-    pub fn record_contact(&mut self, channel: &str, tags: &crate::protocol::Tags) {
-        self.count_contact(channel, tags, "untagged");
+    pub fn record_contact(
+        &mut self,
+        channel: &str,
+        language: Option<&str>,
+        tags: &crate::protocol::Tags,
+    ) {
+        self.count_contact(channel, language, tags, "untagged");
+    }
+
+    /// The counts to save now: a finished day not saved yet, then today's.
+    pub fn stats_to_save(&mut self) -> Vec<crate::stats::Stats> {
+        self.stats.to_save()
+    }
+
+    /// Takes back today's counts saved before a restart.
+    pub fn restore_stats(&mut self, saved: crate::stats::Stats) {
+        let today = self.today();
+        self.stats.restore(saved, &today);
+    }
+
+    /// Today's date in the organisation's time zone.
+    pub fn today_date(&self) -> String {
+        self.today()
     }
 
     /// Counts an ended contact in today's statistics and in the metrics; `fallback` is the
@@ -148,11 +169,13 @@ impl Hub {
     pub(super) fn count_contact(
         &mut self,
         channel: &str,
+        language: Option<&str>,
         tags: &crate::protocol::Tags,
         fallback: &str,
     ) {
         let today = self.today();
-        self.stats.contact(&today, channel, tags, fallback);
+        self.stats
+            .contact(&today, channel, language, tags, fallback);
         let outcome = tags.outcome.as_ref().map_or(fallback, |o| o.as_str());
         self.metrics
             .contacts

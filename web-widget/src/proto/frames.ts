@@ -77,6 +77,7 @@ export type CounsellorFrame =
   | { readonly t: 'end'; readonly conv: ConvIdText; readonly tags?: Tags }
   | { readonly t: 'break'; readonly on: boolean }
   | { readonly t: 'referral'; readonly conv: ConvIdText; readonly id: ConvIdText; readonly office_id: string; readonly sealed: WireSealed }
+  | { readonly t: 'call_log'; readonly started: number; readonly ended: number; readonly language?: string; readonly tags: Tags }
   | { readonly t: 'callback_done'; readonly id: string; readonly tags?: Tags };
 
 /** Limits announced in the server's `hello`. */
