@@ -51,7 +51,8 @@ async function axe(page: Page, screen: string): Promise<void> {
 async function newPage(width = 1280, height = 900): Promise<Page> {
   const context = await browser.newContext({ viewport: { width, height } });
   const page = await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') console.error(`page: ${m.text()}`); });
+  // Refused requests (401 before login, 403 for a counsellor) are expected; any other page error is shown.
+  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) console.error(`page: ${m.text()}`); });
   return page;
 }
 
@@ -112,6 +113,37 @@ describe('supervisor dashboard', () => {
     await page.context().close();
   });
 
+  /** With the demo bot on duty, a chat is accepted (active, load) and, once ended, counted in today's contacts and waits. */
+  it('counts a finished chat in today', async () => {
+    const page = await newPage();
+    await login(page, 'sofie', password('sofie'));
+    await page.locator('.feed.live').waitFor();
+    await server.startBot().wait(/on duty/);
+    await page.getByRole('img', { name: /^Counsellors by state: Available 1,/ }).waitFor({ timeout: 10_000 });
+    await page.getByRole('table', { name: 'Counsellors on duty' }).getByRole('rowheader', { name: 'Ali' }).waitFor();
+
+    const visitor = await newPage(360, 740);
+    await visitor.goto(await widgetUrl(server, visitor, 'da'));
+    await visitor.getByRole('radio', { name: /Vil gerne ud/ }).check();
+    await visitor.getByRole('button', { name: 'Start chat' }).click();
+    await visitor.getByRole('heading', { name: 'Du taler med Ali' }).waitFor({ timeout: 20_000 });
+    await expect.poll(() => tile(page, 'Active chats'), { timeout: 10_000 }).toBe('1');
+    await expect.poll(() => tile(page, 'Load'), { timeout: 10_000 }).toMatch(/^1 \/ [1-9]/);
+
+    await visitor.getByRole('button', { name: 'Afslut chat' }).click();
+    await visitor.getByRole('heading', { name: 'Chatten er slut' }).waitFor();
+    await expect.poll(() => tile(page, 'Contacts'), { timeout: 10_000 }).toBe('1');
+    expect(await tile(page, 'Active chats')).toBe('0');
+    await page.getByRole('img', { name: 'Contacts by channel: chat 1' }).waitFor();
+    await page.getByRole('img', { name: 'Contacts by language: Danish 1' }).waitFor();
+    await page.getByRole('img', { name: /^Contacts by outcome: .+ 1$/ }).waitFor();
+    await page.getByText('From 1 answered contact.').waitFor();
+    await axe(page, 'today');
+    await page.screenshot({ path: artifact('dashboard-today.png'), fullPage: true });
+    await visitor.context().close();
+    await page.context().close();
+  });
+
   /** maja is a counsellor: the server answers 403 and the page says the dashboard is for supervisors. */
   it('turns a counsellor away', async () => {
     const page = await newPage();
@@ -154,7 +186,7 @@ describe('supervisor dashboard', () => {
     expect(kimPassword.length).toBeGreaterThanOrEqual(8);
     await expect(page.evaluate(() => document.activeElement?.classList.contains('notice'))).resolves.toBe(true);
     const kimRow = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'kim' }) });
-    await expect(kimRow.getByRole('cell').nth(3).textContent()).resolves.toBe('Active');
+    await expect(kimRow.getByRole('cell').nth(2).textContent()).resolves.toBe('Active');
     await axe(page, 'account created');
     await page.screenshot({ path: artifact('dashboard-account-created.png'), fullPage: true });
     await page.getByRole('button', { name: 'Done, I have passed it on' }).click();
@@ -171,10 +203,13 @@ describe('supervisor dashboard', () => {
     })).status, publicKey);
     expect(enrolled).toBe(200);
 
-    await page.getByRole('button', { name: 'Disable kim' }).click();
+    await page.getByRole('button', { name: 'Disable kim', exact: true }).click();
+    await expect(page.evaluate(() => document.activeElement?.textContent)).resolves.toBe('Yes, disable kim');
+    await page.getByRole('group', { name: /^Disable kim\? Their sessions end/ }).waitFor();
+    await page.getByRole('button', { name: 'Yes, disable kim' }).click();
     await page.getByRole('status').filter({ hasText: 'kim is disabled' }).waitFor();
-    await expect(kimRow.getByRole('cell').nth(3).textContent()).resolves.toBe('Disabled');
-    await page.getByRole('button', { name: 'Enable kim' }).waitFor();
+    await expect(kimRow.getByRole('cell').nth(2).textContent()).resolves.toBe('Disabled');
+    await expect(page.evaluate(() => document.activeElement?.textContent)).resolves.toBe('Enable');
 
     // kim's session has ended and the password no longer opens anything.
     const kimMe = await kim.evaluate(async () => (await fetch('/v1/auth/me', { credentials: 'same-origin' })).status);
@@ -184,7 +219,8 @@ describe('supervisor dashboard', () => {
     await kim.screenshot({ path: artifact('dashboard-disabled-login.png') });
 
     // A supervisor cannot disable themselves: the server's reason is shown.
-    await page.getByRole('button', { name: 'Disable sofie' }).click();
+    await page.getByRole('button', { name: 'Disable sofie', exact: true }).click();
+    await page.getByRole('button', { name: 'Yes, disable sofie' }).click();
     await page.getByRole('status').filter({ hasText: /Could not disable sofie/ }).waitFor();
 
     // A certificate that is not one is refused with the server's message, in the form.
@@ -198,6 +234,20 @@ describe('supervisor dashboard', () => {
     await page.getByRole('button', { name: 'Cancel' }).click();
     await expect(page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).resolves.toBe('Register certificate for kim');
     await kim.context().close();
+    await page.context().close();
+  });
+
+  /** When the session ends elsewhere (logged out in another tab), the live stream stops and the page asks to log in again. */
+  it('returns to the login when the session ends', async () => {
+    const page = await newPage();
+    await login(page, 'sofie', password('sofie'));
+    await page.locator('.feed.live').waitFor();
+    const other = await page.context().newPage();
+    await other.goto(`${server.url}/dashboard/`);
+    await other.getByRole('button', { name: 'Log out' }).click();
+    await other.getByText('You are logged out.').waitFor();
+    await page.getByText('Your session has ended. Log in again.').waitFor({ timeout: 15_000 });
+    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('login-username');
     await page.context().close();
   });
 

@@ -1,7 +1,7 @@
 /** Waits, rates and tags as the dashboard writes them. */
 
 import { describe, expect, it } from 'vitest';
-import { formatPercent, formatWait, spokenWait, tagWords } from '../src/dashboard/format.js';
+import { formatPercent, formatWait, languageName, spokenWait, tagWords } from '../src/dashboard/format.js';
 import { History } from '../src/dashboard/history.js';
 
 describe('format', () => {
@@ -19,6 +19,8 @@ describe('format', () => {
   it('writes tags as words', () => {
     expect(tagWords('on_break')).toBe('on break');
     expect(tagWords('exit-plan')).toBe('exit plan');
+    expect(languageName('da')).toBe('Danish');
+    expect(languageName('xx')).toBe('xx');
   });
 });
 

@@ -17,8 +17,15 @@ describe('snapshot', () => {
     expect(s.activeChats).toBe(3);
     expect(s.today.byChannel).toEqual([{ label: 'chat', count: 10 }, { label: 'phone', count: 2 }]);
     expect(s.today.byOutcome).toEqual([{ label: 'advice', count: 7 }, { label: 'referred', count: 1 }]);
+    expect(s.today.byLanguage).toEqual([{ label: 'da', count: 9 }, { label: 'en', count: 3 }]);
     expect(s.today).toMatchObject({ date: '2026-11-23', contacts: 12, joined: 14, abandoned: 2, abandonRate: 0.143 });
     expect(s.today.waitS).toEqual({ p50: 30, p90: 80, p99: 120, count: 12 });
+  });
+
+  /** A relay from before `by_language` still gives a snapshot, with no languages. */
+  it('reads a snapshot without languages', () => {
+    const { by_language: _gone, ...today } = EXAMPLE.today;
+    expect(parseSnapshot({ ...EXAMPLE, today }).today.byLanguage).toEqual([]);
   });
 
   /** A quiet morning: empty queues and tallies are fine. */

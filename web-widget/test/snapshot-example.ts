@@ -10,7 +10,7 @@ export const EXAMPLE = {
   load: { chats: 3, capacity: 4 },
   today: {
     date: '2026-11-23', contacts: 12,
-    by_channel: { chat: 10, phone: 2 }, by_topic: { exit: 5, health: 3 }, by_outcome: { advice: 7, referred: 1 },
+    by_channel: { chat: 10, phone: 2 }, by_language: { da: 9, en: 3 }, by_topic: { exit: 5, health: 3 }, by_outcome: { advice: 7, referred: 1 },
     joined: 14, abandoned: 2, abandon_rate: 0.143,
     wait_s: { p50: 30, p90: 80, p99: 120, count: 12 },
   },

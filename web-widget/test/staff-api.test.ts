@@ -141,8 +141,17 @@ describe('staff api readers', () => {
       canned: { da: ['Hej'], en: ['Hello'] }, tags: { topics: ['exit'], outcomes: ['advice'], channels: ['chat', 'phone'] },
       offer_timeout_s: 30, max_capacity: 4,
     });
-    expect(config).toMatchObject({ orgRoot: 'abc_-', offerTimeoutS: 30, maxCapacity: 4, canned: { en: ['Hello'] } });
+    expect(config).toMatchObject({ orgRoot: 'abc_-', offerTimeoutS: 30, maxCapacity: 4, canned: { en: ['Hello'] }, demo: false });
     expect(config.queues[0]?.names['en']).toBe('Getting out');
+  });
+
+  /** `identity.cert` as the contract has it (a boolean) and as lyt sends it (the certificate or null). */
+  it('reads the certificate state both ways', () => {
+    const withCert = (cert: unknown): unknown => ({ accounts: [{ ...account, identity: { fingerprint: 'ab12', cert, cert_expires: null } }] });
+    expect(readAccounts(withCert('AAAA_-'))[0]?.identity?.cert).toBe(true);
+    expect(readAccounts(withCert(null))[0]?.identity?.cert).toBe(false);
+    expect(readAccounts(withCert(false))[0]?.identity?.cert).toBe(false);
+    expect(() => readAccounts(withCert('not base64!'))).toThrow(/identity\.cert/);
   });
 
   /** An account list with a missing flag is refused as a whole. */

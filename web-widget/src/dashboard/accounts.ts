@@ -32,6 +32,8 @@ export function cleanPastedCert(text: string): string {
 export class AccountsView {
   readonly root: HTMLElement;
   private readonly status = h('p', { class: 'status-line', role: 'status' });
+  /** The question before an action that ends someone's sessions. */
+  private readonly confirmBox = h('div', { class: 'notice warn', role: 'group', 'aria-labelledby': 'confirm-text', hidden: true });
   private readonly list = h('div', {});
   private readonly created = h('div', { class: 'notice', tabindex: '-1', hidden: true });
   private readonly certPanel = h('section', { class: 'card', 'aria-labelledby': 'cert-title', hidden: true });
@@ -41,19 +43,22 @@ export class AccountsView {
   constructor(private readonly api: StaffApi, private readonly onSessionEnded: () => void) {
     this.root = h('div', { class: 'accounts' },
       this.status,
+      this.confirmBox,
       h('section', { class: 'card', 'aria-labelledby': 'accounts-title' },
         h('h2', { id: 'accounts-title' }, 'Staff accounts'), this.list),
       this.certPanel,
       this.addForm());
   }
 
-  /** Loads the list from the server. */
-  async refresh(): Promise<void> {
+  /** Loads the list from the server; false (and the reason shown) when it could not. */
+  async refresh(): Promise<boolean> {
     try {
       this.accounts = await this.api.accounts();
       this.renderList();
+      return true;
     } catch (e) {
       this.failed(e, 'load the accounts');
+      return false;
     }
   }
 
@@ -76,12 +81,15 @@ export class AccountsView {
       h('td', {}, a.disabled ? 'Disabled' : a.onDuty ? 'Active, on duty' : 'Active'),
       h('td', {}, a.totpEnabled ? 'On' : 'Off'),
       h('td', { class: 'identity' }, identityText(a, now)),
-      h('td', { class: 'row-actions' },
-        button(a.disabled ? 'Enable' : 'Disable', () => void this.setDisabled(a, !a.disabled),
+      h('td', {}, h('div', { class: 'row-actions' },
+        button(a.disabled ? 'Enable' : 'Disable', () => a.disabled ? void this.setDisabled(a, false)
+          : this.confirm(`Disable ${a.username}? Their sessions end at once and they cannot log in until enabled again.`, `Yes, disable ${a.username}`, () => this.setDisabled(a, true)),
           { class: a.disabled ? undefined : 'danger', 'aria-label': `${a.disabled ? 'Enable' : 'Disable'} ${a.username}` }),
         a.identity !== null && button('Register certificate', () => this.openCert(a), { 'aria-label': `Register certificate for ${a.username}`, 'data-user': a.username }),
-        button('New password', () => void this.resetPassword(a), { 'aria-label': `New password for ${a.username}` }),
-        a.totpEnabled && button('Reset two-step login', () => void this.resetTotp(a), { 'aria-label': `Reset two-step login of ${a.username}` }))));
+        button('New password', () => this.confirm(`Give ${a.username} a new password? The old one stops working and their sessions end.`,
+          `Yes, new password for ${a.username}`, () => this.resetPassword(a)), { 'aria-label': `New password for ${a.username}` }),
+        a.totpEnabled && button('Reset two-step login', () => this.confirm(`Reset two-step login of ${a.username}? They can then log in with the password alone until they set it up again.`,
+          `Yes, reset two-step login of ${a.username}`, () => this.resetTotp(a)), { 'aria-label': `Reset two-step login of ${a.username}` })))));
     this.list.replaceChildren(this.accounts.length === 0 ? h('p', { class: 'muted' }, 'No accounts.')
       : h('table', { class: 'accounts-table' },
         h('caption', { class: 'sr-only' }, 'Staff accounts'),
@@ -89,26 +97,53 @@ export class AccountsView {
         h('tbody', {}, ...rows)));
   }
 
-  private async setDisabled(a: Account, disabled: boolean): Promise<void> {
+  /** Asks before `run`; focus goes to the confirming button, and back to where it was on "Cancel". */
+  private confirm(question: string, yes: string, run: () => Promise<void>): void {
+    const from = document.activeElement instanceof HTMLElement ? document.activeElement : undefined;
+    const close = (): void => {
+      this.confirmBox.hidden = true;
+      this.confirmBox.replaceChildren();
+    };
+    const ok = button(yes, () => {
+      close();
+      void run();
+    }, { class: 'danger' });
+    this.confirmBox.replaceChildren(h('p', { id: 'confirm-text' }, question),
+      h('div', { class: 'actions' }, ok, button('Cancel', () => {
+        close();
+        from?.focus();
+      })));
+    this.confirmBox.hidden = false;
+    ok.focus();
+  }
+
+  /**
+   * Runs a change, reloads the list, then says how it went — in that order, so the message
+   * never describes a list that does not show it yet.
+   */
+  private async act(run: () => Promise<void>, done: string, what: string): Promise<void> {
+    let outcome: { text: string; problem: boolean };
     try {
-      await this.api.setDisabled(a.username, disabled);
-      this.say(disabled ? `${a.username} is disabled: their sessions have ended and they cannot log in.` : `${a.username} is enabled again.`);
+      await run();
+      outcome = { text: done, problem: false };
     } catch (e) {
-      if (e instanceof ApiError && e.code === 'conflict') this.say(`Could not disable ${a.username}: ${e.message}.`, true);
-      else this.failed(e, disabled ? `disable ${a.username}` : `enable ${a.username}`);
+      if (e instanceof ApiError && e.code === 'unauthorized') return this.onSessionEnded();
+      outcome = { text: plainError(e, what), problem: true };
     }
-    await this.refresh();
+    if (await this.refresh()) this.say(outcome.text, outcome.problem);
+  }
+
+  private async setDisabled(a: Account, disabled: boolean): Promise<void> {
+    await this.act(() => this.api.setDisabled(a.username, disabled),
+      disabled ? `${a.username} is disabled: their sessions have ended and they cannot log in.` : `${a.username} is enabled again.`,
+      disabled ? `disable ${a.username}` : `enable ${a.username}`);
     this.list.querySelector<HTMLButtonElement>(`button[aria-label$=" ${CSS.escape(a.username)}"]`)?.focus();
   }
 
   private async resetTotp(a: Account): Promise<void> {
-    try {
-      await this.api.resetTotp(a.username);
-      this.say(`Two-step login of ${a.username} is reset: they log in with their password and can set it up again.`);
-    } catch (e) {
-      this.failed(e, `reset two-step login of ${a.username}`);
-    }
-    await this.refresh();
+    await this.act(() => this.api.resetTotp(a.username),
+      `Two-step login of ${a.username} is reset: they log in with their password and can set it up again.`,
+      `reset two-step login of ${a.username}`);
   }
 
   private async resetPassword(a: Account): Promise<void> {

@@ -36,18 +36,28 @@ export interface Bar {
   readonly width: number;
 }
 
-/** Geometry of the horizontal bar chart, in viewBox units. */
-export const BARS = { width: 480, labelWidth: 170, valueWidth: 50, row: 28, bar: 18 } as const;
+/** Geometry of a horizontal bar chart, in viewBox units (= CSS pixels at natural size). */
+export interface BarGeometry {
+  readonly width: number;
+  readonly labelWidth: number;
+  readonly valueWidth: number;
+  readonly row: number;
+  readonly bar: number;
+}
+
+/** The default geometry (half a 1280 px page); {@link NARROW_BARS} for three charts side by side. */
+export const BARS: BarGeometry = { width: 480, labelWidth: 170, valueWidth: 50, row: 28, bar: 18 };
+export const NARROW_BARS: BarGeometry = { ...BARS, width: 360, labelWidth: 130, valueWidth: 40 };
 
 /** Lays out horizontal bars, one row per entry, scaled to {@link niceMax} of the values. */
-export function barLayout(entries: readonly { label: string; value: number }[], floor = 1): { bars: Bar[]; top: number; height: number } {
+export function barLayout(entries: readonly { label: string; value: number }[], floor = 1, g: BarGeometry = BARS): { bars: Bar[]; top: number; height: number } {
   const top = niceMax(Math.max(0, ...entries.map((e) => e.value)), floor);
-  const span = BARS.width - BARS.labelWidth - BARS.valueWidth;
+  const span = g.width - g.labelWidth - g.valueWidth;
   const bars = entries.map((e, i) => ({
-    label: e.label, value: e.value, y: i * BARS.row,
+    label: e.label, value: e.value, y: i * g.row,
     width: e.value <= 0 ? 0 : Math.max(2, Math.round((e.value / top) * span * 10) / 10),
   }));
-  return { bars, top, height: Math.max(1, entries.length) * BARS.row };
+  return { bars, top, height: Math.max(1, entries.length) * g.row };
 }
 
 /** `text` cut to `max` characters with an ellipsis. */
@@ -55,21 +65,31 @@ export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** A horizontal bar chart; `describe` is its accessible name. An empty list says "none yet". */
-export function barChart(entries: readonly { label: string; value: number }[], describe: string, tone = 'tone-a'): SVGSVGElement {
-  const { bars, height } = barLayout(entries);
-  const summary = entries.length === 0 ? 'none yet' : entries.map((e) => `${e.label} ${e.value}`).join(', ');
-  const chart = svg('svg', { class: `chart bars ${tone}`, viewBox: `0 0 ${BARS.width} ${height}`, role: 'img', 'aria-label': `${describe}: ${summary}` });
+/** An SVG drawn at its natural size (`width`/`height`), shrinking with CSS only where the column is narrower. */
+function canvas(cls: string, width: number, height: number, label: string): SVGSVGElement {
+  return svg('svg', { class: `chart ${cls}`, viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': label });
+}
+
+/**
+ * A horizontal bar chart; `describe` is its accessible name. An empty list is a line of text
+ * ("None yet"), not an empty chart.
+ */
+export function barChart(entries: readonly { label: string; value: number }[], describe: string, tone = 'tone-a', g: BarGeometry = BARS): Element {
   if (entries.length === 0) {
-    chart.append(svg('text', { x: 0, y: BARS.row * 0.65, class: 'empty' }, 'None yet'));
-    return chart;
+    const p = document.createElement('p');
+    p.className = 'muted';
+    p.textContent = 'None yet';
+    return p;
   }
+  const { bars, height } = barLayout(entries, 1, g);
+  const chart = canvas(`bars ${tone}`, g.width, height, `${describe}: ${entries.map((e) => `${e.label} ${e.value}`).join(', ')}`);
+  const chars = Math.floor(g.labelWidth / 7.5);
   for (const b of bars) {
-    const mid = b.y + BARS.row / 2;
+    const mid = b.y + g.row / 2;
     chart.append(
-      svg('text', { x: BARS.labelWidth - 8, y: mid, class: 'label', 'text-anchor': 'end', 'dominant-baseline': 'central' }, clip(b.label, 22)),
-      svg('rect', { x: BARS.labelWidth, y: mid - BARS.bar / 2, width: b.width, height: BARS.bar, rx: 3, class: 'bar' }),
-      svg('text', { x: BARS.labelWidth + b.width + 6, y: mid, class: 'value', 'dominant-baseline': 'central' }, String(b.value)),
+      svg('text', { x: g.labelWidth - 8, y: mid, class: 'label', 'text-anchor': 'end', 'dominant-baseline': 'central' }, clip(b.label, chars)),
+      svg('rect', { x: g.labelWidth, y: mid - g.bar / 2, width: b.width, height: g.bar, rx: 3, class: 'bar' }),
+      svg('text', { x: g.labelWidth + b.width + 6, y: mid, class: 'value', 'dominant-baseline': 'central' }, String(b.value)),
     );
   }
   return chart;
@@ -99,7 +119,7 @@ export function stackLayout(parts: readonly { key: string; value: number }[], wi
 export function stackedBar(parts: readonly { key: string; label: string; value: number }[], describe: string): SVGSVGElement {
   const width = 480;
   const summary = parts.map((p) => `${p.label} ${p.value}`).join(', ');
-  const chart = svg('svg', { class: 'chart stack', viewBox: `0 0 ${width} 24`, role: 'img', 'aria-label': `${describe}: ${summary}` });
+  const chart = canvas('stack', width, 24, `${describe}: ${summary}`);
   chart.append(svg('rect', { x: 0, y: 0, width, height: 24, rx: 4, class: 'track' }));
   for (const s of stackLayout(parts, width)) {
     if (s.width > 0) chart.append(svg('rect', { x: s.x, y: 0, width: s.width, height: 24, class: `seg-${s.key}` }));
@@ -132,7 +152,7 @@ export function sparkPoints(samples: readonly { at: number; value: number }[], n
 /** The sparkline with its top value marked; `describe` is its accessible name. */
 export function sparkline(samples: readonly { at: number; value: number }[], now: number, windowS: number, describe: string): SVGSVGElement {
   const top = niceMax(Math.max(0, ...samples.map((s) => s.value)), 4);
-  const chart = svg('svg', { class: 'chart spark', viewBox: `0 0 ${SPARK.width} ${SPARK.height}`, role: 'img', 'aria-label': describe });
+  const chart = canvas('spark', SPARK.width, SPARK.height, describe);
   const yTop = SPARK.pad;
   chart.append(
     svg('line', { x1: 0, x2: SPARK.width, y1: yTop, y2: yTop, class: 'grid' }),

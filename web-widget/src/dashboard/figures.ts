@@ -7,8 +7,8 @@
 import { h } from '../widget/dom.js';
 import type { Snapshot } from '../staff/snapshot.js';
 import type { Tallied } from '../staff/read.js';
-import { barChart, sparkline, stackedBar } from './chart.js';
-import { formatPercent, formatWait, spokenWait, tagWords } from './format.js';
+import { barChart, NARROW_BARS, sparkline, stackedBar } from './chart.js';
+import { formatPercent, formatWait, languageName, spokenWait, tagWords } from './format.js';
 import { History } from './history.js';
 
 /** How much waiting history the sparkline shows. */
@@ -95,19 +95,21 @@ export class LiveView {
     this.queues.replaceChildren(
       table('Queues right now', ['Queue', 'Waiting', 'Longest wait', 'Wait estimate'],
         s.queues.map((q) => [this.queueName(q.id), String(q.waiting), q.waiting > 0 ? wait(q.longestWaitS) : '—', wait(q.etaS)])),
-      barChart(s.queues.map((q) => ({ label: this.queueName(q.id), value: q.waiting })), 'Waiting per queue'),
+      barChart(s.queues.map((q) => ({ label: this.queueName(q.id), value: q.waiting })), 'Waiting per queue', 'tone-a', NARROW_BARS),
     );
   }
 
   private renderSpark(s: Snapshot, waiting: number): void {
     const samples = this.history.all();
     const first = samples[0];
-    const span = first === undefined ? 0 : s.at - first.at;
-    const describe = `People waiting over the last ${Math.max(1, Math.round(span / 60))} minutes: now ${waiting}, highest ${this.history.max()}`;
+    // Until the page has been open for the whole window, the chart spans what it has seen (a minute at least).
+    const shownS = Math.min(SPARK_WINDOW_S, Math.max(60, first === undefined ? 0 : s.at - first.at));
+    const minutes = Math.round(shownS / 60);
+    const describe = `People waiting over the last ${minutes} minute${minutes === 1 ? '' : 's'}: now ${waiting}, highest ${this.history.max()}`;
     this.spark.replaceChildren(
-      sparkline(samples, s.at, SPARK_WINDOW_S, describe),
-      h('p', { class: 'axis-note' }, h('span', {}, '10 min ago'), h('span', {}, 'now')),
-      h('p', { class: 'muted' }, `Now ${waiting} waiting; highest ${this.history.max()} ${span < SPARK_WINDOW_S - 5 ? 'since this page opened' : 'in 10 minutes'}.`),
+      sparkline(samples, s.at, shownS, describe),
+      h('p', { class: 'axis-note', 'aria-hidden': 'true' }, h('span', {}, `${minutes} min ago`), h('span', {}, 'now')),
+      h('p', { class: 'muted' }, `Now ${waiting} waiting; highest ${this.history.max()} ${shownS < SPARK_WINDOW_S ? 'since this page opened' : 'in 10 minutes'}.`),
     );
   }
 
@@ -118,7 +120,7 @@ export class LiveView {
       h('ul', { class: 'legend' }, ...parts.map((p) => h('li', {}, h('span', { class: `swatch seg-${p.key}`, 'aria-hidden': 'true' }), `${p.label} `, h('strong', {}, String(p.value))))),
       s.onDuty.length === 0 ? h('p', { class: 'muted' }, 'Nobody is on duty.')
         : table('Counsellors on duty', ['Counsellor', 'State', 'Chats'],
-          s.onDuty.map((c) => [c.alias, tagWords(c.state), `${c.chats} of ${c.capacity}`])),
+          s.onDuty.map((c) => [c.alias, tagWords(c.state), `${c.chats} of ${c.capacity}`]), 2),
     );
   }
 
@@ -132,9 +134,11 @@ export class LiveView {
         tile('Left before an answer', h('span', {}, String(t.abandoned))),
         tile('Abandon rate', h('span', {}, formatPercent(t.abandonRate)))),
       h('div', { class: 'charts' },
-        h('figure', {}, h('figcaption', {}, 'By channel'), barChart(sorted(t.byChannel), 'Contacts by channel', 'tone-b')),
-        h('figure', {}, h('figcaption', {}, 'By topic'), barChart(sorted(t.byTopic), 'Contacts by topic', 'tone-a')),
-        h('figure', {}, h('figcaption', {}, 'By outcome'), barChart(sorted(t.byOutcome), 'Contacts by outcome', 'tone-c'))),
+        h('figure', {}, h('figcaption', {}, 'By channel'), barChart(sorted(t.byChannel), 'Contacts by channel', 'tone-b', NARROW_BARS)),
+        h('figure', {}, h('figcaption', {}, 'By language'),
+          barChart(sorted(t.byLanguage.map((e) => ({ label: languageName(e.label), count: e.count }))), 'Contacts by language', 'tone-b', NARROW_BARS)),
+        h('figure', {}, h('figcaption', {}, 'By topic'), barChart(sorted(t.byTopic), 'Contacts by topic', 'tone-a', NARROW_BARS)),
+        h('figure', {}, h('figcaption', {}, 'By outcome'), barChart(sorted(t.byOutcome), 'Contacts by outcome', 'tone-c', NARROW_BARS))),
     );
     const w = t.waitS;
     this.waits.replaceChildren(w.count === 0 ? h('p', { class: 'muted' }, 'No answered contacts yet today.')

@@ -40,3 +40,11 @@ export function formatDate(unixS: number): string {
 export function tagWords(tag: string): string {
   return tag.replace(/[_-]+/g, ' ');
 }
+
+/** Language codes lyt knows, in English. */
+const LANGUAGE_NAMES: Readonly<Record<string, string>> = { da: 'Danish', en: 'English', th: 'Thai', ro: 'Romanian', bg: 'Bulgarian' };
+
+/** A language code as its English name ("da" → "Danish"); unknown codes as they are. */
+export function languageName(code: string): string {
+  return LANGUAGE_NAMES[code] ?? code;
+}

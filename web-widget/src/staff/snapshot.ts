@@ -41,6 +41,8 @@ export interface Today {
   readonly date: string;
   readonly contacts: number;
   readonly byChannel: Tallied[];
+  /** By the queue's language (phone calls as logged); empty from a relay that does not send it. */
+  readonly byLanguage: Tallied[];
   readonly byTopic: Tallied[];
   readonly byOutcome: Tallied[];
   readonly joined: number;
@@ -97,6 +99,7 @@ function today(v: unknown, at: string): Today {
     date: text(t['date'], `${at}.date`, 10, 10),
     contacts: count(t['contacts'], `${at}.contacts`),
     byChannel: tally(t['by_channel'], `${at}.by_channel`),
+    byLanguage: t['by_language'] === undefined ? [] : tally(t['by_language'], `${at}.by_language`),
     byTopic: tally(t['by_topic'], `${at}.by_topic`),
     byOutcome: tally(t['by_outcome'], `${at}.by_outcome`),
     joined: count(t['joined'], `${at}.joined`),
