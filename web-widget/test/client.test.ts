@@ -116,6 +116,37 @@ describe('visitor client', () => {
     expect(events.filter((e) => e.type === 'received')).toHaveLength(1);
   });
 
+  /**
+   * A renewed session (the counsellor's console reconnected or was reloaded: a new `assigned`
+   * in the same conversation) gets, after hello, the texts the old one never confirmed —
+   * nothing typed while the counsellor was away is lost; confirmed texts are not sent again.
+   */
+  it('sends unconfirmed texts again after a renewal', () => {
+    const first = toChat();
+    expect(client.sendText('read already')).toBe(true);
+    counsellorReads(first, sock().of('data'));
+    const { n: readN, ct } = sendMessage(first, { k: 'read', upto: 1 });
+    sock().push({ t: 'data', conv, n: readN, m: b64Encode(ct) });
+    expect(client.sendText('while you were away')).toBe(true);
+    sock().push({ t: 'assigned', conv, bundle: v.counsellor.bundle, alias: 'Maja' });
+    const hs1 = sock().of('hs1').at(-1)!;
+    const ours = verifyBundle(root, v.counsellor.bundle, v.now);
+    const { session, msg2 } = respondHandshake(b64(v.counsellor.shift_secret), prologue(b64Decode(conv), ours.bundleHash), b64Decode(hs1['m'] as string));
+    const before = sock().of('data').length;
+    sock().push({ t: 'hs2', conv, m: b64Encode(msg2) });
+    expect(counsellorReads(session, sock().of('data').slice(before))).toEqual(['hello', 'text:while you were away']);
+    expect(events.filter((e) => e.type === 'secured')).toHaveLength(2);
+  });
+
+  /** Each counsellor message shown is confirmed with a read receipt (the console's "Read"). */
+  it('sends read receipts', () => {
+    const counsellor = toChat();
+    sock().push(counsellorSays(counsellor, 'Hej'));
+    sock().push(counsellorSays(counsellor, 'Er du der?'));
+    const reads = sock().of('data').map((f) => receiveMessage(counsellor, f['n'] as number, b64Decode(f['m'] as string)).message);
+    expect(reads).toEqual([{ k: 'hello' }, { k: 'read', upto: 0 }, { k: 'read', upto: 1 }]);
+  });
+
   /** A dropped connection resumes with token, conv and upto; what was sent offline arrives once, replays are not shown twice. */
   it('resumes without loss or duplicates', () => {
     const counsellor = toChat();
@@ -133,7 +164,7 @@ describe('visitor client', () => {
     expect(sock().of('resume')).toEqual([{ t: 'resume', token: 'tok', conv, upto: 0 }]);
     sock().push({ t: 'resumed', conv });
     // Everything the counsellor has not confirmed is sent again, unchanged.
-    expect(counsellorReads(counsellor, [...first.of('data'), ...sock().of('data')])).toEqual(['hello', 'text:before', 'text:while offline']);
+    expect(counsellorReads(counsellor, [...first.of('data'), ...sock().of('data')])).toEqual(['hello', 'read', 'text:before', 'text:while offline']);
     sock().push(missed);
     expect(events.filter((e) => e.type === 'received').map((e) => (e as { body: string }).body)).toEqual(['one', 'two']);
     expect(events).toContainEqual({ type: 'reconnected' });

@@ -45,6 +45,8 @@ type Phase = 'idle' | 'waiting' | 'chat' | 'done';
 interface Outgoing {
   readonly n: number;
   readonly frame: string;
+  /** For a text: what to send again under a new session if this one ends before it was read. */
+  readonly text?: { readonly body: string; readonly ts: number };
 }
 
 export class Client {
@@ -60,6 +62,11 @@ export class Client {
   private upto = -1;
   /** Sent frames of this epoch the counsellor has not confirmed with `read`. */
   private outbox: Outgoing[] = [];
+  /**
+   * Texts of an ended epoch the counsellor never confirmed (e.g. sent while the counsellor's
+   * console was reconnecting): sent again, once, right after `hello` of the next session.
+   */
+  private carry: { readonly body: string; readonly ts: number }[] = [];
   /** True once the current socket may carry data (after `hello`, and after `resumed` when resuming). */
   private live = false;
   private attempt = 0;
@@ -129,6 +136,7 @@ export class Client {
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.typingTimer);
     this.dropSession();
+    this.carry = [];
     this.token = undefined;
     this.conv = undefined;
     this.typingOn = false;
@@ -151,6 +159,7 @@ export class Client {
     this.session?.poison();
     this.session = undefined;
     this.initiator = undefined;
+    this.carry.push(...this.outbox.flatMap((o) => (o.text === undefined ? [] : [o.text])));
     this.outbox = [];
     this.upto = -1;
   }
@@ -195,7 +204,7 @@ export class Client {
     try {
       const { n, ct } = sendMessage(this.session, msg);
       const frame = encodeFrame({ t: 'data', conv: this.conv, n, m: b64Encode(ct) });
-      this.outbox.push({ n, frame });
+      this.outbox.push(msg.k === 'text' ? { n, frame, text: { body: msg.body, ts: msg.ts } } : { n, frame });
       if (this.live) this.ws?.send(frame);
       return n;
     } catch {
@@ -318,6 +327,9 @@ export class Client {
     }
     this.sendApp({ k: 'hello' });
     this.deps.dispatch({ type: 'secured', alias: this.alias, safetyCode: this.session.safetyCode });
+    const carried = this.carry;
+    this.carry = [];
+    for (const t of carried) this.sendApp({ k: 'text', body: t.body, ts: t.ts });
   }
 
   private onData(conv: string, n: number, m: string): void {
@@ -339,6 +351,8 @@ export class Client {
     switch (msg.k) {
       case 'text':
         this.deps.dispatch({ type: 'received', n, body: msg.body, ts: msg.ts });
+        // The chat is on screen as it arrives: tell the counsellor it was read.
+        this.sendApp({ k: 'read', upto: n });
         return;
       case 'typing':
         this.deps.dispatch({ type: 'peer_typing', on: msg.on });
