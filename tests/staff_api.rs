@@ -705,3 +705,38 @@ async fn phone_calls_count_and_export() {
         "{public}"
     );
 }
+
+/// The console and the dashboard are served with the staff CSP (own script, style and
+/// connections only, never framed), `no-store`, and only their own assets under their path.
+#[tokio::test]
+async fn staff_pages_are_served_with_their_policy() {
+    let ts = start(|_| {}).await;
+    for page in ["console", "dashboard"] {
+        let res = reqwest::get(format!("{}/{page}/", ts.http)).await.unwrap();
+        assert_eq!(res.status(), 200, "{page}");
+        let h = res.headers().clone();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'none'"), "{csp}");
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(h["cache-control"], "no-store");
+        assert_eq!(h["x-frame-options"], "DENY");
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains(&format!("{page}.js")),
+            "{page}.html loads its script"
+        );
+        for (file, ok) in [
+            (format!("{page}.js"), 200),
+            (format!("{page}.css"), 200),
+            ("widget.js".to_owned(), 404),
+            (format!("{page}.html"), 404),
+        ] {
+            let res = reqwest::get(format!("{}/{page}/{file}", ts.http))
+                .await
+                .unwrap();
+            assert_eq!(res.status(), ok, "/{page}/{file}");
+        }
+    }
+}
