@@ -526,14 +526,7 @@ impl Auth {
     ) -> Result<String, AccountError> {
         check_username(username)?;
         check_account_alias(alias)?;
-        let password = random_password();
-        let hash = {
-            let password = zeroize::Zeroizing::new(password.clone());
-            tokio::task::spawn_blocking(move || hash_password(&password))
-                .await
-                .map_err(|e| AccountError::Io(e.to_string()))?
-                .map_err(|e| AccountError::Io(e.to_string()))?
-        };
+        let (password, hash) = new_password().await?;
         let mut accounts = lock(&self.inner.accounts);
         if accounts.contains_key(username) {
             return Err(AccountError::Conflict("that username is taken"));
@@ -569,14 +562,7 @@ impl Auth {
         if self.account(username).is_none() {
             return Err(AccountError::NotFound);
         }
-        let password = random_password();
-        let hash = {
-            let password = zeroize::Zeroizing::new(password.clone());
-            tokio::task::spawn_blocking(move || hash_password(&password))
-                .await
-                .map_err(|e| AccountError::Io(e.to_string()))?
-                .map_err(|e| AccountError::Io(e.to_string()))?
-        };
+        let (password, hash) = new_password().await?;
         self.update(username, |a| {
             a.password_hash = hash;
             Ok(())
@@ -767,6 +753,17 @@ fn save(path: &Path, accounts: &BTreeMap<String, Account>) -> std::io::Result<()
     };
     let json = serde_json::to_vec_pretty(&file).map_err(std::io::Error::other)?;
     write_atomic(path, &json)
+}
+
+/// A generated password and its argon2id hash (hashed on a blocking thread).
+async fn new_password() -> Result<(String, String), AccountError> {
+    let password = random_password();
+    let secret = zeroize::Zeroizing::new(password.clone());
+    let hash = tokio::task::spawn_blocking(move || hash_password(&secret))
+        .await
+        .map_err(|e| AccountError::Io(e.to_string()))?
+        .map_err(|e| AccountError::Io(e.to_string()))?;
+    Ok((password, hash))
 }
 
 /// Usernames: 1-32 of `a-z 0-9 _ - .`, starting with a letter.

@@ -56,7 +56,15 @@ fn not_built() -> Response {
 
 /// The CSP of the widget document: framed only by the allowed origins.
 fn widget_csp(app: &AppState) -> String {
-    let ancestors = app.origins.list().join(" ");
+    // CSP source expressions cannot name IPv6 literals (browsers reject `http://[::1]:…`);
+    // such origins stay allowed for the API but cannot frame the widget.
+    let ancestors = app
+        .origins
+        .list()
+        .into_iter()
+        .filter(|o| !o.contains('['))
+        .collect::<Vec<_>>()
+        .join(" ");
     format!(
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
          connect-src 'self'; frame-ancestors 'self' {ancestors}; base-uri 'none'; form-action 'none'"
