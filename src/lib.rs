@@ -18,6 +18,7 @@ pub mod protocol;
 pub mod relay;
 pub mod routing;
 pub mod server;
+pub mod store;
 pub mod web;
 
 pub use config::Config;

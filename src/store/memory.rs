@@ -1,0 +1,434 @@
+//! `MemoryStore`: the `Store` contract in one process — maps behind a mutex, expiry checked
+//! lazily against a monotonic clock. The reference implementation the conformance suite
+//! holds `RedisStore` to.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use tokio::sync::mpsc;
+
+use super::{
+    CounsellorRef, ExpiredOffer, InboxEvent, JoinLimits, Kept, Lifetimes, MAX_BYTES, MAX_FRAMES,
+    Replay, Side, Store, StoreError, StoreResult, Waiting, order_score, score_order,
+};
+use crate::protocol::{ConvId, QueueId};
+use crate::routing::Order;
+
+/// Frames an inbox holds before a slow subscriber starts losing them (and is told `Gap`).
+pub const INBOX_CAPACITY: usize = 1024;
+
+/// The in-process store. Cheap to clone: clones share the state.
+#[derive(Debug, Clone)]
+pub struct MemoryStore {
+    lifetimes: Lifetimes,
+    /// A std mutex: every operation is short and synchronous, and the lock is never held
+    /// across an `.await`.
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    routing: Routing,
+    /// When routing state was last written; it all expires `route_ttl` after that.
+    route_touched: Option<Instant>,
+    buffers: HashMap<(ConvId, Side), Buffer>,
+    /// Node → alive until.
+    alive: HashMap<String, Instant>,
+    inboxes: HashMap<String, Vec<Subscriber>>,
+}
+
+#[derive(Debug, Default)]
+struct Routing {
+    seq: u64,
+    /// Per queue: order score → conversation.
+    queues: HashMap<QueueId, BTreeMap<u64, ConvId>>,
+    /// Waiting conversation → its queue and order score.
+    queue_of: HashMap<ConvId, (QueueId, u64)>,
+    /// Pending offer → counsellor and deadline.
+    offers: HashMap<ConvId, (String, Instant)>,
+    live: HashMap<ConvId, String>,
+    load: HashMap<String, u32>,
+    passed: HashMap<ConvId, Vec<(String, Instant)>>,
+}
+
+#[derive(Debug, Default)]
+struct Buffer {
+    frames: VecDeque<Kept>,
+    bytes: usize,
+    /// Highest counter dropped unacknowledged.
+    lost: Option<u64>,
+    /// Expires at.
+    until: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct Subscriber {
+    tx: mpsc::Sender<InboxEvent>,
+    /// A payload was dropped because the inbox was full; `Gap` is owed.
+    gap: bool,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new(lifetimes: Lifetimes) -> Self {
+        Self {
+            lifetimes,
+            state: Arc::new(Mutex::new(State::default())),
+        }
+    }
+
+    /// Runs `f` on the state, after dropping what expired.
+    fn with<R>(&self, f: impl FnOnce(&mut State, Instant) -> R) -> R {
+        let now = Instant::now();
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if s.route_touched
+            .is_some_and(|t| now.saturating_duration_since(t) >= self.lifetimes.route_ttl)
+        {
+            s.routing = Routing::default();
+            s.route_touched = None;
+        }
+        s.buffers.retain(|_, b| b.until.is_none_or(|u| u > now));
+        s.alive.retain(|_, until| *until > now);
+        f(&mut s, now)
+    }
+
+    /// Runs `f` on the routing state and marks it written.
+    fn route<R>(&self, f: impl FnOnce(&mut Routing, Instant) -> R) -> BoxFuture<'static, R>
+    where
+        R: Send + 'static,
+    {
+        let r = self.with(|s, now| {
+            s.route_touched = Some(now);
+            f(&mut s.routing, now)
+        });
+        Box::pin(std::future::ready(r))
+    }
+}
+
+impl Routing {
+    fn position(&self, conv: ConvId) -> Option<u32> {
+        let (queue, score) = self.queue_of.get(&conv)?;
+        let ahead = self.queues.get(queue)?.range(..*score).count();
+        Some(u32::try_from(ahead + 1).unwrap_or(u32::MAX))
+    }
+
+    fn free_slot(&mut self, counsellor: &str) {
+        if let Some(l) = self.load.get_mut(counsellor) {
+            *l = l.saturating_sub(1);
+            if *l == 0 {
+                self.load.remove(counsellor);
+            }
+        }
+    }
+
+    fn leave_queue(&mut self, conv: ConvId) {
+        if let Some((queue, score)) = self.queue_of.remove(&conv)
+            && let Some(q) = self.queues.get_mut(&queue)
+        {
+            q.remove(&score);
+            if q.is_empty() {
+                self.queues.remove(&queue);
+            }
+        }
+        self.passed.remove(&conv);
+    }
+
+    fn take_offer(&mut self, conv: ConvId, passed: bool, now: Instant) -> Option<String> {
+        let (counsellor, _) = self.offers.remove(&conv)?;
+        self.free_slot(&counsellor);
+        if passed {
+            self.passed
+                .entry(conv)
+                .or_default()
+                .push((counsellor.clone(), now));
+        }
+        Some(counsellor)
+    }
+}
+
+impl Buffer {
+    fn push(&mut self, kept: Kept) {
+        self.bytes += kept.frame.len();
+        self.frames.push_back(kept);
+        while self.frames.len() > MAX_FRAMES || self.bytes > MAX_BYTES {
+            let Some(old) = self.frames.pop_front() else {
+                break;
+            };
+            self.bytes -= old.frame.len();
+            self.lost = Some(self.lost.map_or(old.n, |l| l.max(old.n)));
+        }
+    }
+}
+
+fn ready<T: Send + 'static>(v: T) -> BoxFuture<'static, T> {
+    Box::pin(std::future::ready(v))
+}
+
+impl Store for MemoryStore {
+    fn join(
+        &self,
+        conv: ConvId,
+        queue: &QueueId,
+        priority: bool,
+        limits: JoinLimits,
+    ) -> BoxFuture<'_, StoreResult<u32>> {
+        let queue = queue.clone();
+        self.route(move |r, _| {
+            if r.queue_of.contains_key(&conv) || r.live.contains_key(&conv) {
+                return Err(StoreError::Conflict);
+            }
+            let len = r.queues.get(&queue).map_or(0, BTreeMap::len);
+            if len >= limits.max_queue_len || r.queue_of.len() >= limits.max_waiting_total {
+                return Err(StoreError::QueueFull);
+            }
+            r.seq += 1;
+            let score = order_score(Order::joined(priority, r.seq));
+            r.queues
+                .entry(queue.clone())
+                .or_default()
+                .insert(score, conv);
+            r.queue_of.insert(conv, (queue, score));
+            r.position(conv).ok_or(StoreError::NotFound)
+        })
+    }
+
+    fn waiting<'a>(&'a self, queues: &'a [QueueId]) -> BoxFuture<'a, StoreResult<Vec<Waiting>>> {
+        let r = self.with(|s, now| {
+            let r = &s.routing;
+            let mut out: Vec<Waiting> = queues
+                .iter()
+                .filter_map(|q| Some((q, r.queues.get(q)?)))
+                .flat_map(|(q, members)| {
+                    members.iter().map(move |(score, conv)| Waiting {
+                        conv: *conv,
+                        queue: q.clone(),
+                        order: score_order(*score),
+                        offered_to: r.offers.get(conv).map(|(c, _)| c.clone()),
+                        passed: r.passed.get(conv).map_or_else(Vec::new, |p| {
+                            p.iter()
+                                .map(|(c, at)| (c.clone(), now.saturating_duration_since(*at)))
+                                .collect()
+                        }),
+                    })
+                })
+                .collect();
+            out.sort_by_key(|w| w.order);
+            Ok(out)
+        });
+        ready(r)
+    }
+
+    fn position(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<u32>> {
+        ready(self.with(|s, _| s.routing.position(conv).ok_or(StoreError::NotFound)))
+    }
+
+    fn offer<'a>(
+        &'a self,
+        conv: ConvId,
+        counsellor: &'a CounsellorRef,
+        capacity: u32,
+        ttl: Duration,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let counsellor = counsellor.to_owned();
+        self.route(move |r, now| {
+            if !r.queue_of.contains_key(&conv) {
+                return Err(StoreError::NotFound);
+            }
+            let load = r.load.get(&counsellor).copied().unwrap_or(0);
+            if r.offers.contains_key(&conv) || load >= capacity {
+                return Err(StoreError::Conflict);
+            }
+            r.offers.insert(conv, (counsellor.clone(), now + ttl));
+            r.load.insert(counsellor, load + 1);
+            Ok(())
+        })
+    }
+
+    fn accept<'a>(
+        &'a self,
+        conv: ConvId,
+        counsellor: &'a CounsellorRef,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let counsellor = counsellor.to_owned();
+        self.route(move |r, now| {
+            match r.offers.get(&conv) {
+                Some((c, due)) if *c == counsellor && *due > now => {}
+                _ => return Err(StoreError::Conflict),
+            }
+            r.offers.remove(&conv);
+            r.leave_queue(conv);
+            r.live.insert(conv, counsellor);
+            Ok(())
+        })
+    }
+
+    fn withdraw<'a>(
+        &'a self,
+        conv: ConvId,
+        counsellor: &'a CounsellorRef,
+        passed: bool,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let counsellor = counsellor.to_owned();
+        self.route(move |r, now| {
+            if r.offers.get(&conv).is_none_or(|(c, _)| *c != counsellor) {
+                return Err(StoreError::Conflict);
+            }
+            r.take_offer(conv, passed, now);
+            Ok(())
+        })
+    }
+
+    fn expired_offers(&self) -> BoxFuture<'_, StoreResult<Vec<ExpiredOffer>>> {
+        self.route(|r, now| {
+            let mut due: Vec<(Instant, ConvId)> = r
+                .offers
+                .iter()
+                .filter(|(_, (_, due))| *due <= now)
+                .map(|(conv, (_, due))| (*due, *conv))
+                .collect();
+            due.sort();
+            Ok(due
+                .into_iter()
+                .filter_map(|(_, conv)| {
+                    let counsellor = r.take_offer(conv, true, now)?;
+                    Some(ExpiredOffer { conv, counsellor })
+                })
+                .collect())
+        })
+    }
+
+    fn live_with(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<Option<String>>> {
+        ready(self.with(|s, _| Ok(s.routing.live.get(&conv).cloned())))
+    }
+
+    fn load<'a>(&'a self, counsellor: &'a CounsellorRef) -> BoxFuture<'a, StoreResult<u32>> {
+        ready(self.with(|s, _| Ok(s.routing.load.get(counsellor).copied().unwrap_or(0))))
+    }
+
+    fn end(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<()>> {
+        let r = self.with(|s, now| {
+            let r = &mut s.routing;
+            r.take_offer(conv, false, now);
+            r.leave_queue(conv);
+            if let Some(c) = r.live.remove(&conv) {
+                r.free_slot(&c);
+            }
+            s.buffers.remove(&(conv, Side::Visitor));
+            s.buffers.remove(&(conv, Side::Counsellor));
+            Ok(())
+        });
+        ready(r)
+    }
+
+    fn append(
+        &self,
+        conv: ConvId,
+        side: Side,
+        n: u64,
+        frame: Vec<u8>,
+    ) -> BoxFuture<'_, StoreResult<()>> {
+        let ttl = self.lifetimes.conv_ttl;
+        ready(self.with(|s, now| {
+            let b = s.buffers.entry((conv, side)).or_default();
+            b.push(Kept { n, frame });
+            b.until = Some(now + ttl);
+            Ok(())
+        }))
+    }
+
+    fn ack(&self, conv: ConvId, side: Side, upto: u64) -> BoxFuture<'_, StoreResult<()>> {
+        ready(self.with(|s, _| {
+            if let Some(b) = s.buffers.get_mut(&(conv, side)) {
+                while b.frames.front().is_some_and(|k| k.n <= upto) {
+                    if let Some(k) = b.frames.pop_front() {
+                        b.bytes -= k.frame.len();
+                    }
+                }
+            }
+            Ok(())
+        }))
+    }
+
+    fn replay(
+        &self,
+        conv: ConvId,
+        side: Side,
+        after: Option<u64>,
+    ) -> BoxFuture<'_, StoreResult<Replay>> {
+        ready(self.with(|s, _| {
+            let Some(b) = s.buffers.get(&(conv, side)) else {
+                return Ok(Replay::Frames(Vec::new()));
+            };
+            if let Some(lost) = b.lost
+                && after.is_none_or(|a| a < lost)
+            {
+                return Ok(Replay::Lost);
+            }
+            Ok(Replay::Frames(
+                b.frames
+                    .iter()
+                    .filter(|k| after.is_none_or(|a| k.n > a))
+                    .cloned()
+                    .collect(),
+            ))
+        }))
+    }
+
+    fn reset_buffers(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<()>> {
+        ready(self.with(|s, _| {
+            s.buffers.remove(&(conv, Side::Visitor));
+            s.buffers.remove(&(conv, Side::Counsellor));
+            Ok(())
+        }))
+    }
+
+    fn publish<'a>(&'a self, node: &'a str, payload: Vec<u8>) -> BoxFuture<'a, StoreResult<()>> {
+        ready(self.with(|s, _| {
+            let Some(subs) = s.inboxes.get_mut(node) else {
+                return Ok(());
+            };
+            subs.retain(|sub| !sub.tx.is_closed());
+            for sub in subs.iter_mut() {
+                if sub.gap && sub.tx.try_send(InboxEvent::Gap).is_ok() {
+                    sub.gap = false;
+                }
+                if sub.gap
+                    || sub
+                        .tx
+                        .try_send(InboxEvent::Message(payload.clone()))
+                        .is_err()
+                {
+                    sub.gap = true;
+                }
+            }
+            Ok(())
+        }))
+    }
+
+    fn subscribe<'a>(
+        &'a self,
+        node: &'a str,
+    ) -> BoxFuture<'a, StoreResult<mpsc::Receiver<InboxEvent>>> {
+        let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
+        self.with(|s, _| {
+            s.inboxes
+                .entry(node.to_owned())
+                .or_default()
+                .push(Subscriber { tx, gap: false });
+        });
+        ready(Ok(rx))
+    }
+
+    fn heartbeat<'a>(&'a self, node: &'a str, ttl: Duration) -> BoxFuture<'a, StoreResult<()>> {
+        ready(self.with(|s, now| {
+            s.alive.insert(node.to_owned(), now + ttl);
+            Ok(())
+        }))
+    }
+
+    fn alive<'a>(&'a self, node: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        ready(self.with(|s, _| Ok(s.alive.contains_key(node))))
+    }
+}

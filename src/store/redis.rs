@@ -1,0 +1,624 @@
+//! `RedisStore`: the `Store` contract on Redis. Each mutating operation is one Lua script
+//! (`EVALSHA`, loaded on first use) over the keys of one hash slot; reads of a slot are one
+//! `MULTI`/`EXEC` pipeline. The key schema is in `keys` and `docs/state.md`.
+//!
+//! Operations on a conversation whose queue the caller cannot know in advance (accept, end)
+//! read the queue, then run the script with that queue's key declared; the script checks the
+//! queue is still the one read and the call is retried otherwise — optimistic concurrency, so
+//! every key a script touches is declared and in one slot.
+
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use futures_util::future::BoxFuture;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands as _, Client, RedisError, Script, Value};
+use tokio::sync::mpsc;
+
+use super::keys::{self, NO_QUEUE, ROUTE};
+use super::memory::INBOX_CAPACITY;
+use super::{
+    CounsellorRef, ExpiredOffer, InboxEvent, JoinLimits, Kept, Lifetimes, MAX_BYTES, MAX_FRAMES,
+    Replay, Side, Store, StoreError, StoreResult, Waiting, score_order,
+};
+use crate::protocol::{ConvId, QueueId};
+
+/// How long one Redis call (or connection attempt) may take before the store counts as
+/// unavailable: joins are refused fast rather than hanging while Redis is away.
+pub const TIMEOUT: Duration = Duration::from_secs(1);
+/// Pause between attempts to restore a lost inbox subscription.
+const RESUBSCRIBE_EVERY: Duration = Duration::from_millis(250);
+/// Attempts of an optimistic read-then-script operation before giving up with `Conflict`.
+const RETRIES: usize = 8;
+
+/// The store on a Redis server. Cheap to clone: clones share one multiplexed connection,
+/// which reconnects by itself.
+#[derive(Clone)]
+pub struct RedisStore {
+    client: Client,
+    con: ConnectionManager,
+    lifetimes: Lifetimes,
+    scripts: std::sync::Arc<Scripts>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password: never print it.
+        f.debug_struct("RedisStore")
+            .field("lifetimes", &self.lifetimes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The Lua scripts, compiled once.
+struct Scripts {
+    join: Script,
+    offer: Script,
+    accept: Script,
+    withdraw: Script,
+    expire: Script,
+    end: Script,
+    append: Script,
+    ack: Script,
+}
+
+impl Scripts {
+    fn new() -> Self {
+        let routing =
+            |body: &str| Script::new(&format!("{}\n{body}", include_str!("lua/prelude.lua")));
+        Self {
+            join: routing(include_str!("lua/join.lua")),
+            offer: routing(include_str!("lua/offer.lua")),
+            accept: routing(include_str!("lua/accept.lua")),
+            withdraw: routing(include_str!("lua/withdraw.lua")),
+            expire: routing(include_str!("lua/expire.lua")),
+            end: routing(include_str!("lua/end.lua")),
+            append: Script::new(include_str!("lua/append.lua")),
+            ack: Script::new(include_str!("lua/ack.lua")),
+        }
+    }
+}
+
+/// Any Redis failure: the caller sees `Unavailable`; causes other than the connection are
+/// server faults and logged (without arguments, which may hold frames).
+fn unavailable(e: RedisError) -> StoreError {
+    if !(e.is_io_error()
+        || e.is_timeout()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal())
+    {
+        tracing::error!(kind = ?e.kind(), "redis call failed");
+    }
+    StoreError::Unavailable
+}
+
+impl RedisStore {
+    /// A store on the Redis at `url` (`redis://[user:password@]host:port[/db]`). Connects
+    /// lazily: a node starts while Redis is away and its calls fail with `Unavailable` until
+    /// Redis is back.
+    pub fn open(url: &str, lifetimes: Lifetimes) -> Result<Self, RedisError> {
+        let client = Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(TIMEOUT))
+            .set_response_timeout(Some(TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(TIMEOUT);
+        let con = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        Ok(Self {
+            client,
+            con,
+            lifetimes,
+            scripts: std::sync::Arc::new(Scripts::new()),
+        })
+    }
+
+    fn route_ttl_ms(&self) -> u64 {
+        u64::try_from(self.lifetimes.route_ttl.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn conv_ttl_ms(&self) -> u64 {
+        u64::try_from(self.lifetimes.conv_ttl.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Runs a routing script with the routing keys, `queue` as `KEYS[8]`, the route TTL as
+    /// `ARGV[1]` and then `args`.
+    async fn route<T: redis::FromRedisValue>(
+        &self,
+        script: &Script,
+        queue: &str,
+        args: &[&[u8]],
+    ) -> StoreResult<T> {
+        let mut inv = script.key(&ROUTE[..]);
+        inv.key(queue).arg(self.route_ttl_ms());
+        for a in args {
+            inv.arg(*a);
+        }
+        inv.invoke_async(&mut self.con.clone())
+            .await
+            .map_err(unavailable)
+    }
+
+    /// The queue `conv` waits in, if it waits.
+    async fn queue_of(&self, conv: &str) -> StoreResult<Option<String>> {
+        self.con
+            .clone()
+            .hget(keys::QUEUE_OF, conv)
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Runs `script` (which answers -2 when the queue changed since it was read) with the
+    /// queue `conv` waits in, retrying while it moves.
+    async fn with_queue_of(&self, script: &Script, conv: &str, args: &[&[u8]]) -> StoreResult<i64> {
+        for _ in 0..RETRIES {
+            let queue = self.queue_of(conv).await?;
+            let (key, name) = match &queue {
+                Some(q) => (format!("lyt:{{route}}:q:{q}"), q.as_str()),
+                None => (NO_QUEUE.to_owned(), ""),
+            };
+            let mut all: Vec<&[u8]> = vec![conv.as_bytes()];
+            all.extend_from_slice(args);
+            all.push(name.as_bytes());
+            let r: i64 = self.route(script, &key, &all).await?;
+            if r != -2 {
+                return Ok(r);
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+}
+
+/// A reply of the expected shape, or `Unavailable` (a server that answers nonsense is as good
+/// as none).
+fn from<T: redis::FromRedisValue>(v: Value) -> StoreResult<T> {
+    redis::from_redis_value(v).map_err(|_| StoreError::Unavailable)
+}
+
+/// One resume-buffer entry as `XRANGE` returns it: id, then field/value pairs (`n`, `f`).
+type StreamEntry = (String, Vec<(String, Vec<u8>)>);
+
+fn conv_key(conv: ConvId) -> String {
+    conv.to_string()
+}
+
+/// Parses the `passed` JSON of a conversation into (counsellor, how long ago).
+fn parse_passed(raw: Option<&String>, now_ms: u64) -> Vec<(String, Duration)> {
+    let Some(map) = raw.and_then(|r| serde_json::from_str::<serde_json::Map<_, _>>(r).ok()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, Duration)> = map
+        .into_iter()
+        .filter_map(|(c, at)| {
+            let at = at.as_f64()?;
+            // Milliseconds on the Redis clock; whole and non-negative by construction.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let at = at as u64;
+            Some((c, Duration::from_millis(now_ms.saturating_sub(at))))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+impl Store for RedisStore {
+    fn join(
+        &self,
+        conv: ConvId,
+        queue: &QueueId,
+        priority: bool,
+        limits: JoinLimits,
+    ) -> BoxFuture<'_, StoreResult<u32>> {
+        let queue = queue.clone();
+        Box::pin(async move {
+            let conv = conv_key(conv);
+            let r: i64 = self
+                .route(
+                    &self.scripts.join,
+                    &keys::queue(&queue),
+                    &[
+                        conv.as_bytes(),
+                        queue.as_str().as_bytes(),
+                        if priority { b"1" } else { b"0" },
+                        limits.max_queue_len.to_string().as_bytes(),
+                        limits.max_waiting_total.to_string().as_bytes(),
+                    ],
+                )
+                .await?;
+            match r {
+                -1 => Err(StoreError::Conflict),
+                -2 => Err(StoreError::QueueFull),
+                p => u32::try_from(p).map_err(|_| StoreError::NotFound),
+            }
+        })
+    }
+
+    fn waiting<'a>(&'a self, queues: &'a [QueueId]) -> BoxFuture<'a, StoreResult<Vec<Waiting>>> {
+        Box::pin(async move {
+            let mut pipe = redis::pipe();
+            pipe.atomic()
+                .cmd("TIME")
+                .hgetall(keys::OFFER)
+                .hgetall(keys::PASSED);
+            for q in queues {
+                pipe.zrange_withscores(keys::queue(q), 0, -1);
+            }
+            let mut values: Vec<Value> = pipe
+                .query_async(&mut self.con.clone())
+                .await
+                .map_err(unavailable)?;
+            let rest = values.split_off(3);
+            let mut head = values.into_iter();
+            let mut next = || head.next().ok_or(StoreError::Unavailable);
+            let (secs, micros): (u64, u64) = from(next()?)?;
+            let now_ms = secs * 1000 + micros / 1000;
+            let offers: std::collections::HashMap<String, String> = from(next()?)?;
+            let passed: std::collections::HashMap<String, String> = from(next()?)?;
+            let mut out = Vec::new();
+            for (q, v) in queues.iter().zip(rest) {
+                let members: Vec<(String, f64)> = from(v)?;
+                for (conv, score) in members {
+                    let Ok(id) = conv.parse::<ConvId>() else {
+                        continue;
+                    };
+                    // Scores are whole numbers below 2^53 (`order_score`).
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let order = score_order(score as u64);
+                    out.push(Waiting {
+                        conv: id,
+                        queue: q.clone(),
+                        order,
+                        offered_to: offers.get(&conv).cloned(),
+                        passed: parse_passed(passed.get(&conv), now_ms),
+                    });
+                }
+            }
+            out.sort_by_key(|w| w.order);
+            Ok(out)
+        })
+    }
+
+    fn position(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<u32>> {
+        Box::pin(async move {
+            let conv = conv_key(conv);
+            for _ in 0..RETRIES {
+                let Some(queue) = self.queue_of(&conv).await? else {
+                    return Err(StoreError::NotFound);
+                };
+                let rank: Option<u32> = self
+                    .con
+                    .clone()
+                    .zrank(format!("lyt:{{route}}:q:{queue}"), &conv)
+                    .await
+                    .map_err(unavailable)?;
+                if let Some(r) = rank {
+                    return Ok(r + 1);
+                }
+            }
+            Err(StoreError::NotFound)
+        })
+    }
+
+    fn offer<'a>(
+        &'a self,
+        conv: ConvId,
+        counsellor: &'a CounsellorRef,
+        capacity: u32,
+        ttl: Duration,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let conv = conv_key(conv);
+            let ttl_ms = ttl.as_millis().max(1).to_string();
+            let r: i64 = self
+                .route(
+                    &self.scripts.offer,
+                    NO_QUEUE,
+                    &[
+                        conv.as_bytes(),
+                        counsellor.as_bytes(),
+                        capacity.to_string().as_bytes(),
+                        ttl_ms.as_bytes(),
+                    ],
+                )
+                .await?;
+            match r {
+                1 => Ok(()),
+                -1 => Err(StoreError::NotFound),
+                _ => Err(StoreError::Conflict),
+            }
+        })
+    }
+
+    fn accept<'a>(
+        &'a self,
+        conv: ConvId,
+        counsellor: &'a CounsellorRef,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let conv = conv_key(conv);
+            let r = self
+                .with_queue_of(&self.scripts.accept, &conv, &[counsellor.as_bytes()])
+                .await?;
+            if r == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict)
+            }
+        })
+    }
+
+    fn withdraw<'a>(
+        &'a self,
+        conv: ConvId,
+        counsellor: &'a CounsellorRef,
+        passed: bool,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let conv = conv_key(conv);
+            let passed: &[u8] = if passed { b"1" } else { b"0" };
+            let r: i64 = self
+                .route(
+                    &self.scripts.withdraw,
+                    NO_QUEUE,
+                    &[conv.as_bytes(), counsellor.as_bytes(), passed],
+                )
+                .await?;
+            if r == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict)
+            }
+        })
+    }
+
+    fn expired_offers(&self) -> BoxFuture<'_, StoreResult<Vec<ExpiredOffer>>> {
+        Box::pin(async move {
+            let flat: Vec<String> = self.route(&self.scripts.expire, NO_QUEUE, &[]).await?;
+            Ok(flat
+                .chunks_exact(2)
+                .filter_map(|pair| {
+                    Some(ExpiredOffer {
+                        conv: pair[0].parse().ok()?,
+                        counsellor: pair[1].clone(),
+                    })
+                })
+                .collect())
+        })
+    }
+
+    fn live_with(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<Option<String>>> {
+        Box::pin(async move {
+            self.con
+                .clone()
+                .hget(keys::LIVE, conv_key(conv))
+                .await
+                .map_err(unavailable)
+        })
+    }
+
+    fn load<'a>(&'a self, counsellor: &'a CounsellorRef) -> BoxFuture<'a, StoreResult<u32>> {
+        Box::pin(async move {
+            let load: Option<u32> = self
+                .con
+                .clone()
+                .hget(keys::LOAD, counsellor)
+                .await
+                .map_err(unavailable)?;
+            Ok(load.unwrap_or(0))
+        })
+    }
+
+    fn end(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let id = conv_key(conv);
+            self.with_queue_of(&self.scripts.end, &id, &[]).await?;
+            let () = self
+                .con
+                .clone()
+                .del(&keys::conversation(conv)[..])
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+    }
+
+    fn append(
+        &self,
+        conv: ConvId,
+        side: Side,
+        n: u64,
+        frame: Vec<u8>,
+    ) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let _: i64 = self
+                .scripts
+                .append
+                .key(keys::buffer(conv, side))
+                .key(keys::buffer_meta(conv))
+                .arg(self.conv_ttl_ms())
+                .arg(side.as_str())
+                .arg(n)
+                .arg(frame)
+                .arg(MAX_FRAMES)
+                .arg(MAX_BYTES)
+                .invoke_async(&mut self.con.clone())
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+    }
+
+    fn ack(&self, conv: ConvId, side: Side, upto: u64) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let _: i64 = self
+                .scripts
+                .ack
+                .key(keys::buffer(conv, side))
+                .key(keys::buffer_meta(conv))
+                .arg(side.as_str())
+                .arg(upto)
+                .invoke_async(&mut self.con.clone())
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+    }
+
+    fn replay(
+        &self,
+        conv: ConvId,
+        side: Side,
+        after: Option<u64>,
+    ) -> BoxFuture<'_, StoreResult<Replay>> {
+        Box::pin(async move {
+            let (entries, lost): (Vec<StreamEntry>, Option<u64>) = redis::pipe()
+                .atomic()
+                .xrange_all(keys::buffer(conv, side))
+                .hget(keys::buffer_meta(conv), format!("lost:{}", side.as_str()))
+                .query_async(&mut self.con.clone())
+                .await
+                .map_err(unavailable)?;
+            if let Some(lost) = lost
+                && after.is_none_or(|a| a < lost)
+            {
+                return Ok(Replay::Lost);
+            }
+            let mut frames = Vec::with_capacity(entries.len());
+            for (_, fields) in entries {
+                let mut n = None;
+                let mut frame = None;
+                for (name, value) in fields {
+                    match name.as_str() {
+                        "n" => {
+                            n = std::str::from_utf8(&value)
+                                .ok()
+                                .and_then(|s| s.parse().ok())
+                        }
+                        "f" => frame = Some(value),
+                        _ => {}
+                    }
+                }
+                let (Some(n), Some(frame)) = (n, frame) else {
+                    return Err(StoreError::Unavailable);
+                };
+                if after.is_none_or(|a| n > a) {
+                    frames.push(Kept { n, frame });
+                }
+            }
+            Ok(Replay::Frames(frames))
+        })
+    }
+
+    fn reset_buffers(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let () = self
+                .con
+                .clone()
+                .del(&keys::conversation(conv)[..])
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+    }
+
+    fn publish<'a>(&'a self, node: &'a str, payload: Vec<u8>) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let _: i64 = self
+                .con
+                .clone()
+                .publish(keys::inbox(node), payload)
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+    }
+
+    fn subscribe<'a>(
+        &'a self,
+        node: &'a str,
+    ) -> BoxFuture<'a, StoreResult<mpsc::Receiver<InboxEvent>>> {
+        Box::pin(async move {
+            let channel = keys::inbox(node);
+            let first = subscribe_once(&self.client, &channel).await?;
+            let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
+            tokio::spawn(forward_inbox(self.client.clone(), channel, first, tx));
+            Ok(rx)
+        })
+    }
+
+    fn heartbeat<'a>(&'a self, node: &'a str, ttl: Duration) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+            let () = self
+                .con
+                .clone()
+                .pset_ex(keys::alive(node), 1, ttl_ms)
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+    }
+
+    fn alive<'a>(&'a self, node: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(async move {
+            self.con
+                .clone()
+                .exists(keys::alive(node))
+                .await
+                .map_err(unavailable)
+        })
+    }
+}
+
+/// A pub/sub connection subscribed to `channel`.
+async fn subscribe_once(client: &Client, channel: &str) -> StoreResult<redis::aio::PubSub> {
+    let attempt = async {
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(channel).await?;
+        Ok::<_, RedisError>(pubsub)
+    };
+    match tokio::time::timeout(TIMEOUT, attempt).await {
+        Ok(r) => r.map_err(unavailable),
+        Err(_) => Err(StoreError::Unavailable),
+    }
+}
+
+/// Forwards the inbox to `tx` until the receiver is dropped, resubscribing after every
+/// interruption and reporting it as `Gap`.
+async fn forward_inbox(
+    client: Client,
+    channel: String,
+    first: redis::aio::PubSub,
+    tx: mpsc::Sender<InboxEvent>,
+) {
+    let mut pubsub = Some(first);
+    loop {
+        if let Some(p) = pubsub.take() {
+            let mut messages = p.into_on_message();
+            loop {
+                tokio::select! {
+                    () = tx.closed() => return,
+                    m = messages.next() => match m {
+                        Some(m) => {
+                            let event = InboxEvent::Message(m.get_payload_bytes().to_vec());
+                            if tx.send(event).await.is_err() {
+                                return;
+                            }
+                        }
+                        None => break,
+                    },
+                }
+            }
+            tracing::warn!("inbox subscription lost; resubscribing");
+        }
+        tokio::select! {
+            () = tx.closed() => return,
+            () = tokio::time::sleep(RESUBSCRIBE_EVERY) => {}
+        }
+        if let Ok(p) = subscribe_once(&client, &channel).await {
+            if tx.send(InboxEvent::Gap).await.is_err() {
+                return;
+            }
+            pubsub = Some(p);
+        }
+    }
+}
