@@ -7,12 +7,13 @@
 //! queue is still the one read and the call is retried otherwise — optimistic concurrency, so
 //! every key a script touches is declared and in one slot.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands as _, Client, RedisError, Script, Value};
+use redis::{AsyncCommands as _, Client, RedisError, Script};
 use tokio::sync::mpsc;
 
 use super::keys::{self, NO_QUEUE, ROUTE};
@@ -60,6 +61,8 @@ struct Scripts {
     end: Script,
     append: Script,
     ack: Script,
+    waiting: Script,
+    replay: Script,
 }
 
 impl Scripts {
@@ -75,6 +78,8 @@ impl Scripts {
             end: routing(include_str!("lua/end.lua")),
             append: Script::new(include_str!("lua/append.lua")),
             ack: Script::new(include_str!("lua/ack.lua")),
+            waiting: routing(include_str!("lua/waiting.lua")),
+            replay: Script::new(include_str!("lua/replay.lua")),
         }
     }
 }
@@ -168,14 +173,25 @@ impl RedisStore {
     }
 }
 
-/// A reply of the expected shape, or `Unavailable` (a server that answers nonsense is as good
-/// as none).
-fn from<T: redis::FromRedisValue>(v: Value) -> StoreResult<T> {
-    redis::from_redis_value(v).map_err(|_| StoreError::Unavailable)
-}
+/// What `waiting.lua` returns: the Redis clock in ms, offers, who passed, and each queue's
+/// members and scores as a flat list.
+type Snapshot = (
+    String,
+    HashMap<String, String>,
+    HashMap<String, String>,
+    Vec<Vec<String>>,
+);
 
-/// One resume-buffer entry as `XRANGE` returns it: id, then field/value pairs (`n`, `f`).
-type StreamEntry = (String, Vec<(String, Vec<u8>)>);
+/// A sorted-set score as Redis prints it: a whole number below 2^53 (`order_score`).
+fn parse_score(s: &str) -> Result<u64, ()> {
+    let f: f64 = s.parse().map_err(|_| ())?;
+    if !(0.0..9_007_199_254_740_992.0).contains(&f) || f.fract() != 0.0 {
+        return Err(());
+    }
+    // Whole, non-negative and below 2^53, so exact.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok(f as u64)
+}
 
 fn conv_key(conv: ConvId) -> String {
     conv.to_string()
@@ -234,41 +250,30 @@ impl Store for RedisStore {
 
     fn waiting<'a>(&'a self, queues: &'a [QueueId]) -> BoxFuture<'a, StoreResult<Vec<Waiting>>> {
         Box::pin(async move {
-            let mut pipe = redis::pipe();
-            pipe.atomic()
-                .cmd("TIME")
-                .hgetall(keys::OFFER)
-                .hgetall(keys::PASSED);
+            let mut inv = self.scripts.waiting.key(&ROUTE[..]);
             for q in queues {
-                pipe.zrange_withscores(keys::queue(q), 0, -1);
+                inv.key(keys::queue(q));
             }
-            let mut values: Vec<Value> = pipe
-                .query_async(&mut self.con.clone())
+            let (now_ms, offers, passed, members): Snapshot = inv
+                .arg(self.route_ttl_ms())
+                .invoke_async(&mut self.con.clone())
                 .await
                 .map_err(unavailable)?;
-            let rest = values.split_off(3);
-            let mut head = values.into_iter();
-            let mut next = || head.next().ok_or(StoreError::Unavailable);
-            let (secs, micros): (u64, u64) = from(next()?)?;
-            let now_ms = secs * 1000 + micros / 1000;
-            let offers: std::collections::HashMap<String, String> = from(next()?)?;
-            let passed: std::collections::HashMap<String, String> = from(next()?)?;
+            let now_ms: u64 = now_ms.parse().map_err(|_| StoreError::Unavailable)?;
             let mut out = Vec::new();
-            for (q, v) in queues.iter().zip(rest) {
-                let members: Vec<(String, f64)> = from(v)?;
-                for (conv, score) in members {
-                    let Ok(id) = conv.parse::<ConvId>() else {
+            for (q, flat) in queues.iter().zip(members) {
+                for pair in flat.chunks_exact(2) {
+                    let (Ok(conv), Ok(score)) = (pair[0].parse::<ConvId>(), parse_score(&pair[1]))
+                    else {
                         continue;
                     };
-                    // Scores are whole numbers below 2^53 (`order_score`).
-                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                    let order = score_order(score as u64);
+                    let id = &pair[0];
                     out.push(Waiting {
-                        conv: id,
+                        conv,
                         queue: q.clone(),
-                        order,
-                        offered_to: offers.get(&conv).cloned(),
-                        passed: parse_passed(passed.get(&conv), now_ms),
+                        order: score_order(score),
+                        offered_to: offers.get(id).cloned(),
+                        passed: parse_passed(passed.get(id), now_ms),
                     });
                 }
             }
@@ -470,36 +475,23 @@ impl Store for RedisStore {
         after: Option<u64>,
     ) -> BoxFuture<'_, StoreResult<Replay>> {
         Box::pin(async move {
-            let (entries, lost): (Vec<StreamEntry>, Option<u64>) = redis::pipe()
-                .atomic()
-                .xrange_all(keys::buffer(conv, side))
-                .hget(keys::buffer_meta(conv), format!("lost:{}", side.as_str()))
-                .query_async(&mut self.con.clone())
+            let (entries, lost): (Vec<(String, Vec<u8>)>, String) = self
+                .scripts
+                .replay
+                .key(keys::buffer(conv, side))
+                .key(keys::buffer_meta(conv))
+                .arg(side.as_str())
+                .invoke_async(&mut self.con.clone())
                 .await
                 .map_err(unavailable)?;
-            if let Some(lost) = lost
+            if let Ok(lost) = lost.parse::<u64>()
                 && after.is_none_or(|a| a < lost)
             {
                 return Ok(Replay::Lost);
             }
             let mut frames = Vec::with_capacity(entries.len());
-            for (_, fields) in entries {
-                let mut n = None;
-                let mut frame = None;
-                for (name, value) in fields {
-                    match name.as_str() {
-                        "n" => {
-                            n = std::str::from_utf8(&value)
-                                .ok()
-                                .and_then(|s| s.parse().ok())
-                        }
-                        "f" => frame = Some(value),
-                        _ => {}
-                    }
-                }
-                let (Some(n), Some(frame)) = (n, frame) else {
-                    return Err(StoreError::Unavailable);
-                };
+            for (n, frame) in entries {
+                let n: u64 = n.parse().map_err(|_| StoreError::Unavailable)?;
                 if after.is_none_or(|a| n > a) {
                     frames.push(Kept { n, frame });
                 }
