@@ -14,7 +14,7 @@ use lyt::store::{
     InboxEvent, JoinLimits, Kept, Lifetimes, MAX_BYTES, MAX_FRAMES, MemoryStore, RedisStore,
     Replay, Side, Store, StoreError,
 };
-use redis_server::RedisServer;
+use redis_server::{RedisCluster, RedisServer};
 
 /// Lifetimes of every test: a short resume window so expiry is observable.
 const LIFETIMES: Lifetimes = Lifetimes {
@@ -30,13 +30,13 @@ const ROOMY: JoinLimits = JoinLimits {
 /// A backend under test. `store` may be called several times: each call is another node on
 /// the same shared state.
 trait Backend {
-    fn store(&self) -> Arc<dyn Store>;
+    async fn store(&self) -> Arc<dyn Store>;
 }
 
 struct Memory(MemoryStore);
 
 impl Backend for Memory {
-    fn store(&self) -> Arc<dyn Store> {
+    async fn store(&self) -> Arc<dyn Store> {
         Arc::new(self.0.clone())
     }
 }
@@ -44,33 +44,78 @@ impl Backend for Memory {
 struct Redis(RedisServer);
 
 impl Backend for Redis {
-    fn store(&self) -> Arc<dyn Store> {
+    async fn store(&self) -> Arc<dyn Store> {
         Arc::new(RedisStore::open(&self.0.url(), LIFETIMES).unwrap())
     }
 }
 
 impl Redis {
-    /// Every key in Redis has a TTL.
     async fn assert_every_key_expires(&self) {
-        let mut con = self
-            .0
-            .client()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap();
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg("*")
+        assert_every_key_expires(&self.0.client()).await;
+    }
+}
+
+/// A three-master Redis Cluster: the same store code, sharded pub/sub for inboxes.
+struct Cluster(RedisCluster);
+
+impl Backend for Cluster {
+    async fn store(&self) -> Arc<dyn Store> {
+        Arc::new(
+            RedisStore::open_cluster(&self.0.urls(), LIFETIMES)
+                .await
+                .unwrap(),
+        )
+    }
+}
+
+impl Cluster {
+    /// Empties every master between tests.
+    async fn flush(&self) {
+        for master in self.0.masters() {
+            let mut con = master.get_multiplexed_async_connection().await.unwrap();
+            let () = redis::cmd("FLUSHALL").query_async(&mut con).await.unwrap();
+        }
+    }
+
+    /// Conversations land on different masters (their own hash slots), not all on one.
+    async fn assert_spread_over_masters(&self) {
+        let s = self.store().await;
+        for _ in 0..30 {
+            s.append(ConvId::random(), Side::Visitor, 0, b"x".to_vec())
+                .await
+                .unwrap();
+        }
+        let mut used = 0;
+        for master in self.0.masters() {
+            let mut con = master.get_multiplexed_async_connection().await.unwrap();
+            let n: u64 = redis::cmd("DBSIZE").query_async(&mut con).await.unwrap();
+            used += usize::from(n > 0);
+        }
+        assert_eq!(used, 3, "30 conversations' keys on every master");
+    }
+
+    async fn assert_every_key_expires(&self) {
+        for master in self.0.masters() {
+            assert_every_key_expires(&master).await;
+        }
+    }
+}
+
+/// Every key in this Redis has a TTL.
+async fn assert_every_key_expires(client: &redis::Client) {
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    for key in keys {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&key)
             .query_async(&mut con)
             .await
             .unwrap();
-        for key in keys {
-            let ttl: i64 = redis::cmd("PTTL")
-                .arg(&key)
-                .query_async(&mut con)
-                .await
-                .unwrap();
-            assert!(ttl > 0, "{key} has no TTL ({ttl})");
-        }
+        assert!(ttl > 0, "{key} has no TTL ({ttl})");
     }
 }
 
@@ -91,8 +136,8 @@ fn frames(r: Replay) -> Vec<u64> {
 
 /// Positions count within a queue; the snapshot is in order of service across queues, with
 /// priority topics first.
-async fn join_orders_and_positions(b: &dyn Backend) {
-    let s = b.store();
+async fn join_orders_and_positions(b: &impl Backend) {
+    let s = b.store().await;
     let c = convs(4);
     assert_eq!(s.join(c[0], &q("da/exit"), false, ROOMY).await, Ok(1));
     assert_eq!(s.join(c[1], &q("da/exit"), false, ROOMY).await, Ok(2));
@@ -112,8 +157,8 @@ async fn join_orders_and_positions(b: &dyn Backend) {
 }
 
 /// A conversation joins once; a full queue and a full service refuse with `QueueFull`.
-async fn join_refuses_twice_and_when_full(b: &dyn Backend) {
-    let s = b.store();
+async fn join_refuses_twice_and_when_full(b: &impl Backend) {
+    let s = b.store().await;
     let c = convs(5);
     let small = JoinLimits {
         max_queue_len: 2,
@@ -138,21 +183,21 @@ async fn join_refuses_twice_and_when_full(b: &dyn Backend) {
 }
 
 /// Many nodes racing to offer one visitor: exactly one wins.
-async fn offer_is_exclusive_across_nodes(b: &dyn Backend) {
+async fn offer_is_exclusive_across_nodes(b: &impl Backend) {
     let c = ConvId::random();
     b.store()
+        .await
         .join(c, &q("da/exit"), false, ROOMY)
         .await
         .unwrap();
-    let tasks: Vec<_> = (0..16)
-        .map(|i| {
-            let s = b.store();
-            tokio::spawn(async move {
-                s.offer(c, &format!("node{i}.1"), 2, Duration::from_secs(30))
-                    .await
-            })
-        })
-        .collect();
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let s = b.store().await;
+        tasks.push(tokio::spawn(async move {
+            s.offer(c, &format!("node{i}.1"), 2, Duration::from_secs(30))
+                .await
+        }));
+    }
     let mut won = 0;
     for t in tasks {
         match t.await.unwrap() {
@@ -161,26 +206,27 @@ async fn offer_is_exclusive_across_nodes(b: &dyn Backend) {
         }
     }
     assert_eq!(won, 1);
-    let w = b.store().waiting(&[q("da/exit")]).await.unwrap();
+    let w = b.store().await.waiting(&[q("da/exit")]).await.unwrap();
     assert!(w[0].offered_to.as_deref().unwrap().starts_with("node"));
 }
 
 /// Offers never take a counsellor past their capacity, even when made concurrently.
-async fn offers_respect_capacity(b: &dyn Backend) {
+async fn offers_respect_capacity(b: &impl Backend) {
     let c = convs(6);
     for conv in &c {
         b.store()
+            .await
             .join(*conv, &q("da/exit"), false, ROOMY)
             .await
             .unwrap();
     }
-    let tasks: Vec<_> = c
-        .iter()
-        .map(|conv| {
-            let (s, conv) = (b.store(), *conv);
-            tokio::spawn(async move { s.offer(conv, "a.1", 2, Duration::from_secs(30)).await })
-        })
-        .collect();
+    let mut tasks = Vec::new();
+    for conv in c {
+        let s = b.store().await;
+        tasks.push(tokio::spawn(async move {
+            s.offer(conv, "a.1", 2, Duration::from_secs(30)).await
+        }));
+    }
     let mut won = 0;
     for t in tasks {
         if t.await.unwrap().is_ok() {
@@ -188,13 +234,13 @@ async fn offers_respect_capacity(b: &dyn Backend) {
         }
     }
     assert_eq!(won, 2);
-    assert_eq!(b.store().load("a.1").await, Ok(2));
+    assert_eq!(b.store().await.load("a.1").await, Ok(2));
 }
 
 /// Only the counsellor holding the offer accepts; the conversation then leaves its queue and
 /// holds their slot; it cannot be offered or joined again.
-async fn accept_only_by_the_offeree(b: &dyn Backend) {
-    let s = b.store();
+async fn accept_only_by_the_offeree(b: &impl Backend) {
+    let s = b.store().await;
     let c = convs(2);
     s.join(c[0], &q("da/exit"), false, ROOMY).await.unwrap();
     s.join(c[1], &q("da/exit"), false, ROOMY).await.unwrap();
@@ -220,8 +266,8 @@ async fn accept_only_by_the_offeree(b: &dyn Backend) {
 }
 
 /// A declined offer frees the slot, keeps the visitor's place and remembers who passed.
-async fn withdraw_keeps_the_place(b: &dyn Backend) {
-    let s = b.store();
+async fn withdraw_keeps_the_place(b: &impl Backend) {
+    let s = b.store().await;
     let c = convs(2);
     s.join(c[0], &q("da/exit"), false, ROOMY).await.unwrap();
     s.join(c[1], &q("da/exit"), false, ROOMY).await.unwrap();
@@ -257,8 +303,8 @@ async fn withdraw_keeps_the_place(b: &dyn Backend) {
 }
 
 /// An offer past its deadline cannot be accepted, and is handed back to exactly one caller.
-async fn expired_offers_are_claimed_once(b: &dyn Backend) {
-    let s = b.store();
+async fn expired_offers_are_claimed_once(b: &impl Backend) {
+    let s = b.store().await;
     let c = ConvId::random();
     s.join(c, &q("da/exit"), false, ROOMY).await.unwrap();
     s.offer(c, "a.1", 2, Duration::from_millis(100))
@@ -267,7 +313,7 @@ async fn expired_offers_are_claimed_once(b: &dyn Backend) {
     assert!(s.expired_offers().await.unwrap().is_empty());
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(s.accept(c, "a.1").await, Err(StoreError::Conflict));
-    let (node_a, node_b) = (b.store(), b.store());
+    let (node_a, node_b) = (b.store().await, b.store().await);
     let (x, y) = tokio::join!(node_a.expired_offers(), node_b.expired_offers());
     let mut all = x.unwrap();
     all.extend(y.unwrap());
@@ -281,8 +327,8 @@ async fn expired_offers_are_claimed_once(b: &dyn Backend) {
 
 /// Ending a conversation, in any phase, removes it everywhere and frees its slot; twice is
 /// harmless.
-async fn end_removes_everything(b: &dyn Backend) {
-    let s = b.store();
+async fn end_removes_everything(b: &impl Backend) {
+    let s = b.store().await;
     let c = convs(3);
     for conv in &c {
         s.join(*conv, &q("da/exit"), false, ROOMY).await.unwrap();
@@ -314,8 +360,8 @@ async fn end_removes_everything(b: &dyn Backend) {
 }
 
 /// The resume buffer replays exactly the unacknowledged frames after a counter, per side.
-async fn buffers_replay_what_is_not_acknowledged(b: &dyn Backend) {
-    let s = b.store();
+async fn buffers_replay_what_is_not_acknowledged(b: &impl Backend) {
+    let s = b.store().await;
     let c = ConvId::random();
     for n in 0..6 {
         let frame = format!("{{\"t\":\"data\",\"n\":{n}}}").into_bytes();
@@ -333,7 +379,13 @@ async fn buffers_replay_what_is_not_acknowledged(b: &dyn Backend) {
         frames(s.replay(c, Side::Visitor, None).await.unwrap()),
         [2, 3, 4, 5]
     );
-    let Replay::Frames(kept) = b.store().replay(c, Side::Counsellor, None).await.unwrap() else {
+    let Replay::Frames(kept) = b
+        .store()
+        .await
+        .replay(c, Side::Counsellor, None)
+        .await
+        .unwrap()
+    else {
         panic!("lost")
     };
     assert_eq!(
@@ -348,8 +400,8 @@ async fn buffers_replay_what_is_not_acknowledged(b: &dyn Backend) {
 }
 
 /// A buffer past its frame cap drops the oldest, and a replay that needs them says `Lost`.
-async fn buffers_cap_frames_and_report_loss(b: &dyn Backend) {
-    let s = b.store();
+async fn buffers_cap_frames_and_report_loss(b: &impl Backend) {
+    let s = b.store().await;
     let c = ConvId::random();
     let total = MAX_FRAMES as u64 + 10;
     for n in 0..total {
@@ -363,8 +415,8 @@ async fn buffers_cap_frames_and_report_loss(b: &dyn Backend) {
 }
 
 /// A buffer past its byte cap drops the oldest frames too.
-async fn buffers_cap_bytes(b: &dyn Backend) {
-    let s = b.store();
+async fn buffers_cap_bytes(b: &impl Backend) {
+    let s = b.store().await;
     let c = ConvId::random();
     let big = MAX_BYTES / 4 + 1;
     for n in 0..4 {
@@ -392,8 +444,8 @@ async fn buffers_cap_bytes(b: &dyn Backend) {
 }
 
 /// A conversation's buffers expire after the resume window without appends.
-async fn buffers_expire(b: &dyn Backend) {
-    let s = b.store();
+async fn buffers_expire(b: &impl Backend) {
+    let s = b.store().await;
     let c = ConvId::random();
     s.append(c, Side::Visitor, 0, b"x".to_vec()).await.unwrap();
     tokio::time::sleep(LIFETIMES.conv_ttl / 2).await;
@@ -403,9 +455,9 @@ async fn buffers_expire(b: &dyn Backend) {
 }
 
 /// A node's inbox gets what is published to it, in order, and nothing for other nodes.
-async fn inbox_delivers_in_order(b: &dyn Backend) {
-    let mut rx = b.store().subscribe("n1").await.unwrap();
-    let publisher = b.store();
+async fn inbox_delivers_in_order(b: &impl Backend) {
+    let mut rx = b.store().await.subscribe("n1").await.unwrap();
+    let publisher = b.store().await;
     publisher
         .publish("n2", b"not for n1".to_vec())
         .await
@@ -426,11 +478,11 @@ async fn inbox_delivers_in_order(b: &dyn Backend) {
 }
 
 /// A node is alive for its heartbeat's TTL.
-async fn heartbeat_expires(b: &dyn Backend) {
-    let s = b.store();
+async fn heartbeat_expires(b: &impl Backend) {
+    let s = b.store().await;
     assert_eq!(s.alive("n1").await, Ok(false));
     s.heartbeat("n1", Duration::from_millis(300)).await.unwrap();
-    assert_eq!(b.store().alive("n1").await, Ok(true));
+    assert_eq!(b.store().await.alive("n1").await, Ok(true));
     assert_eq!(s.alive("n2").await, Ok(false));
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(s.alive("n1").await, Ok(false));
@@ -458,6 +510,17 @@ macro_rules! conformance {
                 }
             )*
         }
+        /// The whole suite, one test after another, on one three-master cluster.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn on_cluster() {
+            let backend = Cluster(RedisCluster::start());
+            $(
+                backend.flush().await;
+                $name(&backend).await;
+                backend.assert_every_key_expires().await;
+            )*
+            backend.assert_spread_over_masters().await;
+        }
     };
 }
 
@@ -483,7 +546,7 @@ conformance!(
 #[tokio::test]
 async fn redis_end_leaves_nothing_of_the_conversation() {
     let backend = Redis(RedisServer::start());
-    let s = backend.store();
+    let s = backend.store().await;
     let c = convs(2);
     for conv in &c {
         s.join(*conv, &q("da/exit"), false, ROOMY).await.unwrap();
@@ -560,7 +623,7 @@ async fn redis_end_leaves_nothing_of_the_conversation() {
 #[tokio::test]
 async fn redis_outage_is_visible_and_recovered() {
     let mut backend = Redis(RedisServer::start());
-    let s = backend.store();
+    let s = backend.store().await;
     let mut inbox = s.subscribe("n1").await.unwrap();
     s.join(ConvId::random(), &q("da/exit"), false, ROOMY)
         .await

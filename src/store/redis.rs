@@ -8,12 +8,15 @@
 //! every key a script touches is declared and in one slot.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use futures_util::future::BoxFuture;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands as _, Client, RedisError, Script};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::{AsyncCommands as _, Client, Cmd, PushInfo, PushKind, RedisError, RedisFuture, Script};
 use tokio::sync::mpsc;
 
 use super::keys::{self, NO_QUEUE, ROUTE};
@@ -36,8 +39,8 @@ const RETRIES: usize = 8;
 /// which reconnects by itself.
 #[derive(Clone)]
 pub struct RedisStore {
-    client: Client,
-    con: ConnectionManager,
+    target: Target,
+    con: Conn,
     lifetimes: Lifetimes,
     scripts: std::sync::Arc<Scripts>,
 }
@@ -48,6 +51,51 @@ impl std::fmt::Debug for RedisStore {
         f.debug_struct("RedisStore")
             .field("lifetimes", &self.lifetimes)
             .finish_non_exhaustive()
+    }
+}
+
+/// Where the store connects, for the extra connections of inbox subscriptions.
+#[derive(Clone)]
+enum Target {
+    /// One Redis server.
+    Single(Client),
+    /// A Redis Cluster, by some of its nodes' URLs.
+    Cluster(Vec<String>),
+}
+
+/// The shared command connection: to one server (reconnecting by itself) or to a cluster
+/// (routing each call to the slot's master).
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, redis::Value> {
+        match self {
+            Self::Single(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
     }
 }
 
@@ -110,8 +158,24 @@ impl RedisStore {
             .set_max_delay(TIMEOUT);
         let con = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         Ok(Self {
-            client,
-            con,
+            target: Target::Single(client),
+            con: Conn::Single(con),
+            lifetimes,
+            scripts: std::sync::Arc::new(Scripts::new()),
+        })
+    }
+
+    /// A store on the Redis Cluster that `nodes` (URLs of some of its masters) belong to. The
+    /// node inboxes use sharded pub/sub (`SPUBLISH`/`SSUBSCRIBE`), so an inbox lives on the
+    /// shard of its channel's slot. Fails if no node answers.
+    pub async fn open_cluster(nodes: &[String], lifetimes: Lifetimes) -> Result<Self, RedisError> {
+        let con = cluster_builder(nodes)
+            .build()?
+            .get_async_connection()
+            .await?;
+        Ok(Self {
+            target: Target::Cluster(nodes.to_vec()),
+            con: Conn::Cluster(con),
             lifetimes,
             scripts: std::sync::Arc::new(Scripts::new()),
         })
@@ -514,10 +578,14 @@ impl Store for RedisStore {
 
     fn publish<'a>(&'a self, node: &'a str, payload: Vec<u8>) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            let _: i64 = self
-                .con
-                .clone()
-                .publish(keys::inbox(node), payload)
+            let command = match self.target {
+                Target::Single(_) => "PUBLISH",
+                Target::Cluster(_) => "SPUBLISH",
+            };
+            let _: i64 = redis::cmd(command)
+                .arg(keys::inbox(node))
+                .arg(payload)
+                .query_async(&mut self.con.clone())
                 .await
                 .map_err(unavailable)?;
             Ok(())
@@ -530,9 +598,14 @@ impl Store for RedisStore {
     ) -> BoxFuture<'a, StoreResult<mpsc::Receiver<InboxEvent>>> {
         Box::pin(async move {
             let channel = keys::inbox(node);
-            let first = subscribe_once(&self.client, &channel).await?;
             let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
-            tokio::spawn(forward_inbox(self.client.clone(), channel, first, tx));
+            match &self.target {
+                Target::Single(client) => {
+                    let first = subscribe_once(client, &channel).await?;
+                    tokio::spawn(forward_inbox(client.clone(), channel, first, tx));
+                }
+                Target::Cluster(nodes) => subscribe_cluster(nodes, &channel, tx).await?,
+            }
             Ok(rx)
         })
     }
@@ -559,6 +632,82 @@ impl Store for RedisStore {
                 .map_err(unavailable)
         })
     }
+}
+
+/// A cluster client with the store's timeouts, speaking RESP3 (needed for sharded pub/sub).
+fn cluster_builder(nodes: &[String]) -> ClusterClientBuilder {
+    ClusterClientBuilder::new(nodes.iter().map(String::as_str))
+        .connection_timeout(TIMEOUT)
+        .response_timeout(TIMEOUT)
+        .retries(1)
+        .use_protocol(redis::ProtocolVersion::RESP3)
+}
+
+/// Where a cluster subscription's pushes go: payloads into the bounded inbox; a repeated
+/// `ssubscribe` confirmation (the cluster connection resubscribes by itself after a
+/// disconnection) or a payload dropped for a full inbox becomes `Gap`.
+struct ClusterInbox {
+    tx: mpsc::Sender<InboxEvent>,
+    subscribed: AtomicBool,
+    gap: AtomicBool,
+}
+
+impl ClusterInbox {
+    fn push(&self, p: PushInfo) -> Result<(), ()> {
+        match p.kind {
+            PushKind::SMessage => {
+                if let Some(redis::Value::BulkString(payload)) = p.data.into_iter().nth(1) {
+                    self.deliver(InboxEvent::Message(payload));
+                }
+            }
+            PushKind::SSubscribe if self.subscribed.swap(true, Ordering::SeqCst) => {
+                self.gap.store(true, Ordering::SeqCst);
+            }
+            PushKind::Disconnection => tracing::warn!("inbox shard disconnected; resubscribing"),
+            _ => {}
+        }
+        if self.tx.is_closed() { Err(()) } else { Ok(()) }
+    }
+
+    fn deliver(&self, event: InboxEvent) {
+        if self.gap.load(Ordering::SeqCst) {
+            if self.tx.try_send(InboxEvent::Gap).is_err() {
+                return;
+            }
+            self.gap.store(false, Ordering::SeqCst);
+        }
+        if self.tx.try_send(event).is_err() {
+            self.gap.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Subscribes to a sharded inbox channel on a cluster; a task keeps the subscription's
+/// connection until the receiver is dropped.
+async fn subscribe_cluster(
+    nodes: &[String],
+    channel: &str,
+    tx: mpsc::Sender<InboxEvent>,
+) -> StoreResult<()> {
+    let inbox = std::sync::Arc::new(ClusterInbox {
+        tx: tx.clone(),
+        subscribed: AtomicBool::new(false),
+        gap: AtomicBool::new(false),
+    });
+    let sink = std::sync::Arc::clone(&inbox);
+    let client = cluster_builder(nodes)
+        .push_sender(move |p: PushInfo| sink.push(p))
+        .build()
+        .map_err(unavailable)?;
+    let mut con = client.get_async_connection().await.map_err(unavailable)?;
+    con.ssubscribe(channel).await.map_err(unavailable)?;
+    // A subscription confirmed before `ssubscribe` returned is the first, not a gap.
+    inbox.subscribed.store(true, Ordering::SeqCst);
+    tokio::spawn(async move {
+        tx.closed().await;
+        drop(con);
+    });
+    Ok(())
 }
 
 /// A pub/sub connection subscribed to `channel`.
