@@ -12,11 +12,19 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    /// A configuration file read before the command-line settings.
+    conf: Option<std::path::PathBuf>,
 }
 
 impl RedisServer {
     /// Starts a server on a free port and waits until it answers.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Starts a server with the configuration file `conf` (port, address and directory are
+    /// still the test's).
+    pub fn start_with(conf: Option<&std::path::Path>) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -26,6 +34,7 @@ impl RedisServer {
             child: None,
             port,
             dir: tempfile::tempdir().unwrap(),
+            conf: conf.map(std::path::Path::to_path_buf),
         };
         server.spawn();
         server
@@ -34,6 +43,11 @@ impl RedisServer {
     /// `redis://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's port.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// A plain client connection, for inspecting what the store wrote.
@@ -56,7 +70,11 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) {
-        let child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        if let Some(conf) = &self.conf {
+            command.arg(conf);
+        }
+        let child = command
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args([
                 "--save",
@@ -76,6 +94,11 @@ impl RedisServer {
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(Instant::now() < deadline, "redis-server did not start");
+            let exited = self.child.as_mut().map(|c| c.try_wait().unwrap());
+            assert!(
+                matches!(exited, Some(None)),
+                "redis-server exited at start: {exited:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
