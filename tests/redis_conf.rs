@@ -54,6 +54,7 @@ async fn the_shipped_config_admits_only_lyt_on_its_keys() {
     let limits = JoinLimits {
         max_queue_len: 10,
         max_waiting_total: 10,
+        lease: Duration::from_secs(600),
     };
     let mut inbox = s.subscribe("n1").await.unwrap();
     assert_eq!(

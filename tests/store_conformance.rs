@@ -25,6 +25,7 @@ const LIFETIMES: Lifetimes = Lifetimes {
 const ROOMY: JoinLimits = JoinLimits {
     max_queue_len: 100,
     max_waiting_total: 1000,
+    lease: Duration::from_secs(30),
 };
 
 /// A backend under test. `store` may be called several times: each call is another node on
@@ -163,6 +164,7 @@ async fn join_refuses_twice_and_when_full(b: &impl Backend) {
     let small = JoinLimits {
         max_queue_len: 2,
         max_waiting_total: 3,
+        lease: Duration::from_secs(30),
     };
     s.join(c[0], &q("da/exit"), false, small).await.unwrap();
     assert_eq!(
@@ -488,6 +490,170 @@ async fn heartbeat_expires(b: &impl Backend) {
     assert_eq!(s.alive("n1").await, Ok(false));
 }
 
+/// Counsellors are on duty while their presence is renewed; when it expires one node claims
+/// them, their offers go back, and their live chats can be put back at the front.
+async fn presence_expires_and_is_claimed_once(b: &impl Backend) {
+    let s = b.store().await;
+    s.present(
+        "a.1",
+        b"{\"capacity\":2}".to_vec(),
+        Duration::from_millis(300),
+    )
+    .await
+    .unwrap();
+    s.present("b.1", b"{}".to_vec(), Duration::from_secs(30))
+        .await
+        .unwrap();
+    let c = convs(2);
+    for conv in &c {
+        s.join(*conv, &q("da/exit"), false, ROOMY).await.unwrap();
+        s.offer(*conv, "a.1", 2, Duration::from_secs(30))
+            .await
+            .unwrap();
+    }
+    s.accept(c[0], "a.1").await.unwrap();
+    let duty = s.on_duty().await.unwrap();
+    assert_eq!(duty.len(), 2);
+    assert_eq!((duty[0].counsellor.as_str(), duty[0].load), ("a.1", 2));
+    assert_eq!(duty[0].duty, b"{\"capacity\":2}");
+    assert!(s.gone().await.unwrap().is_empty());
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let duty = s.on_duty().await.unwrap();
+    assert_eq!(duty.len(), 1);
+    assert_eq!(duty[0].counsellor, "b.1");
+    let (node_a, node_b) = (b.store().await, b.store().await);
+    let (x, y) = tokio::join!(node_a.gone(), node_b.gone());
+    let mut gone = x.unwrap();
+    gone.extend(y.unwrap());
+    assert_eq!(gone.len(), 1, "claimed once: {gone:?}");
+    assert_eq!(gone[0].counsellor, "a.1");
+    assert_eq!(
+        (gone[0].live.clone(), gone[0].offers.clone()),
+        (vec![c[0]], vec![c[1]])
+    );
+    assert_eq!(
+        s.load("a.1").await,
+        Ok(1),
+        "the live chat still holds its slot"
+    );
+    assert_eq!(s.requeue_front(c[0], &q("da/exit"), false).await, Ok(1));
+    assert_eq!(s.load("a.1").await, Ok(0));
+    let w = s.waiting(&[q("da/exit")]).await.unwrap();
+    assert_eq!(w.iter().map(|w| w.conv).collect::<Vec<_>>(), c);
+    assert!(w.iter().all(|w| w.offered_to.is_none()));
+    s.absent("b.1").await.unwrap();
+    assert!(s.on_duty().await.unwrap().is_empty());
+}
+
+/// A transfer puts the conversation at the front of the new queue (priority first), from
+/// live or from waiting.
+async fn requeue_front_goes_first(b: &impl Backend) {
+    let s = b.store().await;
+    let c = convs(4);
+    s.join(c[0], &q("da/exit"), false, ROOMY).await.unwrap();
+    s.join(c[1], &q("da/exit"), true, ROOMY).await.unwrap();
+    s.join(c[2], &q("en/any"), false, ROOMY).await.unwrap();
+    s.offer(c[2], "a.1", 2, Duration::from_secs(30))
+        .await
+        .unwrap();
+    s.accept(c[2], "a.1").await.unwrap();
+    assert_eq!(s.requeue_front(c[2], &q("da/exit"), false).await, Ok(1));
+    assert_eq!(s.requeue_front(c[0], &q("da/exit"), true).await, Ok(1));
+    assert_eq!(s.live_with(c[2]).await, Ok(None));
+    let w = s.waiting(&[q("da/exit"), q("en/any")]).await.unwrap();
+    let order: Vec<ConvId> = w.iter().map(|w| w.conv).collect();
+    assert_eq!(order, vec![c[0], c[2], c[1]]);
+    assert!(w.iter().all(|w| w.queue == q("da/exit")));
+    assert_eq!(
+        s.requeue_front(c[3], &q("da/exit"), false).await,
+        Err(StoreError::NotFound)
+    );
+}
+
+/// A conversation lives while its lease is renewed; a lapsed one is claimed by one node,
+/// again after the claim if that node did not end it, and never after it ended.
+async fn leases_lapse_and_are_claimed(b: &impl Backend) {
+    let s = b.store().await;
+    let c = ConvId::random();
+    let short = JoinLimits {
+        lease: Duration::from_millis(300),
+        ..ROOMY
+    };
+    s.join(c, &q("da/exit"), false, short).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    s.keep(c, Duration::from_millis(300)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        s.lapsed(Duration::from_millis(300))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let (node_a, node_b) = (b.store().await, b.store().await);
+    let claim = Duration::from_millis(300);
+    let (x, y) = tokio::join!(node_a.lapsed(claim), node_b.lapsed(claim));
+    let mut lapsed = x.unwrap();
+    lapsed.extend(y.unwrap());
+    assert_eq!(lapsed, vec![c]);
+    assert!(s.lapsed(claim).await.unwrap().is_empty());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        s.lapsed(claim).await,
+        Ok(vec![c]),
+        "the claimer did not end it"
+    );
+    s.end(c).await.unwrap();
+    assert_eq!(s.keep(c, claim).await, Err(StoreError::NotFound));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(s.lapsed(claim).await.unwrap().is_empty());
+}
+
+/// The record knows where each end is connected, checks the resume token's hash, and names
+/// the connection a resume replaces.
+async fn records_track_the_ends(b: &impl Backend) {
+    let s = b.store().await;
+    let c = ConvId::random();
+    let (hash, wrong) = ([7u8; 32], [8u8; 32]);
+    assert_eq!(
+        s.attach(c, Side::Visitor, "n1.1", Some(hash)).await,
+        Err(StoreError::NotFound)
+    );
+    s.open(c, hash).await.unwrap();
+    assert_eq!(s.open(c, hash).await, Err(StoreError::Conflict));
+    assert_eq!(
+        s.attach(c, Side::Visitor, "n1.1", Some(hash)).await,
+        Ok(None)
+    );
+    assert_eq!(
+        s.attach(c, Side::Visitor, "n2.7", Some(wrong)).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        b.store()
+            .await
+            .attach(c, Side::Visitor, "n2.7", Some(hash))
+            .await,
+        Ok(Some("n1.1".into()))
+    );
+    assert_eq!(s.attach(c, Side::Counsellor, "n3.2", None).await, Ok(None));
+    s.detach(c, Side::Visitor, "n1.1").await.unwrap();
+    assert_eq!(
+        s.ends(c).await,
+        Ok((Some("n2.7".into()), Some("n3.2".into())))
+    );
+    s.append(c, Side::Visitor, 0, b"x".to_vec()).await.unwrap();
+    s.reset_buffers(c).await.unwrap();
+    s.detach(c, Side::Visitor, "n2.7").await.unwrap();
+    assert_eq!(s.ends(c).await, Ok((None, Some("n3.2".into()))));
+    s.end(c).await.unwrap();
+    assert_eq!(s.ends(c).await, Ok((None, None)));
+    assert_eq!(
+        s.attach(c, Side::Counsellor, "n3.2", None).await,
+        Err(StoreError::NotFound)
+    );
+}
+
 /// Declares each test once per backend.
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
@@ -539,6 +705,10 @@ conformance!(
     buffers_expire,
     inbox_delivers_in_order,
     heartbeat_expires,
+    presence_expires_and_is_claimed_once,
+    requeue_front_goes_first,
+    leases_lapse_and_are_claimed,
+    records_track_the_ends,
 );
 
 /// None of a conversation's keys remains in Redis once it ends, and no routing structure
@@ -551,6 +721,13 @@ async fn redis_end_leaves_nothing_of_the_conversation() {
     for conv in &c {
         s.join(*conv, &q("da/exit"), false, ROOMY).await.unwrap();
     }
+    s.open(c[0], [1; 32]).await.unwrap();
+    s.attach(c[0], Side::Visitor, "n1.1", Some([1; 32]))
+        .await
+        .unwrap();
+    s.present("a.1", b"{}".to_vec(), Duration::from_secs(30))
+        .await
+        .unwrap();
     s.offer(c[0], "a.1", 2, Duration::from_secs(30))
         .await
         .unwrap();

@@ -30,9 +30,19 @@ pub const LOAD: &str = "lyt:{route}:load";
 pub const PASSED: &str = "lyt:{route}:passed";
 /// The join sequence.
 pub const SEQ: &str = "lyt:{route}:seq";
+/// Counsellors on duty: counsellor → their duty (the relay's JSON, opaque to the store).
+pub const DUTY: &str = "lyt:{route}:duty";
+/// Counsellors on duty: counsellor → presence deadline in ms on the Redis clock.
+pub const SEEN: &str = "lyt:{route}:seen";
+/// Conversations: conv → lease deadline in ms (the resume window, renewed by the node that
+/// holds the visitor).
+pub const LEASE: &str = "lyt:{route}:lease";
 
-/// The routing keys every routing script declares, in this order (`KEYS[1..=7]`).
-pub const ROUTE: [&str; 7] = [QUEUE_OF, OFFER, OFFER_DUE, LIVE, LOAD, PASSED, SEQ];
+/// The routing keys every routing script declares, in this order (`KEYS[1..=10]`); queues
+/// follow.
+pub const ROUTE: [&str; 10] = [
+    QUEUE_OF, OFFER, OFFER_DUE, LIVE, LOAD, PASSED, SEQ, DUTY, SEEN, LEASE,
+];
 
 /// The resume buffer of `conv` towards `side`.
 pub fn buffer(conv: ConvId, side: Side) -> String {

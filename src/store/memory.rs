@@ -10,8 +10,9 @@ use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use super::{
-    CounsellorRef, ExpiredOffer, InboxEvent, JoinLimits, Kept, Lifetimes, MAX_BYTES, MAX_FRAMES,
-    Replay, Side, Store, StoreError, StoreResult, Waiting, order_score, score_order,
+    CounsellorRef, ExpiredOffer, Gone, InboxEvent, JoinLimits, Kept, Lifetimes, MAX_BYTES,
+    MAX_FRAMES, OnDuty, Replay, Side, Store, StoreError, StoreResult, Waiting, order_score,
+    score_order,
 };
 use crate::protocol::{ConvId, QueueId};
 use crate::routing::Order;
@@ -34,6 +35,8 @@ struct State {
     /// When routing state was last written; it all expires `route_ttl` after that.
     route_touched: Option<Instant>,
     buffers: HashMap<(ConvId, Side), Buffer>,
+    /// Conversation records: token hash and attached connections.
+    records: HashMap<ConvId, Record>,
     /// Node → alive until.
     alive: HashMap<String, Instant>,
     inboxes: HashMap<String, Vec<Subscriber>>,
@@ -51,6 +54,27 @@ struct Routing {
     live: HashMap<ConvId, String>,
     load: HashMap<String, u32>,
     passed: HashMap<ConvId, Vec<(String, Instant)>>,
+    /// Counsellor → their duty and presence deadline.
+    duty: HashMap<String, (Vec<u8>, Instant)>,
+    /// Conversation → lease deadline.
+    lease: HashMap<ConvId, Instant>,
+}
+
+#[derive(Debug)]
+struct Record {
+    token_hash: [u8; 32],
+    visitor: Option<String>,
+    counsellor: Option<String>,
+    until: Instant,
+}
+
+impl Record {
+    fn end(&mut self, side: Side) -> &mut Option<String> {
+        match side {
+            Side::Visitor => &mut self.visitor,
+            Side::Counsellor => &mut self.counsellor,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -90,6 +114,7 @@ impl MemoryStore {
             s.route_touched = None;
         }
         s.buffers.retain(|_, b| b.until.is_none_or(|u| u > now));
+        s.records.retain(|_, r| r.until > now);
         s.alive.retain(|_, until| *until > now);
         f(&mut s, now)
     }
@@ -175,7 +200,7 @@ impl Store for MemoryStore {
         limits: JoinLimits,
     ) -> BoxFuture<'_, StoreResult<u32>> {
         let queue = queue.clone();
-        self.route(move |r, _| {
+        self.route(move |r, now| {
             if r.queue_of.contains_key(&conv) || r.live.contains_key(&conv) {
                 return Err(StoreError::Conflict);
             }
@@ -190,6 +215,7 @@ impl Store for MemoryStore {
                 .or_default()
                 .insert(score, conv);
             r.queue_of.insert(conv, (queue, score));
+            r.lease.insert(conv, now + limits.lease);
             r.position(conv).ok_or(StoreError::NotFound)
         })
     }
@@ -315,11 +341,211 @@ impl Store for MemoryStore {
             if let Some(c) = r.live.remove(&conv) {
                 r.free_slot(&c);
             }
+            r.lease.remove(&conv);
+            s.records.remove(&conv);
             s.buffers.remove(&(conv, Side::Visitor));
             s.buffers.remove(&(conv, Side::Counsellor));
             Ok(())
         });
         ready(r)
+    }
+
+    fn present<'a>(
+        &'a self,
+        counsellor: &'a CounsellorRef,
+        duty: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let counsellor = counsellor.to_owned();
+        self.route(move |r, now| {
+            r.duty.insert(counsellor, (duty, now + ttl));
+            Ok(())
+        })
+    }
+
+    fn absent<'a>(&'a self, counsellor: &'a CounsellorRef) -> BoxFuture<'a, StoreResult<()>> {
+        let counsellor = counsellor.to_owned();
+        self.route(move |r, _| {
+            r.duty.remove(&counsellor);
+            Ok(())
+        })
+    }
+
+    fn on_duty(&self) -> BoxFuture<'_, StoreResult<Vec<OnDuty>>> {
+        ready(self.with(|s, now| {
+            let r = &s.routing;
+            let mut out: Vec<OnDuty> = r
+                .duty
+                .iter()
+                .filter(|(_, (_, until))| *until > now)
+                .map(|(c, (duty, _))| OnDuty {
+                    counsellor: c.clone(),
+                    duty: duty.clone(),
+                    load: r.load.get(c).copied().unwrap_or(0),
+                })
+                .collect();
+            out.sort_by(|a, b| a.counsellor.cmp(&b.counsellor));
+            Ok(out)
+        }))
+    }
+
+    fn gone(&self) -> BoxFuture<'_, StoreResult<Vec<Gone>>> {
+        self.route(|r, now| {
+            let mut gone: Vec<String> = r
+                .duty
+                .iter()
+                .filter(|(_, (_, until))| *until <= now)
+                .map(|(c, _)| c.clone())
+                .collect();
+            gone.sort();
+            Ok(gone
+                .into_iter()
+                .map(|counsellor| {
+                    r.duty.remove(&counsellor);
+                    let mut live: Vec<ConvId> = r
+                        .live
+                        .iter()
+                        .filter(|(_, c)| **c == counsellor)
+                        .map(|(conv, _)| *conv)
+                        .collect();
+                    let mut offers: Vec<ConvId> = r
+                        .offers
+                        .iter()
+                        .filter(|(_, (c, _))| *c == counsellor)
+                        .map(|(conv, _)| *conv)
+                        .collect();
+                    for conv in &offers {
+                        r.take_offer(*conv, false, now);
+                    }
+                    live.sort();
+                    offers.sort();
+                    Gone {
+                        counsellor,
+                        live,
+                        offers,
+                    }
+                })
+                .collect())
+        })
+    }
+
+    fn requeue_front<'a>(
+        &'a self,
+        conv: ConvId,
+        queue: &'a QueueId,
+        priority: bool,
+    ) -> BoxFuture<'a, StoreResult<u32>> {
+        let queue = queue.clone();
+        self.route(move |r, now| {
+            if !r.live.contains_key(&conv) && !r.queue_of.contains_key(&conv) {
+                return Err(StoreError::NotFound);
+            }
+            if let Some(c) = r.live.remove(&conv) {
+                r.free_slot(&c);
+            }
+            r.take_offer(conv, false, now);
+            if let Some((old, score)) = r.queue_of.remove(&conv)
+                && let Some(q) = r.queues.get_mut(&old)
+            {
+                q.remove(&score);
+            }
+            r.seq += 1;
+            let score = order_score(Order::front(priority, r.seq));
+            r.queues
+                .entry(queue.clone())
+                .or_default()
+                .insert(score, conv);
+            r.queue_of.insert(conv, (queue, score));
+            r.position(conv).ok_or(StoreError::NotFound)
+        })
+    }
+
+    fn keep(&self, conv: ConvId, ttl: Duration) -> BoxFuture<'_, StoreResult<()>> {
+        self.route(move |r, now| match r.lease.get_mut(&conv) {
+            Some(until) => {
+                *until = now + ttl;
+                Ok(())
+            }
+            None => Err(StoreError::NotFound),
+        })
+    }
+
+    fn lapsed(&self, claim: Duration) -> BoxFuture<'_, StoreResult<Vec<ConvId>>> {
+        self.route(move |r, now| {
+            let mut due: Vec<(Instant, ConvId)> = r
+                .lease
+                .iter()
+                .filter(|(_, until)| **until <= now)
+                .map(|(conv, until)| (*until, *conv))
+                .collect();
+            due.sort();
+            for (_, conv) in &due {
+                r.lease.insert(*conv, now + claim);
+            }
+            Ok(due.into_iter().map(|(_, conv)| conv).collect())
+        })
+    }
+
+    fn open(&self, conv: ConvId, token_hash: [u8; 32]) -> BoxFuture<'_, StoreResult<()>> {
+        let ttl = self.lifetimes.conv_ttl;
+        ready(self.with(|s, now| {
+            if s.records.contains_key(&conv) {
+                return Err(StoreError::Conflict);
+            }
+            s.records.insert(
+                conv,
+                Record {
+                    token_hash,
+                    visitor: None,
+                    counsellor: None,
+                    until: now + ttl,
+                },
+            );
+            Ok(())
+        }))
+    }
+
+    fn attach<'a>(
+        &'a self,
+        conv: ConvId,
+        side: Side,
+        conn: &'a str,
+        token_hash: Option<[u8; 32]>,
+    ) -> BoxFuture<'a, StoreResult<Option<String>>> {
+        let ttl = self.lifetimes.conv_ttl;
+        ready(self.with(|s, now| {
+            let rec = s.records.get_mut(&conv).ok_or(StoreError::NotFound)?;
+            if token_hash.is_some_and(|h| h != rec.token_hash) {
+                return Err(StoreError::NotFound);
+            }
+            rec.until = now + ttl;
+            Ok(rec.end(side).replace(conn.to_owned()))
+        }))
+    }
+
+    fn detach<'a>(
+        &'a self,
+        conv: ConvId,
+        side: Side,
+        conn: &'a str,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        ready(self.with(|s, _| {
+            if let Some(rec) = s.records.get_mut(&conv) {
+                let end = rec.end(side);
+                if end.as_deref() == Some(conn) {
+                    *end = None;
+                }
+            }
+            Ok(())
+        }))
+    }
+
+    fn ends(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<(Option<String>, Option<String>)>> {
+        ready(self.with(|s, _| {
+            Ok(s.records
+                .get(&conv)
+                .map_or((None, None), |r| (r.visitor.clone(), r.counsellor.clone())))
+        }))
     }
 
     fn append(

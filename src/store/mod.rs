@@ -60,6 +60,8 @@ pub struct JoinLimits {
     pub max_queue_len: usize,
     /// Most visitors waiting in all queues together.
     pub max_waiting_total: usize,
+    /// The conversation's first lease (the resume window; see `Store::keep`).
+    pub lease: Duration,
 }
 
 /// A conversation waiting in a queue, as the routing snapshot sees it.
@@ -84,6 +86,30 @@ pub struct ExpiredOffer {
     pub conv: ConvId,
     /// The counsellor who held the offer.
     pub counsellor: String,
+}
+
+/// A counsellor on duty, as the routing snapshot sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnDuty {
+    /// The counsellor's connection.
+    pub counsellor: String,
+    /// What they declared (skills, capacity, bundle), as the relay serialised it.
+    pub duty: Vec<u8>,
+    /// Slots they hold (pending offers and live conversations).
+    pub load: u32,
+}
+
+/// A counsellor whose presence expired (their node died or lost them), as claimed by one
+/// caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gone {
+    /// The counsellor's connection.
+    pub counsellor: String,
+    /// Their live conversations, still live with them: the caller applies the reconnect rule
+    /// (park, then `requeue_front`).
+    pub live: Vec<ConvId>,
+    /// Their pending offers, already taken back (the visitors keep their places).
+    pub offers: Vec<ConvId>,
 }
 
 /// One direction of a conversation: whose resume buffer.
@@ -150,7 +176,8 @@ pub enum InboxEvent {
 ///   no-op.
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Puts `conv` at the back of `queue` (behind those put back at the front and, unless
-    /// `priority`, behind priority topics) and returns its 1-based position in that queue.
+    /// `priority`, behind priority topics), gives it a lease of `limits.lease` (see `keep`) and
+    /// returns its 1-based position in that queue.
     /// `QueueFull` when the queue or all queues together are at their limit; `Conflict` when
     /// `conv` is already waiting.
     fn join(
@@ -209,9 +236,75 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Slots `counsellor` holds (pending offers and live conversations).
     fn load<'a>(&'a self, counsellor: &'a CounsellorRef) -> BoxFuture<'a, StoreResult<u32>>;
 
-    /// Ends `conv` in whatever phase: removes it from every routing structure, frees its
-    /// slot and deletes its resume buffers. Idempotent.
+    /// Ends `conv` in whatever phase: removes it from every routing structure (and its
+    /// lease), frees its slot and deletes its record and resume buffers. Idempotent.
     fn end(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<()>>;
+
+    /// `counsellor` is on duty with `duty` for `ttl` more (renewed while their node holds
+    /// them).
+    fn present<'a>(
+        &'a self,
+        counsellor: &'a CounsellorRef,
+        duty: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// `counsellor` went off duty (their offers and chats are the caller's to settle).
+    fn absent<'a>(&'a self, counsellor: &'a CounsellorRef) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// Every counsellor whose presence has not expired, with their load.
+    fn on_duty(&self) -> BoxFuture<'_, StoreResult<Vec<OnDuty>>>;
+
+    /// Claims every counsellor whose presence expired: removes them, takes back their
+    /// pending offers, and lists their live conversations. Each is returned to exactly one
+    /// caller across all nodes.
+    fn gone(&self) -> BoxFuture<'_, StoreResult<Vec<Gone>>>;
+
+    /// Puts `conv` (live, offered or waiting) at the front of `queue`, freeing any slot it
+    /// held, and returns its position: a transfer, or a counsellor who did not come back.
+    /// `NotFound` if it is neither live nor waiting.
+    fn requeue_front<'a>(
+        &'a self,
+        conv: ConvId,
+        queue: &'a QueueId,
+        priority: bool,
+    ) -> BoxFuture<'a, StoreResult<u32>>;
+
+    /// Renews `conv`'s lease for `ttl` (the node holding its visitor does, while it does).
+    /// `NotFound` if it ended or lapsed.
+    fn keep(&self, conv: ConvId, ttl: Duration) -> BoxFuture<'_, StoreResult<()>>;
+
+    /// Conversations whose lease ran out (the visitor stayed away past the resume window,
+    /// or their node died), for the caller to `end`. Each is claimed by one caller for
+    /// `claim`; if that caller does not end it, another gets it after that.
+    fn lapsed(&self, claim: Duration) -> BoxFuture<'_, StoreResult<Vec<ConvId>>>;
+
+    /// Opens `conv`'s record with the SHA-256 of its resume token (never the token).
+    /// `Conflict` if it exists.
+    fn open(&self, conv: ConvId, token_hash: [u8; 32]) -> BoxFuture<'_, StoreResult<()>>;
+
+    /// Attaches connection `conn` (`<node>.<n>`) to `side` of `conv`, checking the resume
+    /// token's hash when given, and returns the connection it replaces (to be closed).
+    /// `NotFound` if `conv` is gone or the hash does not match.
+    fn attach<'a>(
+        &'a self,
+        conv: ConvId,
+        side: Side,
+        conn: &'a str,
+        token_hash: Option<[u8; 32]>,
+    ) -> BoxFuture<'a, StoreResult<Option<String>>>;
+
+    /// Detaches `conn` from `side` of `conv`, if it is still the one attached.
+    fn detach<'a>(
+        &'a self,
+        conv: ConvId,
+        side: Side,
+        conn: &'a str,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// The connections attached to the visitor's and the counsellor's end of `conv`: where
+    /// to deliver its frames.
+    fn ends(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<(Option<String>, Option<String>)>>;
 
     /// Keeps `frame` (counter `n`) for replay to `side`. Past `MAX_FRAMES` frames or
     /// `MAX_BYTES` bytes the oldest are dropped and remembered as lost.
@@ -235,7 +328,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> BoxFuture<'_, StoreResult<Replay>>;
 
     /// Starts a new session epoch: forgets both resume buffers of `conv` (frames of the
-    /// previous epoch are never replayed).
+    /// previous epoch are never replayed); the record (token, attachments) stays.
     fn reset_buffers(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<()>>;
 
     /// Delivers `payload` to `node`'s inbox: at most once, in publish order per publisher.

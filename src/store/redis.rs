@@ -22,8 +22,8 @@ use tokio::sync::mpsc;
 use super::keys::{self, NO_QUEUE, ROUTE};
 use super::memory::INBOX_CAPACITY;
 use super::{
-    CounsellorRef, ExpiredOffer, InboxEvent, JoinLimits, Kept, Lifetimes, MAX_BYTES, MAX_FRAMES,
-    Replay, Side, Store, StoreError, StoreResult, Waiting, score_order,
+    CounsellorRef, ExpiredOffer, Gone, InboxEvent, JoinLimits, Kept, Lifetimes, MAX_BYTES,
+    MAX_FRAMES, OnDuty, Replay, Side, Store, StoreError, StoreResult, Waiting, score_order,
 };
 use crate::protocol::{ConvId, QueueId};
 
@@ -111,6 +111,16 @@ struct Scripts {
     ack: Script,
     waiting: Script,
     replay: Script,
+    present: Script,
+    absent: Script,
+    on_duty: Script,
+    gone: Script,
+    requeue: Script,
+    keep: Script,
+    lapsed: Script,
+    open: Script,
+    attach: Script,
+    detach: Script,
 }
 
 impl Scripts {
@@ -128,6 +138,16 @@ impl Scripts {
             ack: Script::new(include_str!("lua/ack.lua")),
             waiting: routing(include_str!("lua/waiting.lua")),
             replay: Script::new(include_str!("lua/replay.lua")),
+            present: routing(include_str!("lua/present.lua")),
+            absent: routing(include_str!("lua/absent.lua")),
+            on_duty: routing(include_str!("lua/on_duty.lua")),
+            gone: routing(include_str!("lua/gone.lua")),
+            requeue: routing(include_str!("lua/requeue.lua")),
+            keep: routing(include_str!("lua/keep.lua")),
+            lapsed: routing(include_str!("lua/lapsed.lua")),
+            open: Script::new(include_str!("lua/open.lua")),
+            attach: Script::new(include_str!("lua/attach.lua")),
+            detach: Script::new(include_str!("lua/detach.lua")),
         }
     }
 }
@@ -261,6 +281,20 @@ fn conv_key(conv: ConvId) -> String {
     conv.to_string()
 }
 
+/// A duration as whole milliseconds (at least 1: Redis refuses a zero TTL).
+fn millis(d: Duration) -> String {
+    d.as_millis().max(1).to_string()
+}
+
+/// The conversation record's token hash as stored: lowercase hex.
+fn hex(hash: &[u8; 32]) -> String {
+    use std::fmt::Write as _;
+    hash.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
 /// Parses the `passed` JSON of a conversation into (counsellor, how long ago).
 fn parse_passed(raw: Option<&String>, now_ms: u64) -> Vec<(String, Duration)> {
     let Some(map) = raw.and_then(|r| serde_json::from_str::<serde_json::Map<_, _>>(r).ok()) else {
@@ -301,6 +335,7 @@ impl Store for RedisStore {
                         if priority { b"1" } else { b"0" },
                         limits.max_queue_len.to_string().as_bytes(),
                         limits.max_waiting_total.to_string().as_bytes(),
+                        millis(limits.lease).as_bytes(),
                     ],
                 )
                 .await?;
@@ -490,6 +525,237 @@ impl Store for RedisStore {
         })
     }
 
+    fn present<'a>(
+        &'a self,
+        counsellor: &'a CounsellorRef,
+        duty: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let ttl = millis(ttl);
+            let _: i64 = self
+                .route(
+                    &self.scripts.present,
+                    NO_QUEUE,
+                    &[counsellor.as_bytes(), &duty, ttl.as_bytes()],
+                )
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn absent<'a>(&'a self, counsellor: &'a CounsellorRef) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let _: i64 = self
+                .route(&self.scripts.absent, NO_QUEUE, &[counsellor.as_bytes()])
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn on_duty(&self) -> BoxFuture<'_, StoreResult<Vec<OnDuty>>> {
+        Box::pin(async move {
+            let flat: Vec<Vec<u8>> = self.route(&self.scripts.on_duty, NO_QUEUE, &[]).await?;
+            let mut out = Vec::with_capacity(flat.len() / 3);
+            for triple in flat.chunks_exact(3) {
+                let counsellor =
+                    String::from_utf8(triple[0].clone()).map_err(|_| StoreError::Unavailable)?;
+                let load = std::str::from_utf8(&triple[2])
+                    .ok()
+                    .and_then(|l| l.parse().ok())
+                    .ok_or(StoreError::Unavailable)?;
+                out.push(OnDuty {
+                    counsellor,
+                    duty: triple[1].clone(),
+                    load,
+                });
+            }
+            out.sort_by(|a, b| a.counsellor.cmp(&b.counsellor));
+            Ok(out)
+        })
+    }
+
+    fn gone(&self) -> BoxFuture<'_, StoreResult<Vec<Gone>>> {
+        Box::pin(async move {
+            let flat: Vec<redis::Value> = self.route(&self.scripts.gone, NO_QUEUE, &[]).await?;
+            let convs = |v: redis::Value| -> StoreResult<Vec<ConvId>> {
+                let ids: Vec<String> =
+                    redis::from_redis_value(v).map_err(|_| StoreError::Unavailable)?;
+                let mut ids: Vec<ConvId> = ids.iter().filter_map(|c| c.parse().ok()).collect();
+                ids.sort();
+                Ok(ids)
+            };
+            let mut out = Vec::new();
+            let mut it = flat.into_iter();
+            while let (Some(c), Some(live), Some(offers)) = (it.next(), it.next(), it.next()) {
+                out.push(Gone {
+                    counsellor: redis::from_redis_value(c).map_err(|_| StoreError::Unavailable)?,
+                    live: convs(live)?,
+                    offers: convs(offers)?,
+                });
+            }
+            out.sort_by(|a, b| a.counsellor.cmp(&b.counsellor));
+            Ok(out)
+        })
+    }
+
+    fn requeue_front<'a>(
+        &'a self,
+        conv: ConvId,
+        queue: &'a QueueId,
+        priority: bool,
+    ) -> BoxFuture<'a, StoreResult<u32>> {
+        Box::pin(async move {
+            let conv = conv_key(conv);
+            for _ in 0..RETRIES {
+                let old = self.queue_of(&conv).await?;
+                let (old_key, old_name) = match &old {
+                    Some(q) => (format!("lyt:{{route}}:q:{q}"), q.as_str()),
+                    None => (NO_QUEUE.to_owned(), ""),
+                };
+                let r: i64 = self
+                    .scripts
+                    .requeue
+                    .key(&ROUTE[..])
+                    .key(old_key)
+                    .key(keys::queue(queue))
+                    .arg(self.route_ttl_ms())
+                    .arg(&conv)
+                    .arg(queue.as_str())
+                    .arg(if priority { "1" } else { "0" })
+                    .arg(old_name)
+                    .invoke_async(&mut self.con.clone())
+                    .await
+                    .map_err(unavailable)?;
+                match r {
+                    -2 => continue,
+                    -1 => return Err(StoreError::NotFound),
+                    p => return u32::try_from(p).map_err(|_| StoreError::NotFound),
+                }
+            }
+            Err(StoreError::Conflict)
+        })
+    }
+
+    fn keep(&self, conv: ConvId, ttl: Duration) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let id = conv_key(conv);
+            let ttl_ms = millis(ttl);
+            let kept: i64 = self
+                .route(
+                    &self.scripts.keep,
+                    NO_QUEUE,
+                    &[id.as_bytes(), ttl_ms.as_bytes()],
+                )
+                .await?;
+            if kept == 0 {
+                return Err(StoreError::NotFound);
+            }
+            // The conversation's own keys live as long as its lease.
+            let mut pipe = redis::pipe();
+            for key in keys::conversation(conv) {
+                pipe.pexpire(
+                    key,
+                    i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1),
+                )
+                .ignore();
+            }
+            let () = pipe
+                .query_async(&mut self.con.clone())
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+    }
+
+    fn lapsed(&self, claim: Duration) -> BoxFuture<'_, StoreResult<Vec<ConvId>>> {
+        Box::pin(async move {
+            let claim = millis(claim);
+            let ids: Vec<String> = self
+                .route(&self.scripts.lapsed, NO_QUEUE, &[claim.as_bytes()])
+                .await?;
+            Ok(ids.iter().filter_map(|c| c.parse().ok()).collect())
+        })
+    }
+
+    fn open(&self, conv: ConvId, token_hash: [u8; 32]) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let opened: i64 = self
+                .scripts
+                .open
+                .key(keys::buffer_meta(conv))
+                .arg(self.conv_ttl_ms())
+                .arg(hex(&token_hash))
+                .invoke_async(&mut self.con.clone())
+                .await
+                .map_err(unavailable)?;
+            if opened == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::Conflict)
+            }
+        })
+    }
+
+    fn attach<'a>(
+        &'a self,
+        conv: ConvId,
+        side: Side,
+        conn: &'a str,
+        token_hash: Option<[u8; 32]>,
+    ) -> BoxFuture<'a, StoreResult<Option<String>>> {
+        Box::pin(async move {
+            let (ok, previous): (i64, String) = self
+                .scripts
+                .attach
+                .key(keys::buffer_meta(conv))
+                .arg(self.conv_ttl_ms())
+                .arg(side.as_str())
+                .arg(conn)
+                .arg(token_hash.as_ref().map(hex).unwrap_or_default())
+                .invoke_async(&mut self.con.clone())
+                .await
+                .map_err(unavailable)?;
+            match (ok, previous.is_empty()) {
+                (1, true) => Ok(None),
+                (1, false) => Ok(Some(previous)),
+                _ => Err(StoreError::NotFound),
+            }
+        })
+    }
+
+    fn detach<'a>(
+        &'a self,
+        conv: ConvId,
+        side: Side,
+        conn: &'a str,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let _: i64 = self
+                .scripts
+                .detach
+                .key(keys::buffer_meta(conv))
+                .arg(side.as_str())
+                .arg(conn)
+                .invoke_async(&mut self.con.clone())
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+    }
+
+    fn ends(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<(Option<String>, Option<String>)>> {
+        Box::pin(async move {
+            redis::cmd("HMGET")
+                .arg(keys::buffer_meta(conv))
+                .arg("at:v")
+                .arg("at:c")
+                .query_async(&mut self.con.clone())
+                .await
+                .map_err(unavailable)
+        })
+    }
+
     fn append(
         &self,
         conv: ConvId,
@@ -566,10 +832,19 @@ impl Store for RedisStore {
 
     fn reset_buffers(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(async move {
-            let () = self
-                .con
-                .clone()
-                .del(&keys::conversation(conv)[..])
+            let mut pipe = redis::pipe();
+            pipe.del(&[
+                keys::buffer(conv, Side::Visitor),
+                keys::buffer(conv, Side::Counsellor),
+            ])
+            .ignore()
+            .hdel(
+                keys::buffer_meta(conv),
+                &["bytes:v", "bytes:c", "lost:v", "lost:c"],
+            )
+            .ignore();
+            let () = pipe
+                .query_async(&mut self.con.clone())
                 .await
                 .map_err(unavailable)?;
             Ok(())

@@ -1,4 +1,4 @@
--- accept: ARGV[2] conv, ARGV[3] counsellor, ARGV[4] the queue KEYS[8] names.
+-- accept: ARGV[2] conv, ARGV[3] counsellor, ARGV[4] the queue KEYS[QUEUE] names.
 -- Returns 1, 0 if the live offer is not theirs, -2 if conv is no longer in that queue (retry).
 local conv = ARGV[2]
 local due = tonumber(redis.call('ZSCORE', KEYS[OFFER_DUE], conv) or '0')
@@ -11,7 +11,7 @@ end
 redis.call('HDEL', KEYS[OFFER], conv)
 redis.call('ZREM', KEYS[OFFER_DUE], conv)
 redis.call('HDEL', KEYS[QUEUE_OF], conv)
-redis.call('ZREM', KEYS[8], conv)
+redis.call('ZREM', KEYS[QUEUE], conv)
 redis.call('HDEL', KEYS[PASSED], conv)
 redis.call('HSET', KEYS[LIVE], conv, ARGV[3])
 touch()

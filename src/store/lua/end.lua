@@ -1,4 +1,4 @@
--- end: ARGV[2] conv, ARGV[3] the queue KEYS[8] names ('' when the caller saw it not waiting).
+-- end: ARGV[2] conv, ARGV[3] the queue KEYS[QUEUE] names ('' when the caller saw it not waiting).
 -- Returns 1, -2 if conv's queue is no longer ARGV[3] (retry).
 local conv = ARGV[2]
 local queue = redis.call('HGET', KEYS[QUEUE_OF], conv)
@@ -13,8 +13,9 @@ if live then
 end
 if queue then
   redis.call('HDEL', KEYS[QUEUE_OF], conv)
-  redis.call('ZREM', KEYS[8], conv)
+  redis.call('ZREM', KEYS[QUEUE], conv)
 end
 redis.call('HDEL', KEYS[PASSED], conv)
+redis.call('ZREM', KEYS[LEASE], conv)
 touch()
 return 1
