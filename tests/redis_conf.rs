@@ -57,6 +57,7 @@ async fn the_shipped_config_admits_only_lyt_on_its_keys() {
         lease: Duration::from_secs(600),
     };
     let mut inbox = s.subscribe("n1").await.unwrap();
+    assert_eq!(s.generation().await.unwrap().len(), 32);
     assert_eq!(
         s.join(c, &"da/exit".parse().unwrap(), false, limits).await,
         Ok(1)

@@ -654,6 +654,14 @@ async fn records_track_the_ends(b: &impl Backend) {
     );
 }
 
+/// Every node sees the same generation of the shared state, and it stays the same.
+async fn generation_is_shared_and_stable(b: &impl Backend) {
+    let first = b.store().await.generation().await.unwrap();
+    assert_eq!(first.len(), 32);
+    assert_eq!(b.store().await.generation().await, Ok(first.clone()));
+    assert_eq!(b.store().await.generation().await, Ok(first));
+}
+
 /// Declares each test once per backend.
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
@@ -709,6 +717,7 @@ conformance!(
     requeue_front_goes_first,
     leases_lapse_and_are_claimed,
     records_track_the_ends,
+    generation_is_shared_and_stable,
 );
 
 /// None of a conversation's keys remains in Redis once it ends, and no routing structure
@@ -796,12 +805,14 @@ async fn redis_end_leaves_nothing_of_the_conversation() {
 }
 
 /// While Redis is away calls fail fast with `Unavailable`; when it is back the store
-/// reconnects by itself, and the inbox reports the interruption as a `Gap`.
+/// reconnects by itself, the generation tells that the state was lost, and the inbox reports
+/// the interruption as a `Gap`.
 #[tokio::test]
 async fn redis_outage_is_visible_and_recovered() {
     let mut backend = Redis(RedisServer::start());
     let s = backend.store().await;
     let mut inbox = s.subscribe("n1").await.unwrap();
+    let before = s.generation().await.unwrap();
     s.join(ConvId::random(), &q("da/exit"), false, ROOMY)
         .await
         .unwrap();
@@ -824,6 +835,8 @@ async fn redis_outage_is_visible_and_recovered() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(position, 1, "the restarted Redis is empty");
+    let after = s.generation().await.unwrap();
+    assert_ne!(before, after, "a node can tell the state it knew was lost");
     let gap = tokio::time::timeout(Duration::from_secs(10), inbox.recv())
         .await
         .unwrap();

@@ -38,10 +38,14 @@ pub const SEEN: &str = "lyt:{route}:seen";
 /// holds the visitor).
 pub const LEASE: &str = "lyt:{route}:lease";
 
-/// The routing keys every routing script declares, in this order (`KEYS[1..=10]`); queues
+/// The generation of the shared state: a random id, created with the state (see
+/// `Store::generation`).
+pub const GEN: &str = "lyt:{route}:gen";
+
+/// The routing keys every routing script declares, in this order (`KEYS[1..=11]`); queues
 /// follow.
-pub const ROUTE: [&str; 10] = [
-    QUEUE_OF, OFFER, OFFER_DUE, LIVE, LOAD, PASSED, SEQ, DUTY, SEEN, LEASE,
+pub const ROUTE: [&str; 11] = [
+    QUEUE_OF, OFFER, OFFER_DUE, LIVE, LOAD, PASSED, SEQ, DUTY, SEEN, LEASE, GEN,
 ];
 
 /// The resume buffer of `conv` towards `side`.

@@ -331,6 +331,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// previous epoch are never replayed); the record (token, attachments) stays.
     fn reset_buffers(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<()>>;
 
+    /// The generation of the shared state: a random id created with it. Nodes compare it
+    /// after every reconnect; a different one means the state they knew is gone (e.g. Redis
+    /// restarted without persistence) and must be reported to their clients as lost.
+    fn generation(&self) -> BoxFuture<'_, StoreResult<String>>;
+
     /// Delivers `payload` to `node`'s inbox: at most once, in publish order per publisher.
     fn publish<'a>(&'a self, node: &'a str, payload: Vec<u8>) -> BoxFuture<'a, StoreResult<()>>;
 

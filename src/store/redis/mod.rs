@@ -121,6 +121,7 @@ struct Scripts {
     open: Script,
     attach: Script,
     detach: Script,
+    generation: Script,
 }
 
 impl Scripts {
@@ -148,6 +149,7 @@ impl Scripts {
             open: Script::new(include_str!("../lua/open.lua")),
             attach: Script::new(include_str!("../lua/attach.lua")),
             detach: Script::new(include_str!("../lua/detach.lua")),
+            generation: routing(include_str!("../lua/generation.lua")),
         }
     }
 }
@@ -209,7 +211,7 @@ impl RedisStore {
         u64::try_from(self.lifetimes.conv_ttl.as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Runs a routing script with the routing keys, `queue` as `KEYS[8]`, the route TTL as
+    /// Runs a routing script with the routing keys, then `queue`, the route TTL as
     /// `ARGV[1]` and then `args`.
     async fn route<T: redis::FromRedisValue>(
         &self,
@@ -427,6 +429,10 @@ impl Store for RedisStore {
 
     fn reset_buffers(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(conversation::reset_buffers(self, conv))
+    }
+
+    fn generation(&self) -> BoxFuture<'_, StoreResult<String>> {
+        Box::pin(routing::generation(self))
     }
 
     fn publish<'a>(&'a self, node: &'a str, payload: Vec<u8>) -> BoxFuture<'a, StoreResult<()>> {

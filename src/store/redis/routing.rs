@@ -376,3 +376,9 @@ pub(super) async fn lapsed(s: &RedisStore, claim: Duration) -> StoreResult<Vec<C
         .await?;
     Ok(ids.iter().filter_map(|c| c.parse().ok()).collect())
 }
+
+pub(super) async fn generation(s: &RedisStore) -> StoreResult<String> {
+    let fresh = format!("{:032x}", rand::random::<u128>());
+    s.route(&s.scripts.generation, NO_QUEUE, &[fresh.as_bytes()])
+        .await
+}

@@ -2,7 +2,7 @@
 //! lazily against a monotonic clock. The reference implementation the conformance suite
 //! holds `RedisStore` to.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -10,12 +10,16 @@ use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use super::{
-    CounsellorRef, ExpiredOffer, Gone, InboxEvent, JoinLimits, Kept, Lifetimes, MAX_BYTES,
-    MAX_FRAMES, OnDuty, Replay, Side, Store, StoreError, StoreResult, Waiting, order_score,
-    score_order,
+    CounsellorRef, ExpiredOffer, Gone, InboxEvent, JoinLimits, Kept, Lifetimes, OnDuty, Replay,
+    Side, Store, StoreError, StoreResult, Waiting, order_score, score_order,
 };
 use crate::protocol::{ConvId, QueueId};
 use crate::routing::Order;
+use state::{Record, Routing, State, Subscriber};
+
+mod state;
+#[cfg(test)]
+mod tests;
 
 /// Frames an inbox holds before a slow subscriber starts losing them (and is told `Gap`).
 pub const INBOX_CAPACITY: usize = 1024;
@@ -27,71 +31,6 @@ pub struct MemoryStore {
     /// A std mutex: every operation is short and synchronous, and the lock is never held
     /// across an `.await`.
     state: Arc<Mutex<State>>,
-}
-
-#[derive(Debug, Default)]
-struct State {
-    routing: Routing,
-    /// When routing state was last written; it all expires `route_ttl` after that.
-    route_touched: Option<Instant>,
-    buffers: HashMap<(ConvId, Side), Buffer>,
-    /// Conversation records: token hash and attached connections.
-    records: HashMap<ConvId, Record>,
-    /// Node → alive until.
-    alive: HashMap<String, Instant>,
-    inboxes: HashMap<String, Vec<Subscriber>>,
-}
-
-#[derive(Debug, Default)]
-struct Routing {
-    seq: u64,
-    /// Per queue: order score → conversation.
-    queues: HashMap<QueueId, BTreeMap<u64, ConvId>>,
-    /// Waiting conversation → its queue and order score.
-    queue_of: HashMap<ConvId, (QueueId, u64)>,
-    /// Pending offer → counsellor and deadline.
-    offers: HashMap<ConvId, (String, Instant)>,
-    live: HashMap<ConvId, String>,
-    load: HashMap<String, u32>,
-    passed: HashMap<ConvId, Vec<(String, Instant)>>,
-    /// Counsellor → their duty and presence deadline.
-    duty: HashMap<String, (Vec<u8>, Instant)>,
-    /// Conversation → lease deadline.
-    lease: HashMap<ConvId, Instant>,
-}
-
-#[derive(Debug)]
-struct Record {
-    token_hash: [u8; 32],
-    visitor: Option<String>,
-    counsellor: Option<String>,
-    until: Instant,
-}
-
-impl Record {
-    fn end(&mut self, side: Side) -> &mut Option<String> {
-        match side {
-            Side::Visitor => &mut self.visitor,
-            Side::Counsellor => &mut self.counsellor,
-        }
-    }
-}
-
-#[derive(Debug, Default)]
-struct Buffer {
-    frames: VecDeque<Kept>,
-    bytes: usize,
-    /// Highest counter dropped unacknowledged.
-    lost: Option<u64>,
-    /// Expires at.
-    until: Option<Instant>,
-}
-
-#[derive(Debug)]
-struct Subscriber {
-    tx: mpsc::Sender<InboxEvent>,
-    /// A payload was dropped because the inbox was full; `Gap` is owed.
-    gap: bool,
 }
 
 impl MemoryStore {
@@ -112,6 +51,7 @@ impl MemoryStore {
         {
             s.routing = Routing::default();
             s.route_touched = None;
+            s.generation.clear();
         }
         s.buffers.retain(|_, b| b.until.is_none_or(|u| u > now));
         s.records.retain(|_, r| r.until > now);
@@ -129,61 +69,6 @@ impl MemoryStore {
             f(&mut s.routing, now)
         });
         Box::pin(std::future::ready(r))
-    }
-}
-
-impl Routing {
-    fn position(&self, conv: ConvId) -> Option<u32> {
-        let (queue, score) = self.queue_of.get(&conv)?;
-        let ahead = self.queues.get(queue)?.range(..*score).count();
-        Some(u32::try_from(ahead + 1).unwrap_or(u32::MAX))
-    }
-
-    fn free_slot(&mut self, counsellor: &str) {
-        if let Some(l) = self.load.get_mut(counsellor) {
-            *l = l.saturating_sub(1);
-            if *l == 0 {
-                self.load.remove(counsellor);
-            }
-        }
-    }
-
-    fn leave_queue(&mut self, conv: ConvId) {
-        if let Some((queue, score)) = self.queue_of.remove(&conv)
-            && let Some(q) = self.queues.get_mut(&queue)
-        {
-            q.remove(&score);
-            if q.is_empty() {
-                self.queues.remove(&queue);
-            }
-        }
-        self.passed.remove(&conv);
-    }
-
-    fn take_offer(&mut self, conv: ConvId, passed: bool, now: Instant) -> Option<String> {
-        let (counsellor, _) = self.offers.remove(&conv)?;
-        self.free_slot(&counsellor);
-        if passed {
-            self.passed
-                .entry(conv)
-                .or_default()
-                .push((counsellor.clone(), now));
-        }
-        Some(counsellor)
-    }
-}
-
-impl Buffer {
-    fn push(&mut self, kept: Kept) {
-        self.bytes += kept.frame.len();
-        self.frames.push_back(kept);
-        while self.frames.len() > MAX_FRAMES || self.bytes > MAX_BYTES {
-            let Some(old) = self.frames.pop_front() else {
-                break;
-            };
-            self.bytes -= old.frame.len();
-            self.lost = Some(self.lost.map_or(old.n, |l| l.max(old.n)));
-        }
     }
 }
 
@@ -607,6 +492,16 @@ impl Store for MemoryStore {
             s.buffers.remove(&(conv, Side::Visitor));
             s.buffers.remove(&(conv, Side::Counsellor));
             Ok(())
+        }))
+    }
+
+    fn generation(&self) -> BoxFuture<'_, StoreResult<String>> {
+        ready(self.with(|s, now| {
+            if s.generation.is_empty() {
+                s.generation = format!("{:032x}", rand::random::<u128>());
+            }
+            s.route_touched = Some(now);
+            Ok(s.generation.clone())
         }))
     }
 
