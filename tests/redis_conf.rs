@@ -85,6 +85,13 @@ async fn the_shipped_config_admits_only_lyt_on_its_keys() {
         .await
         .unwrap();
     assert_eq!(got, Some(InboxEvent::Message(b"hi".to_vec())));
+    s.relay(c, Side::Counsellor, 0, b"y".to_vec(), "n1", b"h|".to_vec())
+        .await
+        .unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(5), inbox.recv())
+        .await
+        .unwrap();
+    assert_eq!(got, Some(InboxEvent::Message(b"h|y".to_vec())));
     s.end(c).await.unwrap();
 
     let mut lyt = redis::Client::open(url.as_str())

@@ -479,6 +479,30 @@ async fn inbox_delivers_in_order(b: &impl Backend) {
     assert!(rx.try_recv().is_err());
 }
 
+/// Relayed frames are kept for replay and delivered to the peer's node, in order, with the
+/// caller's header in front.
+async fn relay_keeps_and_delivers_in_order(b: &impl Backend) {
+    let mut inbox = b.store().await.subscribe("n2").await.unwrap();
+    let s = b.store().await;
+    let c = ConvId::random();
+    for n in 0..200u64 {
+        let frame = format!("{{\"t\":\"data\",\"n\":{n}}}").into_bytes();
+        s.relay(c, Side::Counsellor, n, frame, "n2", b"to n2.5|".to_vec())
+            .await
+            .unwrap();
+    }
+    for n in 0..200u64 {
+        let got = tokio::time::timeout(Duration::from_secs(5), inbox.recv())
+            .await
+            .unwrap();
+        let want = format!("to n2.5|{{\"t\":\"data\",\"n\":{n}}}").into_bytes();
+        assert_eq!(got, Some(InboxEvent::Message(want)));
+    }
+    let kept = frames(s.replay(c, Side::Counsellor, Some(149)).await.unwrap());
+    assert_eq!(kept, (150..200).collect::<Vec<_>>());
+    assert!(frames(s.replay(c, Side::Visitor, None).await.unwrap()).is_empty());
+}
+
 /// A node is alive for its heartbeat's TTL.
 async fn heartbeat_expires(b: &impl Backend) {
     let s = b.store().await;
@@ -718,6 +742,7 @@ conformance!(
     leases_lapse_and_are_claimed,
     records_track_the_ends,
     generation_is_shared_and_stable,
+    relay_keeps_and_delivers_in_order,
 );
 
 /// None of a conversation's keys remains in Redis once it ends, and no routing structure

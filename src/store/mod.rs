@@ -316,6 +316,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         frame: Vec<u8>,
     ) -> BoxFuture<'_, StoreResult<()>>;
 
+    /// Relays a frame: `append`s it for `side` and publishes `header` followed by `frame` to
+    /// `node`'s inbox, in one round trip (one script on one server; two requests at once on a
+    /// Cluster, where the buffer and the inbox live on different shards). A connection that
+    /// relays its frames one after another has them kept and delivered in that order. The
+    /// two halves are not one atomic step: a payload lost in delivery is recovered from the
+    /// buffer, like any pub/sub loss (`InboxEvent::Gap`).
+    fn relay<'a>(
+        &'a self,
+        conv: ConvId,
+        side: Side,
+        n: u64,
+        frame: Vec<u8>,
+        node: &'a str,
+        header: Vec<u8>,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+
     /// `side` has every frame up to counter `upto`: drop them.
     fn ack(&self, conv: ConvId, side: Side, upto: u64) -> BoxFuture<'_, StoreResult<()>>;
 

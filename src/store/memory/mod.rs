@@ -449,6 +449,24 @@ impl Store for MemoryStore {
         }))
     }
 
+    fn relay<'a>(
+        &'a self,
+        conv: ConvId,
+        side: Side,
+        n: u64,
+        frame: Vec<u8>,
+        node: &'a str,
+        header: Vec<u8>,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let mut payload = header;
+        payload.extend_from_slice(&frame);
+        let kept = self.append(conv, side, n, frame);
+        Box::pin(async move {
+            kept.await?;
+            self.publish(node, payload).await
+        })
+    }
+
     fn ack(&self, conv: ConvId, side: Side, upto: u64) -> BoxFuture<'_, StoreResult<()>> {
         ready(self.with(|s, _| {
             if let Some(b) = s.buffers.get_mut(&(conv, side)) {

@@ -1,6 +1,6 @@
 //! Operations on one conversation's `{conv:<id>}` slot: its record and resume buffers.
 
-use super::{RedisStore, hex, keys, unavailable};
+use super::{RedisStore, Target, hex, keys, unavailable};
 use crate::protocol::ConvId;
 use crate::store::{Kept, MAX_BYTES, MAX_FRAMES, Replay, Side, StoreError, StoreResult};
 
@@ -84,6 +84,20 @@ pub(super) async fn append(
     n: u64,
     frame: Vec<u8>,
 ) -> StoreResult<()> {
+    append_and_publish(s, conv, side, n, &frame, None).await
+}
+
+/// Appends, and on one server publishes `header ++ frame` to the inbox channel in the same
+/// script: one round trip.
+async fn append_and_publish(
+    s: &RedisStore,
+    conv: ConvId,
+    side: Side,
+    n: u64,
+    frame: &[u8],
+    publish: Option<(&str, &[u8])>,
+) -> StoreResult<()> {
+    let (channel, header) = publish.unwrap_or(("", b""));
     let _: i64 = s
         .scripts
         .append
@@ -95,10 +109,46 @@ pub(super) async fn append(
         .arg(frame)
         .arg(MAX_FRAMES)
         .arg(MAX_BYTES)
+        .arg(channel)
+        .arg(header)
         .invoke_async(&mut s.con.clone())
         .await
         .map_err(unavailable)?;
     Ok(())
+}
+
+pub(super) async fn relay(
+    s: &RedisStore,
+    conv: ConvId,
+    side: Side,
+    n: u64,
+    frame: Vec<u8>,
+    node: &str,
+    header: Vec<u8>,
+) -> StoreResult<()> {
+    let channel = keys::inbox(node);
+    match s.target {
+        Target::Single(_) => {
+            append_and_publish(s, conv, side, n, &frame, Some((&channel, &header))).await
+        }
+        Target::Cluster(_) => {
+            // The buffer and the inbox are on different shards: both requests at once.
+            let mut payload = header;
+            payload.extend_from_slice(&frame);
+            let publish = async {
+                let _: i64 = redis::cmd("SPUBLISH")
+                    .arg(&channel)
+                    .arg(payload)
+                    .query_async(&mut s.con.clone())
+                    .await
+                    .map_err(unavailable)?;
+                Ok(())
+            };
+            let (kept, published) =
+                tokio::join!(append_and_publish(s, conv, side, n, &frame, None), publish);
+            kept.and(published)
+        }
+    }
 }
 
 pub(super) async fn ack(s: &RedisStore, conv: ConvId, side: Side, upto: u64) -> StoreResult<()> {

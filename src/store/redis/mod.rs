@@ -414,6 +414,20 @@ impl Store for RedisStore {
         Box::pin(conversation::append(self, conv, side, n, frame))
     }
 
+    fn relay<'a>(
+        &'a self,
+        conv: ConvId,
+        side: Side,
+        n: u64,
+        frame: Vec<u8>,
+        node: &'a str,
+        header: Vec<u8>,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(conversation::relay(
+            self, conv, side, n, frame, node, header,
+        ))
+    }
+
     fn ack(&self, conv: ConvId, side: Side, upto: u64) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(conversation::ack(self, conv, side, upto))
     }
