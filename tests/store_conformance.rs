@@ -254,6 +254,7 @@ async fn accept_only_by_the_offeree(b: &impl Backend) {
     assert_eq!(s.accept(c[0], "a.1").await, Ok(()));
     assert_eq!(s.accept(c[0], "a.1").await, Err(StoreError::Conflict));
     assert_eq!(s.live_with(c[0]).await, Ok(Some("a.1".into())));
+    assert_eq!(s.live().await, Ok(vec![(c[0], "a.1".to_owned())]));
     assert_eq!(s.load("a.1").await, Ok(1));
     assert_eq!(s.position(c[0]).await, Err(StoreError::NotFound));
     assert_eq!(s.position(c[1]).await, Ok(1));
@@ -686,6 +687,27 @@ async fn generation_is_shared_and_stable(b: &impl Backend) {
     assert_eq!(b.store().await.generation().await, Ok(first));
 }
 
+/// The snapshot tells how long each visitor has waited since joining.
+async fn waiting_knows_how_long(b: &impl Backend) {
+    let s = b.store().await;
+    let c = convs(2);
+    s.join(c[0], &q("da/exit"), false, ROOMY).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.join(c[1], &q("da/exit"), false, ROOMY).await.unwrap();
+    let w = s.waiting(&[q("da/exit")]).await.unwrap();
+    assert!(
+        w[0].waited >= Duration::from_millis(250),
+        "{:?}",
+        w[0].waited
+    );
+    assert!(w[0].waited < Duration::from_secs(5));
+    assert!(
+        w[1].waited < Duration::from_millis(250),
+        "{:?}",
+        w[1].waited
+    );
+}
+
 /// Declares each test once per backend.
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
@@ -743,6 +765,7 @@ conformance!(
     records_track_the_ends,
     generation_is_shared_and_stable,
     relay_keeps_and_delivers_in_order,
+    waiting_knows_how_long,
 );
 
 /// None of a conversation's keys remains in Redis once it ends, and no routing structure

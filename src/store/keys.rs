@@ -42,10 +42,13 @@ pub const LEASE: &str = "lyt:{route}:lease";
 /// `Store::generation`).
 pub const GEN: &str = "lyt:{route}:gen";
 
-/// The routing keys every routing script declares, in this order (`KEYS[1..=11]`); queues
+/// Conversations: conv → when it joined (ms on the Redis clock), for waits and offers.
+pub const JOINED: &str = "lyt:{route}:joined";
+
+/// The routing keys every routing script declares, in this order (`KEYS[1..=12]`); queues
 /// follow.
-pub const ROUTE: [&str; 11] = [
-    QUEUE_OF, OFFER, OFFER_DUE, LIVE, LOAD, PASSED, SEQ, DUTY, SEEN, LEASE, GEN,
+pub const ROUTE: [&str; 12] = [
+    QUEUE_OF, OFFER, OFFER_DUE, LIVE, LOAD, PASSED, SEQ, DUTY, SEEN, LEASE, GEN, JOINED,
 ];
 
 /// The resume buffer of `conv` towards `side`.

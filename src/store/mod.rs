@@ -73,6 +73,8 @@ pub struct Waiting {
     pub queue: QueueId,
     /// Its place in the order of service.
     pub order: Order,
+    /// How long since it joined (a transfer keeps the original join).
+    pub waited: Duration,
     /// The counsellor holding a pending offer for it, if any.
     pub offered_to: Option<String>,
     /// Counsellors who passed on it (declined or let the offer expire), with how long ago.
@@ -229,6 +231,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Takes back every offer whose deadline passed, recording each counsellor as having
     /// passed. Each expired offer is returned to exactly one caller, across all nodes.
     fn expired_offers(&self) -> BoxFuture<'_, StoreResult<Vec<ExpiredOffer>>>;
+
+    /// Every live conversation and its counsellor (for the dashboard and the ticker).
+    fn live(&self) -> BoxFuture<'_, StoreResult<Vec<(ConvId, String)>>>;
 
     /// The counsellor `conv` is live with, if it is live.
     fn live_with(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<Option<String>>>;

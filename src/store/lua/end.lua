@@ -17,5 +17,6 @@ if queue then
 end
 redis.call('HDEL', KEYS[PASSED], conv)
 redis.call('ZREM', KEYS[LEASE], conv)
+redis.call('HDEL', KEYS[JOINED], conv)
 touch()
 return 1

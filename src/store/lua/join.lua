@@ -12,5 +12,6 @@ local score = 2 ^ 51 + (ARGV[4] == '1' and 0 or 2 ^ 50) + redis.call('INCR', KEY
 redis.call('ZADD', KEYS[QUEUE], string.format('%.0f', score), conv)
 redis.call('HSET', KEYS[QUEUE_OF], conv, ARGV[3])
 redis.call('ZADD', KEYS[LEASE], now + tonumber(ARGV[7]), conv)
+redis.call('HSET', KEYS[JOINED], conv, now)
 touch()
 return redis.call('ZRANK', KEYS[QUEUE], conv) + 1

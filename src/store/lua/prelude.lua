@@ -1,8 +1,9 @@
 -- Shared by every routing script (prepended by `RedisStore`).
--- KEYS[1..11]: queue_of, offer, offer_due, live, load, passed, seq, duty, seen, lease, gen
--- (all in the `{route}` slot); KEYS[12] (and on), where used: queues. ARGV[1]: route TTL in ms.
-local QUEUE_OF, OFFER, OFFER_DUE, LIVE, LOAD, PASSED, SEQ, DUTY, SEEN, LEASE, GEN, QUEUE =
-  1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
+-- KEYS[1..12]: queue_of, offer, offer_due, live, load, passed, seq, duty, seen, lease, gen,
+-- joined (all in the `{route}` slot); KEYS[13] (and on), where used: queues. ARGV[1]: route
+-- TTL in ms.
+local QUEUE_OF, OFFER, OFFER_DUE, LIVE, LOAD, PASSED, SEQ, DUTY, SEEN, LEASE, GEN, JOINED, QUEUE =
+  1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 

@@ -101,6 +101,7 @@ impl Store for MemoryStore {
                 .insert(score, conv);
             r.queue_of.insert(conv, (queue, score));
             r.lease.insert(conv, now + limits.lease);
+            r.joined.insert(conv, now);
             r.position(conv).ok_or(StoreError::NotFound)
         })
     }
@@ -116,6 +117,10 @@ impl Store for MemoryStore {
                         conv: *conv,
                         queue: q.clone(),
                         order: score_order(*score),
+                        waited: r
+                            .joined
+                            .get(conv)
+                            .map_or(Duration::ZERO, |at| now.saturating_duration_since(*at)),
                         offered_to: r.offers.get(conv).map(|(c, _)| c.clone()),
                         passed: r.passed.get(conv).map_or_else(Vec::new, |p| {
                             p.iter()
@@ -210,6 +215,19 @@ impl Store for MemoryStore {
         })
     }
 
+    fn live(&self) -> BoxFuture<'_, StoreResult<Vec<(ConvId, String)>>> {
+        ready(self.with(|s, _| {
+            let mut live: Vec<(ConvId, String)> = s
+                .routing
+                .live
+                .iter()
+                .map(|(conv, c)| (*conv, c.clone()))
+                .collect();
+            live.sort();
+            Ok(live)
+        }))
+    }
+
     fn live_with(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<Option<String>>> {
         ready(self.with(|s, _| Ok(s.routing.live.get(&conv).cloned())))
     }
@@ -227,6 +245,7 @@ impl Store for MemoryStore {
                 r.free_slot(&c);
             }
             r.lease.remove(&conv);
+            r.joined.remove(&conv);
             s.records.remove(&conv);
             s.buffers.remove(&(conv, Side::Visitor));
             s.buffers.remove(&(conv, Side::Counsellor));

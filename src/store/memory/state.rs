@@ -39,6 +39,8 @@ pub(super) struct Routing {
     pub(super) duty: HashMap<String, (Vec<u8>, Instant)>,
     /// Conversation → lease deadline.
     pub(super) lease: HashMap<ConvId, Instant>,
+    /// Conversation → when it joined.
+    pub(super) joined: HashMap<ConvId, Instant>,
 }
 
 #[derive(Debug)]

@@ -122,6 +122,7 @@ struct Scripts {
     attach: Script,
     detach: Script,
     generation: Script,
+    live: Script,
 }
 
 impl Scripts {
@@ -150,6 +151,7 @@ impl Scripts {
             attach: Script::new(include_str!("../lua/attach.lua")),
             detach: Script::new(include_str!("../lua/detach.lua")),
             generation: routing(include_str!("../lua/generation.lua")),
+            live: routing(include_str!("../lua/live.lua")),
         }
     }
 }
@@ -325,6 +327,10 @@ impl Store for RedisStore {
 
     fn expired_offers(&self) -> BoxFuture<'_, StoreResult<Vec<ExpiredOffer>>> {
         Box::pin(routing::expired_offers(self))
+    }
+
+    fn live(&self) -> BoxFuture<'_, StoreResult<Vec<(ConvId, String)>>> {
+        Box::pin(routing::live(self))
     }
 
     fn live_with(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<Option<String>>> {

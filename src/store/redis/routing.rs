@@ -93,15 +93,19 @@ pub(super) async fn waiting(s: &RedisStore, queues: &[QueueId]) -> StoreResult<V
     let now_ms: u64 = now_ms.parse().map_err(|_| StoreError::Unavailable)?;
     let mut out = Vec::new();
     for (q, flat) in queues.iter().zip(members) {
-        for pair in flat.chunks_exact(2) {
-            let (Ok(conv), Ok(score)) = (pair[0].parse::<ConvId>(), parse_score(&pair[1])) else {
+        for member in flat.chunks_exact(3) {
+            let [id, score, joined] = member else {
                 continue;
             };
-            let id = &pair[0];
+            let (Ok(conv), Ok(score)) = (id.parse::<ConvId>(), parse_score(score)) else {
+                continue;
+            };
+            let joined: u64 = joined.parse().unwrap_or(now_ms);
             out.push(Waiting {
                 conv,
                 queue: q.clone(),
                 order: score_order(score),
+                waited: Duration::from_millis(now_ms.saturating_sub(joined)),
                 offered_to: offers.get(id).cloned(),
                 passed: parse_passed(passed.get(id), now_ms),
             });
@@ -381,4 +385,14 @@ pub(super) async fn generation(s: &RedisStore) -> StoreResult<String> {
     let fresh = format!("{:032x}", rand::random::<u128>());
     s.route(&s.scripts.generation, NO_QUEUE, &[fresh.as_bytes()])
         .await
+}
+
+pub(super) async fn live(s: &RedisStore) -> StoreResult<Vec<(ConvId, String)>> {
+    let flat: Vec<String> = s.route(&s.scripts.live, NO_QUEUE, &[]).await?;
+    let mut live: Vec<(ConvId, String)> = flat
+        .chunks_exact(2)
+        .filter_map(|pair| Some((pair[0].parse().ok()?, pair[1].clone())))
+        .collect();
+    live.sort();
+    Ok(live)
 }
