@@ -293,6 +293,12 @@ async fn withdraw_keeps_the_place(b: &impl Backend) {
     assert_eq!(w[0].passed.len(), 1);
     assert_eq!(w[0].passed[0].0, "a.1");
     assert!(w[0].passed[0].1 < Duration::from_secs(5));
+    // Passing again only renews when: one entry per counsellor.
+    s.offer(c[0], "a.1", 1, Duration::from_secs(30))
+        .await
+        .unwrap();
+    s.withdraw(c[0], "a.1", true).await.unwrap();
+    assert_eq!(s.waiting(&[q("da/exit")]).await.unwrap()[0].passed.len(), 1);
     // Withdrawn without passing (the counsellor went off duty): nothing is remembered.
     s.offer(c[1], "b.1", 1, Duration::from_secs(30))
         .await

@@ -114,10 +114,10 @@ impl Routing {
         let (counsellor, _) = self.offers.remove(&conv)?;
         self.free_slot(&counsellor);
         if passed {
-            self.passed
-                .entry(conv)
-                .or_default()
-                .push((counsellor.clone(), now));
+            // One entry per counsellor: passing again renews when.
+            let list = self.passed.entry(conv).or_default();
+            list.retain(|(c, _)| *c != counsellor);
+            list.push((counsellor.clone(), now));
         }
         Some(counsellor)
     }
