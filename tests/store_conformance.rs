@@ -714,6 +714,23 @@ async fn waiting_knows_how_long(b: &impl Backend) {
     );
 }
 
+/// A renewed lease keeps the conversation's record and buffers past the resume window.
+async fn keep_extends_the_conversation(b: &impl Backend) {
+    let s = b.store().await;
+    let c = ConvId::random();
+    s.join(c, &q("da/exit"), false, ROOMY).await.unwrap();
+    s.open(c, [1; 32]).await.unwrap();
+    s.append(c, Side::Visitor, 0, b"x".to_vec()).await.unwrap();
+    tokio::time::sleep(LIFETIMES.conv_ttl * 2 / 3).await;
+    s.keep(c, LIFETIMES.conv_ttl * 3).await.unwrap();
+    tokio::time::sleep(LIFETIMES.conv_ttl * 2 / 3).await;
+    assert_eq!(frames(s.replay(c, Side::Visitor, None).await.unwrap()), [0]);
+    assert_eq!(
+        s.attach(c, Side::Visitor, "n1.1", Some([1; 32])).await,
+        Ok(None)
+    );
+}
+
 /// Declares each test once per backend.
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
@@ -772,6 +789,7 @@ conformance!(
     generation_is_shared_and_stable,
     relay_keeps_and_delivers_in_order,
     waiting_knows_how_long,
+    keep_extends_the_conversation,
 );
 
 /// None of a conversation's keys remains in Redis once it ends, and no routing structure

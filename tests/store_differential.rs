@@ -1,5 +1,6 @@
 //! Differential test of the two stores: random sequences of operations (joins, offers,
-//! accepts, declines, transfers, ends, buffer appends, acks and replays) applied to a
+//! accepts, declines, transfers, ends, presence, leases, records, buffer appends, acks and
+//! replays) applied to a
 //! `MemoryStore` and to a `RedisStore` on a real `redis-server` must give the same answers
 //! and leave the same routing snapshot after every step.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -64,6 +65,31 @@ enum Op {
         visitor: bool,
         after: Option<u64>,
     },
+    Present {
+        counsellor: usize,
+        duty: u8,
+    },
+    Absent {
+        counsellor: usize,
+    },
+    Keep {
+        conv: usize,
+    },
+    Open {
+        conv: usize,
+        token: u8,
+    },
+    Attach {
+        conv: usize,
+        visitor: bool,
+        conn: u8,
+        token: Option<u8>,
+    },
+    Detach {
+        conv: usize,
+        visitor: bool,
+        conn: u8,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -77,7 +103,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(conv, counsellor, capacity)| Op::Offer { conv, counsellor, capacity }),
         2 => (conv.clone(), counsellor.clone())
             .prop_map(|(conv, counsellor)| Op::Accept { conv, counsellor }),
-        2 => (conv.clone(), counsellor, any::<bool>())
+        2 => (conv.clone(), counsellor.clone(), any::<bool>())
             .prop_map(|(conv, counsellor, passed)| Op::Withdraw { conv, counsellor, passed }),
         1 => (conv.clone(), queue, any::<bool>())
             .prop_map(|(conv, queue, priority)| Op::Requeue { conv, queue, priority }),
@@ -86,8 +112,17 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(conv, visitor, n)| Op::Append { conv, visitor, n }),
         1 => (conv.clone(), any::<bool>(), 0..8u64)
             .prop_map(|(conv, visitor, upto)| Op::Ack { conv, visitor, upto }),
-        1 => (conv, any::<bool>(), proptest::option::of(0..8u64))
+        1 => (conv.clone(), any::<bool>(), proptest::option::of(0..8u64))
             .prop_map(|(conv, visitor, after)| Op::Replay { conv, visitor, after }),
+        1 => (counsellor.clone(), 0..3u8)
+            .prop_map(|(counsellor, duty)| Op::Present { counsellor, duty }),
+        1 => counsellor.prop_map(|counsellor| Op::Absent { counsellor }),
+        1 => conv.clone().prop_map(|conv| Op::Keep { conv }),
+        1 => (conv.clone(), 0..2u8).prop_map(|(conv, token)| Op::Open { conv, token }),
+        2 => (conv.clone(), any::<bool>(), 0..3u8, proptest::option::of(0..2u8))
+            .prop_map(|(conv, visitor, conn, token)| Op::Attach { conv, visitor, conn, token }),
+        1 => (conv, any::<bool>(), 0..3u8)
+            .prop_map(|(conv, visitor, conn)| Op::Detach { conv, visitor, conn }),
     ]
 }
 
@@ -165,6 +200,34 @@ async fn apply(s: &dyn Store, convs: &[ConvId], op: &Op) -> String {
             after,
         } => {
             format!("{:?}", s.replay(convs[conv], side(visitor), after).await)
+        }
+        Op::Present { counsellor, duty } => format!(
+            "{:?}",
+            s.present(COUNSELLORS[counsellor], vec![duty], LONG).await
+        ),
+        Op::Absent { counsellor } => format!("{:?}", s.absent(COUNSELLORS[counsellor]).await),
+        Op::Keep { conv } => format!("{:?}", s.keep(convs[conv], LONG).await),
+        Op::Open { conv, token } => format!("{:?}", s.open(convs[conv], [token; 32]).await),
+        Op::Attach {
+            conv,
+            visitor,
+            conn,
+            token,
+        } => {
+            let conn = format!("n.{conn}");
+            let token = token.map(|t| [t; 32]);
+            format!(
+                "{:?}",
+                s.attach(convs[conv], side(visitor), &conn, token).await
+            )
+        }
+        Op::Detach {
+            conv,
+            visitor,
+            conn,
+        } => {
+            let conn = format!("n.{conn}");
+            format!("{:?}", s.detach(convs[conv], side(visitor), &conn).await)
         }
     }
 }

@@ -275,8 +275,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         priority: bool,
     ) -> BoxFuture<'a, StoreResult<u32>>;
 
-    /// Renews `conv`'s lease for `ttl` (the node holding its visitor does, while it does).
-    /// `NotFound` if it ended or lapsed.
+    /// Renews `conv`'s lease for `ttl` (the node holding its visitor does, while it does),
+    /// and its record's and buffers' lifetimes with it. `NotFound` if it ended.
     fn keep(&self, conv: ConvId, ttl: Duration) -> BoxFuture<'_, StoreResult<()>>;
 
     /// Conversations whose lease ran out (the visitor stayed away past the resume window,

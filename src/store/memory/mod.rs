@@ -365,13 +365,21 @@ impl Store for MemoryStore {
     }
 
     fn keep(&self, conv: ConvId, ttl: Duration) -> BoxFuture<'_, StoreResult<()>> {
-        self.route(move |r, now| match r.lease.get_mut(&conv) {
-            Some(until) => {
-                *until = now + ttl;
-                Ok(())
+        ready(self.with(|s, now| {
+            let until = s.routing.lease.get_mut(&conv).ok_or(StoreError::NotFound)?;
+            *until = now + ttl;
+            s.route_touched = Some(now);
+            // The conversation's own record and buffers live as long as its lease.
+            if let Some(r) = s.records.get_mut(&conv) {
+                r.until = now + ttl;
             }
-            None => Err(StoreError::NotFound),
-        })
+            for side in [Side::Visitor, Side::Counsellor] {
+                if let Some(b) = s.buffers.get_mut(&(conv, side)) {
+                    b.until = Some(now + ttl);
+                }
+            }
+            Ok(())
+        }))
     }
 
     fn lapsed(&self, claim: Duration) -> BoxFuture<'_, StoreResult<Vec<ConvId>>> {
