@@ -11,6 +11,8 @@ say() { printf '\n== %s\n' "$*"; }
 need_packages=()
 command -v cc >/dev/null || need_packages+=(build-essential)
 command -v npm >/dev/null || need_packages+=(nodejs npm)
+# The Redis backend's tests start their own redis-server on a free port; they never skip.
+command -v redis-server >/dev/null || need_packages+=(redis-server)
 if [ -d web-widget/browser ] && [ ! -x /usr/bin/chromium ]; then
   need_packages+=(chromium)
 fi

@@ -20,6 +20,7 @@ pub mod relay;
 pub mod routing;
 pub mod server;
 pub mod stats;
+pub mod store;
 pub mod web;
 
 pub use config::Config;

@@ -1,0 +1,29 @@
+-- append to a resume buffer. KEYS[1] the stream, KEYS[2] the conversation's meta hash (one
+-- `{conv:<id>}` slot). ARGV: 1 TTL in ms, 2 side, 3 counter n, 4 frame, 5 max frames,
+-- 6 max bytes, 7 a node inbox channel to publish to as well ('' for none), 8 the header
+-- published before the frame. Past either cap the oldest frames are dropped and the highest
+-- dropped counter is kept as `lost:<side>`.
+local side = ARGV[2]
+redis.call('XADD', KEYS[1], '*', 'n', ARGV[3], 'f', ARGV[4])
+local bytes = redis.call('HINCRBY', KEYS[2], 'bytes:' .. side, #ARGV[4])
+local len = redis.call('XLEN', KEYS[1])
+while len > tonumber(ARGV[5]) or bytes > tonumber(ARGV[6]) do
+  local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+  if not oldest then
+    break
+  end
+  local n, frame = tonumber(oldest[2][2]), oldest[2][4]
+  redis.call('XDEL', KEYS[1], oldest[1])
+  bytes = redis.call('HINCRBY', KEYS[2], 'bytes:' .. side, -#frame)
+  local lost = tonumber(redis.call('HGET', KEYS[2], 'lost:' .. side) or '-1')
+  if n > lost then
+    redis.call('HSET', KEYS[2], 'lost:' .. side, oldest[2][2])
+  end
+  len = len - 1
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+if ARGV[7] ~= '' then
+  redis.call('PUBLISH', ARGV[7], ARGV[8] .. ARGV[4])
+end
+return len

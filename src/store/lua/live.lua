@@ -1,0 +1,2 @@
+-- live (read only): {conv, counsellor, …} of every live conversation.
+return redis.call('HGETALL', KEYS[LIVE])

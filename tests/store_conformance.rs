@@ -1,0 +1,921 @@
+//! One conformance suite for the `Store` contract, run against `MemoryStore` and against
+//! `RedisStore` on a real `redis-server` started on a free port for each test. After every
+//! Redis test, every key left in Redis must carry a TTL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/redis_server.rs"]
+mod redis_server;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lyt::protocol::{ConvId, QueueId};
+use lyt::store::{
+    InboxEvent, JoinLimits, Kept, Lifetimes, MAX_BYTES, MAX_FRAMES, MemoryStore, RedisStore,
+    Replay, Side, Store, StoreError,
+};
+use redis_server::{RedisCluster, RedisServer};
+
+/// Lifetimes of every test: a short resume window so expiry is observable.
+const LIFETIMES: Lifetimes = Lifetimes {
+    route_ttl: Duration::from_secs(60),
+    conv_ttl: Duration::from_secs(1),
+};
+
+const ROOMY: JoinLimits = JoinLimits {
+    max_queue_len: 100,
+    max_waiting_total: 1000,
+    lease: Duration::from_secs(30),
+};
+
+/// A backend under test. `store` may be called several times: each call is another node on
+/// the same shared state.
+trait Backend {
+    async fn store(&self) -> Arc<dyn Store>;
+}
+
+struct Memory(MemoryStore);
+
+impl Backend for Memory {
+    async fn store(&self) -> Arc<dyn Store> {
+        Arc::new(self.0.clone())
+    }
+}
+
+struct Redis(RedisServer);
+
+impl Backend for Redis {
+    async fn store(&self) -> Arc<dyn Store> {
+        Arc::new(RedisStore::open(&self.0.url(), LIFETIMES).unwrap())
+    }
+}
+
+impl Redis {
+    async fn assert_every_key_expires(&self) {
+        assert_every_key_expires(&self.0.client()).await;
+    }
+}
+
+/// A three-master Redis Cluster: the same store code, sharded pub/sub for inboxes.
+struct Cluster(RedisCluster);
+
+impl Backend for Cluster {
+    async fn store(&self) -> Arc<dyn Store> {
+        Arc::new(
+            RedisStore::open_cluster(&self.0.urls(), LIFETIMES)
+                .await
+                .unwrap(),
+        )
+    }
+}
+
+impl Cluster {
+    /// Empties every master between tests.
+    async fn flush(&self) {
+        for master in self.0.masters() {
+            let mut con = master.get_multiplexed_async_connection().await.unwrap();
+            let () = redis::cmd("FLUSHALL").query_async(&mut con).await.unwrap();
+        }
+    }
+
+    /// Conversations land on different masters (their own hash slots), not all on one.
+    async fn assert_spread_over_masters(&self) {
+        let s = self.store().await;
+        for _ in 0..30 {
+            s.append(ConvId::random(), Side::Visitor, 0, b"x".to_vec())
+                .await
+                .unwrap();
+        }
+        let mut used = 0;
+        for master in self.0.masters() {
+            let mut con = master.get_multiplexed_async_connection().await.unwrap();
+            let n: u64 = redis::cmd("DBSIZE").query_async(&mut con).await.unwrap();
+            used += usize::from(n > 0);
+        }
+        assert_eq!(used, 3, "30 conversations' keys on every master");
+    }
+
+    async fn assert_every_key_expires(&self) {
+        for master in self.0.masters() {
+            assert_every_key_expires(&master).await;
+        }
+    }
+}
+
+/// Every key in this Redis has a TTL.
+async fn assert_every_key_expires(client: &redis::Client) {
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    for key in keys {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert!(ttl > 0, "{key} has no TTL ({ttl})");
+    }
+}
+
+fn q(s: &str) -> QueueId {
+    s.parse().unwrap()
+}
+
+fn convs(n: usize) -> Vec<ConvId> {
+    (0..n).map(|_| ConvId::random()).collect()
+}
+
+fn frames(r: Replay) -> Vec<u64> {
+    match r {
+        Replay::Frames(f) => f.iter().map(|k| k.n).collect(),
+        Replay::Lost => panic!("unexpected Lost"),
+    }
+}
+
+/// Positions count within a queue; the snapshot is in order of service across queues, with
+/// priority topics first.
+async fn join_orders_and_positions(b: &impl Backend) {
+    let s = b.store().await;
+    let c = convs(4);
+    assert_eq!(s.join(c[0], &q("da/exit"), false, ROOMY).await, Ok(1));
+    assert_eq!(s.join(c[1], &q("da/exit"), false, ROOMY).await, Ok(2));
+    assert_eq!(s.join(c[2], &q("en/any"), false, ROOMY).await, Ok(1));
+    assert_eq!(s.join(c[3], &q("da/exit"), true, ROOMY).await, Ok(1));
+    assert_eq!(s.position(c[0]).await, Ok(2));
+    let queues = [q("da/exit"), q("en/any")];
+    let w = s.waiting(&queues).await.unwrap();
+    let order: Vec<ConvId> = w.iter().map(|w| w.conv).collect();
+    assert_eq!(order, vec![c[3], c[0], c[1], c[2]]);
+    assert_eq!(w[3].queue, q("en/any"));
+    assert!(
+        w.iter()
+            .all(|w| w.offered_to.is_none() && w.passed.is_empty())
+    );
+    assert_eq!(s.waiting(&[q("en/any")]).await.unwrap().len(), 1);
+}
+
+/// A conversation joins once; a full queue and a full service refuse with `QueueFull`.
+async fn join_refuses_twice_and_when_full(b: &impl Backend) {
+    let s = b.store().await;
+    let c = convs(5);
+    let small = JoinLimits {
+        max_queue_len: 2,
+        max_waiting_total: 3,
+        lease: Duration::from_secs(30),
+    };
+    s.join(c[0], &q("da/exit"), false, small).await.unwrap();
+    assert_eq!(
+        s.join(c[0], &q("da/exit"), false, small).await,
+        Err(StoreError::Conflict)
+    );
+    s.join(c[1], &q("da/exit"), false, small).await.unwrap();
+    assert_eq!(
+        s.join(c[2], &q("da/exit"), false, small).await,
+        Err(StoreError::QueueFull)
+    );
+    s.join(c[3], &q("en/any"), false, small).await.unwrap();
+    assert_eq!(
+        s.join(c[4], &q("en/any"), false, small).await,
+        Err(StoreError::QueueFull)
+    );
+    assert_eq!(s.position(c[2]).await, Err(StoreError::NotFound));
+}
+
+/// Many nodes racing to offer one visitor: exactly one wins.
+async fn offer_is_exclusive_across_nodes(b: &impl Backend) {
+    let c = ConvId::random();
+    b.store()
+        .await
+        .join(c, &q("da/exit"), false, ROOMY)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let s = b.store().await;
+        tasks.push(tokio::spawn(async move {
+            s.offer(c, &format!("node{i}.1"), 2, Duration::from_secs(30))
+                .await
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(e) => assert_eq!(e, StoreError::Conflict),
+        }
+    }
+    assert_eq!(won, 1);
+    let w = b.store().await.waiting(&[q("da/exit")]).await.unwrap();
+    assert!(w[0].offered_to.as_deref().unwrap().starts_with("node"));
+}
+
+/// Offers never take a counsellor past their capacity, even when made concurrently.
+async fn offers_respect_capacity(b: &impl Backend) {
+    let c = convs(6);
+    for conv in &c {
+        b.store()
+            .await
+            .join(*conv, &q("da/exit"), false, ROOMY)
+            .await
+            .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for conv in c {
+        let s = b.store().await;
+        tasks.push(tokio::spawn(async move {
+            s.offer(conv, "a.1", 2, Duration::from_secs(30)).await
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        if t.await.unwrap().is_ok() {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 2);
+    assert_eq!(b.store().await.load("a.1").await, Ok(2));
+}
+
+/// Only the counsellor holding the offer accepts; the conversation then leaves its queue and
+/// holds their slot; it cannot be offered or joined again.
+async fn accept_only_by_the_offeree(b: &impl Backend) {
+    let s = b.store().await;
+    let c = convs(2);
+    s.join(c[0], &q("da/exit"), false, ROOMY).await.unwrap();
+    s.join(c[1], &q("da/exit"), false, ROOMY).await.unwrap();
+    assert_eq!(s.accept(c[0], "a.1").await, Err(StoreError::Conflict));
+    s.offer(c[0], "a.1", 2, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(s.accept(c[0], "b.1").await, Err(StoreError::Conflict));
+    assert_eq!(s.accept(c[0], "a.1").await, Ok(()));
+    assert_eq!(s.accept(c[0], "a.1").await, Err(StoreError::Conflict));
+    assert_eq!(s.live_with(c[0]).await, Ok(Some("a.1".into())));
+    assert_eq!(s.live().await, Ok(vec![(c[0], "a.1".to_owned())]));
+    assert_eq!(s.load("a.1").await, Ok(1));
+    assert_eq!(s.position(c[0]).await, Err(StoreError::NotFound));
+    assert_eq!(s.position(c[1]).await, Ok(1));
+    assert_eq!(
+        s.offer(c[0], "b.1", 2, Duration::from_secs(30)).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        s.join(c[0], &q("da/exit"), false, ROOMY).await,
+        Err(StoreError::Conflict)
+    );
+}
+
+/// A declined offer frees the slot, keeps the visitor's place and remembers who passed.
+async fn withdraw_keeps_the_place(b: &impl Backend) {
+    let s = b.store().await;
+    let c = convs(2);
+    s.join(c[0], &q("da/exit"), false, ROOMY).await.unwrap();
+    s.join(c[1], &q("da/exit"), false, ROOMY).await.unwrap();
+    s.offer(c[0], "a.1", 1, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.withdraw(c[0], "b.1", true).await,
+        Err(StoreError::Conflict)
+    );
+    assert_eq!(s.withdraw(c[0], "a.1", true).await, Ok(()));
+    assert_eq!(
+        s.withdraw(c[0], "a.1", true).await,
+        Err(StoreError::Conflict)
+    );
+    assert_eq!(s.load("a.1").await, Ok(0));
+    let w = s.waiting(&[q("da/exit")]).await.unwrap();
+    assert_eq!(w[0].conv, c[0]);
+    assert_eq!(w[0].offered_to, None);
+    assert_eq!(w[0].passed.len(), 1);
+    assert_eq!(w[0].passed[0].0, "a.1");
+    assert!(w[0].passed[0].1 < Duration::from_secs(5));
+    // Passing again only renews when: one entry per counsellor.
+    s.offer(c[0], "a.1", 1, Duration::from_secs(30))
+        .await
+        .unwrap();
+    s.withdraw(c[0], "a.1", true).await.unwrap();
+    assert_eq!(s.waiting(&[q("da/exit")]).await.unwrap()[0].passed.len(), 1);
+    // Withdrawn without passing (the counsellor went off duty): nothing is remembered.
+    s.offer(c[1], "b.1", 1, Duration::from_secs(30))
+        .await
+        .unwrap();
+    s.withdraw(c[1], "b.1", false).await.unwrap();
+    assert!(
+        s.waiting(&[q("da/exit")]).await.unwrap()[1]
+            .passed
+            .is_empty()
+    );
+}
+
+/// An offer past its deadline cannot be accepted, and is handed back to exactly one caller.
+async fn expired_offers_are_claimed_once(b: &impl Backend) {
+    let s = b.store().await;
+    let c = ConvId::random();
+    s.join(c, &q("da/exit"), false, ROOMY).await.unwrap();
+    s.offer(c, "a.1", 2, Duration::from_millis(100))
+        .await
+        .unwrap();
+    assert!(s.expired_offers().await.unwrap().is_empty());
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(s.accept(c, "a.1").await, Err(StoreError::Conflict));
+    let (node_a, node_b) = (b.store().await, b.store().await);
+    let (x, y) = tokio::join!(node_a.expired_offers(), node_b.expired_offers());
+    let mut all = x.unwrap();
+    all.extend(y.unwrap());
+    assert_eq!(all.len(), 1);
+    assert_eq!((all[0].conv, all[0].counsellor.as_str()), (c, "a.1"));
+    assert_eq!(s.load("a.1").await, Ok(0));
+    let w = s.waiting(&[q("da/exit")]).await.unwrap();
+    assert_eq!((w[0].offered_to.clone(), w[0].passed.len()), (None, 1));
+    s.offer(c, "b.1", 2, Duration::from_secs(30)).await.unwrap();
+}
+
+/// Ending a conversation, in any phase, removes it everywhere and frees its slot; twice is
+/// harmless.
+async fn end_removes_everything(b: &impl Backend) {
+    let s = b.store().await;
+    let c = convs(3);
+    for conv in &c {
+        s.join(*conv, &q("da/exit"), false, ROOMY).await.unwrap();
+    }
+    s.offer(c[1], "a.1", 2, Duration::from_secs(30))
+        .await
+        .unwrap();
+    s.offer(c[2], "a.1", 2, Duration::from_secs(30))
+        .await
+        .unwrap();
+    s.accept(c[2], "a.1").await.unwrap();
+    s.append(c[2], Side::Visitor, 0, b"x".to_vec())
+        .await
+        .unwrap();
+    s.append(c[2], Side::Counsellor, 0, b"y".to_vec())
+        .await
+        .unwrap();
+    for conv in &c {
+        s.end(*conv).await.unwrap();
+        s.end(*conv).await.unwrap();
+    }
+    assert!(s.waiting(&[q("da/exit")]).await.unwrap().is_empty());
+    assert_eq!(s.load("a.1").await, Ok(0));
+    assert_eq!(s.live_with(c[2]).await, Ok(None));
+    for side in [Side::Visitor, Side::Counsellor] {
+        assert!(frames(s.replay(c[2], side, None).await.unwrap()).is_empty());
+    }
+    assert_eq!(s.join(c[2], &q("da/exit"), false, ROOMY).await, Ok(1));
+}
+
+/// The resume buffer replays exactly the unacknowledged frames after a counter, per side.
+async fn buffers_replay_what_is_not_acknowledged(b: &impl Backend) {
+    let s = b.store().await;
+    let c = ConvId::random();
+    for n in 0..6 {
+        let frame = format!("{{\"t\":\"data\",\"n\":{n}}}").into_bytes();
+        s.append(c, Side::Visitor, n, frame).await.unwrap();
+    }
+    s.append(c, Side::Counsellor, 0, b"to counsellor".to_vec())
+        .await
+        .unwrap();
+    s.ack(c, Side::Visitor, 1).await.unwrap();
+    assert_eq!(
+        frames(s.replay(c, Side::Visitor, Some(2)).await.unwrap()),
+        [3, 4, 5]
+    );
+    assert_eq!(
+        frames(s.replay(c, Side::Visitor, None).await.unwrap()),
+        [2, 3, 4, 5]
+    );
+    let Replay::Frames(kept) = b
+        .store()
+        .await
+        .replay(c, Side::Counsellor, None)
+        .await
+        .unwrap()
+    else {
+        panic!("lost")
+    };
+    assert_eq!(
+        kept,
+        vec![Kept {
+            n: 0,
+            frame: b"to counsellor".to_vec()
+        }]
+    );
+    s.reset_buffers(c).await.unwrap();
+    assert!(frames(s.replay(c, Side::Visitor, None).await.unwrap()).is_empty());
+}
+
+/// A buffer past its frame cap drops the oldest, and a replay that needs them says `Lost`.
+async fn buffers_cap_frames_and_report_loss(b: &impl Backend) {
+    let s = b.store().await;
+    let c = ConvId::random();
+    let total = MAX_FRAMES as u64 + 10;
+    for n in 0..total {
+        s.append(c, Side::Visitor, n, vec![b'x'; 16]).await.unwrap();
+    }
+    assert_eq!(s.replay(c, Side::Visitor, Some(3)).await, Ok(Replay::Lost));
+    assert_eq!(s.replay(c, Side::Visitor, None).await, Ok(Replay::Lost));
+    let kept = frames(s.replay(c, Side::Visitor, Some(9)).await.unwrap());
+    assert_eq!(kept.len(), MAX_FRAMES);
+    assert_eq!(kept[0], 10);
+}
+
+/// A buffer past its byte cap drops the oldest frames too.
+async fn buffers_cap_bytes(b: &impl Backend) {
+    let s = b.store().await;
+    let c = ConvId::random();
+    let big = MAX_BYTES / 4 + 1;
+    for n in 0..4 {
+        s.append(c, Side::Counsellor, n, vec![b'x'; big])
+            .await
+            .unwrap();
+    }
+    assert_eq!(s.replay(c, Side::Counsellor, None).await, Ok(Replay::Lost));
+    assert_eq!(
+        frames(s.replay(c, Side::Counsellor, Some(0)).await.unwrap()),
+        [1, 2, 3]
+    );
+    s.ack(c, Side::Counsellor, 2).await.unwrap();
+    // The acknowledged bytes are free again: two more fit without losing frame 3.
+    s.append(c, Side::Counsellor, 4, vec![b'x'; big])
+        .await
+        .unwrap();
+    s.append(c, Side::Counsellor, 5, vec![b'x'; big])
+        .await
+        .unwrap();
+    assert_eq!(
+        frames(s.replay(c, Side::Counsellor, Some(2)).await.unwrap()),
+        [3, 4, 5]
+    );
+}
+
+/// A conversation's buffers expire after the resume window without appends.
+async fn buffers_expire(b: &impl Backend) {
+    let s = b.store().await;
+    let c = ConvId::random();
+    s.append(c, Side::Visitor, 0, b"x".to_vec()).await.unwrap();
+    tokio::time::sleep(LIFETIMES.conv_ttl / 2).await;
+    assert_eq!(frames(s.replay(c, Side::Visitor, None).await.unwrap()), [0]);
+    tokio::time::sleep(LIFETIMES.conv_ttl).await;
+    assert!(frames(s.replay(c, Side::Visitor, None).await.unwrap()).is_empty());
+}
+
+/// A node's inbox gets what is published to it, in order, and nothing for other nodes.
+async fn inbox_delivers_in_order(b: &impl Backend) {
+    let mut rx = b.store().await.subscribe("n1").await.unwrap();
+    let publisher = b.store().await;
+    publisher
+        .publish("n2", b"not for n1".to_vec())
+        .await
+        .unwrap();
+    for i in 0..100u32 {
+        publisher
+            .publish("n1", i.to_be_bytes().to_vec())
+            .await
+            .unwrap();
+    }
+    for i in 0..100u32 {
+        let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .unwrap();
+        assert_eq!(got, Some(InboxEvent::Message(i.to_be_bytes().to_vec())));
+    }
+    assert!(rx.try_recv().is_err());
+}
+
+/// Relayed frames are kept for replay and delivered to the peer's node, in order, with the
+/// caller's header in front.
+async fn relay_keeps_and_delivers_in_order(b: &impl Backend) {
+    let mut inbox = b.store().await.subscribe("n2").await.unwrap();
+    let s = b.store().await;
+    let c = ConvId::random();
+    for n in 0..200u64 {
+        let frame = format!("{{\"t\":\"data\",\"n\":{n}}}").into_bytes();
+        s.relay(c, Side::Counsellor, n, frame, "n2", b"to n2.5|".to_vec())
+            .await
+            .unwrap();
+    }
+    for n in 0..200u64 {
+        let got = tokio::time::timeout(Duration::from_secs(5), inbox.recv())
+            .await
+            .unwrap();
+        let want = format!("to n2.5|{{\"t\":\"data\",\"n\":{n}}}").into_bytes();
+        assert_eq!(got, Some(InboxEvent::Message(want)));
+    }
+    let kept = frames(s.replay(c, Side::Counsellor, Some(149)).await.unwrap());
+    assert_eq!(kept, (150..200).collect::<Vec<_>>());
+    assert!(frames(s.replay(c, Side::Visitor, None).await.unwrap()).is_empty());
+}
+
+/// A node is alive for its heartbeat's TTL.
+async fn heartbeat_expires(b: &impl Backend) {
+    let s = b.store().await;
+    assert_eq!(s.alive("n1").await, Ok(false));
+    s.heartbeat("n1", Duration::from_millis(300)).await.unwrap();
+    assert_eq!(b.store().await.alive("n1").await, Ok(true));
+    assert_eq!(s.alive("n2").await, Ok(false));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(s.alive("n1").await, Ok(false));
+}
+
+/// Counsellors are on duty while their presence is renewed; when it expires one node claims
+/// them, their offers go back, and their live chats can be put back at the front.
+async fn presence_expires_and_is_claimed_once(b: &impl Backend) {
+    let s = b.store().await;
+    s.present(
+        "a.1",
+        b"{\"capacity\":2}".to_vec(),
+        Duration::from_millis(300),
+    )
+    .await
+    .unwrap();
+    s.present("b.1", b"{}".to_vec(), Duration::from_secs(30))
+        .await
+        .unwrap();
+    let c = convs(2);
+    for conv in &c {
+        s.join(*conv, &q("da/exit"), false, ROOMY).await.unwrap();
+        s.offer(*conv, "a.1", 2, Duration::from_secs(30))
+            .await
+            .unwrap();
+    }
+    s.accept(c[0], "a.1").await.unwrap();
+    let duty = s.on_duty().await.unwrap();
+    assert_eq!(duty.len(), 2);
+    assert_eq!((duty[0].counsellor.as_str(), duty[0].load), ("a.1", 2));
+    assert_eq!(duty[0].duty, b"{\"capacity\":2}");
+    assert!(s.gone().await.unwrap().is_empty());
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let duty = s.on_duty().await.unwrap();
+    assert_eq!(duty.len(), 1);
+    assert_eq!(duty[0].counsellor, "b.1");
+    let (node_a, node_b) = (b.store().await, b.store().await);
+    let (x, y) = tokio::join!(node_a.gone(), node_b.gone());
+    let mut gone = x.unwrap();
+    gone.extend(y.unwrap());
+    assert_eq!(gone.len(), 1, "claimed once: {gone:?}");
+    assert_eq!(gone[0].counsellor, "a.1");
+    assert_eq!(
+        (gone[0].live.clone(), gone[0].offers.clone()),
+        (vec![c[0]], vec![c[1]])
+    );
+    assert_eq!(
+        s.load("a.1").await,
+        Ok(1),
+        "the live chat still holds its slot"
+    );
+    assert_eq!(s.requeue_front(c[0], &q("da/exit"), false).await, Ok(1));
+    assert_eq!(s.load("a.1").await, Ok(0));
+    let w = s.waiting(&[q("da/exit")]).await.unwrap();
+    assert_eq!(w.iter().map(|w| w.conv).collect::<Vec<_>>(), c);
+    assert!(w.iter().all(|w| w.offered_to.is_none()));
+    s.absent("b.1").await.unwrap();
+    assert!(s.on_duty().await.unwrap().is_empty());
+}
+
+/// A transfer puts the conversation at the front of the new queue (priority first), from
+/// live or from waiting.
+async fn requeue_front_goes_first(b: &impl Backend) {
+    let s = b.store().await;
+    let c = convs(4);
+    s.join(c[0], &q("da/exit"), false, ROOMY).await.unwrap();
+    s.join(c[1], &q("da/exit"), true, ROOMY).await.unwrap();
+    s.join(c[2], &q("en/any"), false, ROOMY).await.unwrap();
+    s.offer(c[2], "a.1", 2, Duration::from_secs(30))
+        .await
+        .unwrap();
+    s.accept(c[2], "a.1").await.unwrap();
+    assert_eq!(s.requeue_front(c[2], &q("da/exit"), false).await, Ok(1));
+    assert_eq!(s.requeue_front(c[0], &q("da/exit"), true).await, Ok(1));
+    assert_eq!(s.live_with(c[2]).await, Ok(None));
+    let w = s.waiting(&[q("da/exit"), q("en/any")]).await.unwrap();
+    let order: Vec<ConvId> = w.iter().map(|w| w.conv).collect();
+    assert_eq!(order, vec![c[0], c[2], c[1]]);
+    assert!(w.iter().all(|w| w.queue == q("da/exit")));
+    assert_eq!(
+        s.requeue_front(c[3], &q("da/exit"), false).await,
+        Err(StoreError::NotFound)
+    );
+}
+
+/// A conversation lives while its lease is renewed; a lapsed one is claimed by one node,
+/// again after the claim if that node did not end it, and never after it ended.
+async fn leases_lapse_and_are_claimed(b: &impl Backend) {
+    let s = b.store().await;
+    let c = ConvId::random();
+    let short = JoinLimits {
+        lease: Duration::from_millis(300),
+        ..ROOMY
+    };
+    s.join(c, &q("da/exit"), false, short).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    s.keep(c, Duration::from_millis(300)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        s.lapsed(Duration::from_millis(300))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let (node_a, node_b) = (b.store().await, b.store().await);
+    let claim = Duration::from_millis(300);
+    let (x, y) = tokio::join!(node_a.lapsed(claim), node_b.lapsed(claim));
+    let mut lapsed = x.unwrap();
+    lapsed.extend(y.unwrap());
+    assert_eq!(lapsed, vec![c]);
+    assert!(s.lapsed(claim).await.unwrap().is_empty());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        s.lapsed(claim).await,
+        Ok(vec![c]),
+        "the claimer did not end it"
+    );
+    s.end(c).await.unwrap();
+    assert_eq!(s.keep(c, claim).await, Err(StoreError::NotFound));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(s.lapsed(claim).await.unwrap().is_empty());
+}
+
+/// The record knows where each end is connected, checks the resume token's hash, and names
+/// the connection a resume replaces.
+async fn records_track_the_ends(b: &impl Backend) {
+    let s = b.store().await;
+    let c = ConvId::random();
+    let (hash, wrong) = ([7u8; 32], [8u8; 32]);
+    assert_eq!(
+        s.attach(c, Side::Visitor, "n1.1", Some(hash)).await,
+        Err(StoreError::NotFound)
+    );
+    s.open(c, hash).await.unwrap();
+    assert_eq!(s.open(c, hash).await, Err(StoreError::Conflict));
+    assert_eq!(
+        s.attach(c, Side::Visitor, "n1.1", Some(hash)).await,
+        Ok(None)
+    );
+    assert_eq!(
+        s.attach(c, Side::Visitor, "n2.7", Some(wrong)).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        b.store()
+            .await
+            .attach(c, Side::Visitor, "n2.7", Some(hash))
+            .await,
+        Ok(Some("n1.1".into()))
+    );
+    assert_eq!(s.attach(c, Side::Counsellor, "n3.2", None).await, Ok(None));
+    s.detach(c, Side::Visitor, "n1.1").await.unwrap();
+    assert_eq!(
+        s.ends(c).await,
+        Ok((Some("n2.7".into()), Some("n3.2".into())))
+    );
+    s.append(c, Side::Visitor, 0, b"x".to_vec()).await.unwrap();
+    s.reset_buffers(c).await.unwrap();
+    s.detach(c, Side::Visitor, "n2.7").await.unwrap();
+    assert_eq!(s.ends(c).await, Ok((None, Some("n3.2".into()))));
+    s.end(c).await.unwrap();
+    assert_eq!(s.ends(c).await, Ok((None, None)));
+    assert_eq!(
+        s.attach(c, Side::Counsellor, "n3.2", None).await,
+        Err(StoreError::NotFound)
+    );
+}
+
+/// Every node sees the same generation of the shared state, and it stays the same.
+async fn generation_is_shared_and_stable(b: &impl Backend) {
+    let first = b.store().await.generation().await.unwrap();
+    assert_eq!(first.len(), 32);
+    assert_eq!(b.store().await.generation().await, Ok(first.clone()));
+    assert_eq!(b.store().await.generation().await, Ok(first));
+}
+
+/// The snapshot tells how long each visitor has waited since joining.
+async fn waiting_knows_how_long(b: &impl Backend) {
+    let s = b.store().await;
+    let c = convs(2);
+    s.join(c[0], &q("da/exit"), false, ROOMY).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.join(c[1], &q("da/exit"), false, ROOMY).await.unwrap();
+    let w = s.waiting(&[q("da/exit")]).await.unwrap();
+    assert!(
+        w[0].waited >= Duration::from_millis(250),
+        "{:?}",
+        w[0].waited
+    );
+    assert!(w[0].waited < Duration::from_secs(5));
+    assert!(
+        w[1].waited < Duration::from_millis(250),
+        "{:?}",
+        w[1].waited
+    );
+}
+
+/// A renewed lease keeps the conversation's record and buffers past the resume window.
+async fn keep_extends_the_conversation(b: &impl Backend) {
+    let s = b.store().await;
+    let c = ConvId::random();
+    s.join(c, &q("da/exit"), false, ROOMY).await.unwrap();
+    s.open(c, [1; 32]).await.unwrap();
+    s.append(c, Side::Visitor, 0, b"x".to_vec()).await.unwrap();
+    tokio::time::sleep(LIFETIMES.conv_ttl * 2 / 3).await;
+    s.keep(c, LIFETIMES.conv_ttl * 3).await.unwrap();
+    tokio::time::sleep(LIFETIMES.conv_ttl * 2 / 3).await;
+    assert_eq!(frames(s.replay(c, Side::Visitor, None).await.unwrap()), [0]);
+    assert_eq!(
+        s.attach(c, Side::Visitor, "n1.1", Some([1; 32])).await,
+        Ok(None)
+    );
+}
+
+/// Declares each test once per backend.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod on_memory {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(&super::Memory(lyt::store::MemoryStore::new(super::LIFETIMES)))
+                        .await;
+                }
+            )*
+        }
+        mod on_redis {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let backend = super::Redis(super::RedisServer::start());
+                    super::$name(&backend).await;
+                    backend.assert_every_key_expires().await;
+                }
+            )*
+        }
+        /// The whole suite, one test after another, on one three-master cluster.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn on_cluster() {
+            let backend = Cluster(RedisCluster::start());
+            $(
+                backend.flush().await;
+                $name(&backend).await;
+                backend.assert_every_key_expires().await;
+            )*
+            backend.assert_spread_over_masters().await;
+        }
+    };
+}
+
+conformance!(
+    join_orders_and_positions,
+    join_refuses_twice_and_when_full,
+    offer_is_exclusive_across_nodes,
+    offers_respect_capacity,
+    accept_only_by_the_offeree,
+    withdraw_keeps_the_place,
+    expired_offers_are_claimed_once,
+    end_removes_everything,
+    buffers_replay_what_is_not_acknowledged,
+    buffers_cap_frames_and_report_loss,
+    buffers_cap_bytes,
+    buffers_expire,
+    inbox_delivers_in_order,
+    heartbeat_expires,
+    presence_expires_and_is_claimed_once,
+    requeue_front_goes_first,
+    leases_lapse_and_are_claimed,
+    records_track_the_ends,
+    generation_is_shared_and_stable,
+    relay_keeps_and_delivers_in_order,
+    waiting_knows_how_long,
+    keep_extends_the_conversation,
+);
+
+/// None of a conversation's keys remains in Redis once it ends, and no routing structure
+/// mentions it.
+#[tokio::test]
+async fn redis_end_leaves_nothing_of_the_conversation() {
+    let backend = Redis(RedisServer::start());
+    let s = backend.store().await;
+    let c = convs(2);
+    for conv in &c {
+        s.join(*conv, &q("da/exit"), false, ROOMY).await.unwrap();
+    }
+    s.open(c[0], [1; 32]).await.unwrap();
+    s.attach(c[0], Side::Visitor, "n1.1", Some([1; 32]))
+        .await
+        .unwrap();
+    s.present("a.1", b"{}".to_vec(), Duration::from_secs(30))
+        .await
+        .unwrap();
+    s.offer(c[0], "a.1", 2, Duration::from_secs(30))
+        .await
+        .unwrap();
+    s.withdraw(c[0], "a.1", true).await.unwrap();
+    s.offer(c[0], "a.1", 2, Duration::from_secs(30))
+        .await
+        .unwrap();
+    s.accept(c[0], "a.1").await.unwrap();
+    s.append(c[0], Side::Visitor, 0, b"x".to_vec())
+        .await
+        .unwrap();
+    s.append(c[0], Side::Counsellor, 0, b"y".to_vec())
+        .await
+        .unwrap();
+    let mut con = backend
+        .0
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let dump = |con: &mut redis::aio::MultiplexedConnection| {
+        let mut con = con.clone();
+        async move {
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg("*")
+                .query_async(&mut con)
+                .await
+                .unwrap();
+            let mut text = keys.join(" ");
+            for key in keys.iter().filter(|k| k.contains("{route}")) {
+                let t: String = redis::cmd("TYPE")
+                    .arg(key)
+                    .query_async(&mut con)
+                    .await
+                    .unwrap();
+                let cmd = match t.as_str() {
+                    "hash" => "HGETALL",
+                    "zset" => "ZRANGE",
+                    _ => continue,
+                };
+                let mut c = redis::cmd(cmd);
+                c.arg(key);
+                if cmd == "ZRANGE" {
+                    c.arg(0).arg(-1);
+                }
+                let v: Vec<String> = c.query_async(&mut con).await.unwrap();
+                text.push(' ');
+                text.push_str(&v.join(" "));
+            }
+            text
+        }
+    };
+    let before = dump(&mut con).await;
+    assert!(
+        before.contains(&c[0].to_string()),
+        "the store wrote the conversation"
+    );
+    s.end(c[0]).await.unwrap();
+    let after = dump(&mut con).await;
+    assert!(!after.contains(&c[0].to_string()), "left behind: {after}");
+    assert!(
+        after.contains(&c[1].to_string()),
+        "the other visitor still waits"
+    );
+    backend.assert_every_key_expires().await;
+}
+
+/// While Redis is away calls fail fast with `Unavailable`; when it is back the store
+/// reconnects by itself, the generation tells that the state was lost, and the inbox reports
+/// the interruption as a `Gap`.
+#[tokio::test]
+async fn redis_outage_is_visible_and_recovered() {
+    let mut backend = Redis(RedisServer::start());
+    let s = backend.store().await;
+    let mut inbox = s.subscribe("n1").await.unwrap();
+    let before = s.generation().await.unwrap();
+    s.join(ConvId::random(), &q("da/exit"), false, ROOMY)
+        .await
+        .unwrap();
+    backend.0.stop();
+    let started = std::time::Instant::now();
+    let r = s.join(ConvId::random(), &q("da/exit"), false, ROOMY).await;
+    assert_eq!(r, Err(StoreError::Unavailable));
+    assert!(started.elapsed() < Duration::from_secs(5), "fails fast");
+    backend.0.restart();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let position = loop {
+        match s.join(ConvId::random(), &q("da/exit"), false, ROOMY).await {
+            Ok(p) => break p,
+            Err(e) => assert_eq!(e, StoreError::Unavailable),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "store did not reconnect"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(position, 1, "the restarted Redis is empty");
+    let after = s.generation().await.unwrap();
+    assert_ne!(before, after, "a node can tell the state it knew was lost");
+    let gap = tokio::time::timeout(Duration::from_secs(10), inbox.recv())
+        .await
+        .unwrap();
+    assert_eq!(gap, Some(InboxEvent::Gap));
+    s.publish("n1", b"after".to_vec()).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(5), inbox.recv())
+        .await
+        .unwrap();
+    assert_eq!(got, Some(InboxEvent::Message(b"after".to_vec())));
+}
