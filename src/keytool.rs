@@ -70,7 +70,7 @@ pub enum CertCommand {
         #[arg(long)]
         alias: String,
         /// The counsellor identity public key, base64url.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         id_pub: String,
         /// Counsellor or supervisor.
         #[arg(long, value_enum, default_value = "counsellor")]
@@ -100,7 +100,7 @@ pub enum CertCommand {
         #[arg(long, value_enum)]
         kind: OfficeKindArg,
         /// The office recipient public key, base64url.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         recipient_pub: String,
         /// Validity in days from now (1..=3650).
         #[arg(long, default_value_t = 730)]
@@ -114,7 +114,7 @@ pub enum CertCommand {
         /// The certificate or key file.
         file: PathBuf,
         /// The org root public key (base64url), to check the certificate's signature.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         org_pub: Option<String>,
     },
 }

@@ -97,6 +97,16 @@ describe('the shift console', () => {
     const maja = await startShift(majaCtx, 'maja');
     await maja.screenshot({ path: artifact('console-on-duty.png') });
 
+    // The supervisor watches the shift on the dashboard.
+    const sofieCtx = await browser.newContext(size);
+    const sofie = await sofieCtx.newPage();
+    await sofie.goto(`${server.url}/dashboard/`);
+    await sofie.getByLabel('Username').fill('sofie');
+    await sofie.getByLabel('Password').fill(passwords['sofie']!);
+    await sofie.getByRole('button', { name: 'Log in' }).click();
+    await sofie.getByRole('heading', { name: 'Live', level: 1 }).waitFor();
+    await sofie.getByRole('table', { name: 'Counsellors on duty' }).getByRole('rowheader', { name: 'Maja' }).waitFor({ timeout: 10_000 });
+
     // A visitor joins; the offer arrives with its countdown and is accepted.
     const visitorCtx = await browser.newContext({ viewport: { width: 400, height: 800 } });
     const visitorPage = await visitorCtx.newPage();
@@ -179,6 +189,13 @@ describe('the shift console', () => {
     await ali.getByText('No chats yet.').waitFor();
     await expect(ali.evaluate(() => document.activeElement?.id)).resolves.toBe('chats-h');
     await widget.getByRole('heading', { name: 'Chatten er slut' }).waitFor();
+
+    // The dashboard counts the contact by its tags: one chat, topic exit, outcome advice.
+    await sofie.getByRole('img', { name: 'Contacts by channel: chat 1' }).waitFor({ timeout: 10_000 });
+    await sofie.getByRole('img', { name: /^Contacts by topic: .*exit 1/i }).waitFor();
+    await sofie.getByRole('img', { name: /^Contacts by outcome: .*advice 1/i }).waitFor();
+    await sofie.screenshot({ path: artifact('console-shift-dashboard.png'), fullPage: true });
+    await sofieCtx.close();
 
     // Ali ends his shift.
     await ali.getByRole('button', { name: 'End shift' }).click();
