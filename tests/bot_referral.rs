@@ -110,7 +110,7 @@ async fn bot_refers_on_consent() {
     let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let bot = tokio::spawn(async move { run(&opts, move |e| drop(events_tx.send(e))).await });
     let mut v = ts.visitor().await;
-    join(&mut v, "da/any").await;
+    join(&mut v, "da/exit").await;
     let ServerFrame::Assigned { conv, bundle, .. } = v.frame(WAIT).await.unwrap() else {
         panic!("expected assigned");
     };

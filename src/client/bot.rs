@@ -356,8 +356,11 @@ pub async fn run(opts: &BotOptions, mut on_event: impl FnMut(BotEvent)) -> Resul
                     on_event(BotEvent::ReferralStored { conv });
                 }
             }
-            ServerFrame::Ended { conv, .. } if chats.remove(&conv).is_some() => {
-                on_event(BotEvent::ChatEnded { conv });
+            ServerFrame::Ended { conv, .. } => {
+                offered.remove(&conv);
+                if chats.remove(&conv).is_some() {
+                    on_event(BotEvent::ChatEnded { conv });
+                }
             }
             ServerFrame::Error { code, .. } => {
                 tracing::warn!(code = code.as_str(), "relay refused a frame")
