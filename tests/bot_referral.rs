@@ -7,10 +7,10 @@
 mod common;
 
 use common::*;
+use lyt::client::WsClient;
 use lyt::client::bot::{BotEvent, BotOptions, asks_for_referral, run};
 use lyt::client::e2e::{Chat, VisitorHandshake};
 use lyt::client::office::{PullOptions, PullReport, pull};
-use lyt::client::WsClient;
 use lyt::crypto::{self, AppMessage, Received};
 use lyt::demo::BROBYGGER_ID;
 use lyt::protocol::{ServerFrame, VisitorFrame};
@@ -88,7 +88,12 @@ async fn ask(v: &mut WsClient, chat: &mut Chat, words: &str) -> (Vec<String>, [u
 /// Only "henvis" and "refer", in any case, ask for a referral.
 #[test]
 fn referral_words() {
-    for yes in ["henvis mig", "HENVISNING", "Can you Refer me?", "a referral"] {
+    for yes in [
+        "henvis mig",
+        "HENVISNING",
+        "Can you Refer me?",
+        "a referral",
+    ] {
         assert!(asks_for_referral(yes), "{yes}");
     }
     for no in ["hej", "help", "hen vis", ""] {

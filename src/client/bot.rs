@@ -386,7 +386,8 @@ impl Bot {
             Ok(office) => office,
             Err(e) => {
                 tracing::warn!(error = %e, "no brobygger office for the demo referral");
-                let sorry = text("(Demo counsellor bot) I am sorry, I cannot make a referral right now.");
+                let sorry =
+                    text("(Demo counsellor bot) I am sorry, I cannot make a referral right now.");
                 send(ws, &mut c.chat, &sorry).await?;
                 return Ok(false);
             }
@@ -416,13 +417,17 @@ impl Bot {
             ReferralStep::Offered { office, hash } if &hash == offer_hash => office,
             other => {
                 c.referral = other;
-                let msg = text("(Demo counsellor bot) That answer is not for the offer I made, so nothing was sent.");
+                let msg = text(
+                    "(Demo counsellor bot) That answer is not for the offer I made, so nothing was sent.",
+                );
                 send(ws, &mut c.chat, &msg).await?;
                 return Ok(None);
             }
         };
         if !yes {
-            let msg = text("(Demo counsellor bot) That is completely fine. Nothing has been sent. We can keep talking, and you can ask again at any time.");
+            let msg = text(
+                "(Demo counsellor bot) That is completely fine. Nothing has been sent. We can keep talking, and you can ask again at any time.",
+            );
             send(ws, &mut c.chat, &msg).await?;
             return Ok(Some(false));
         }
@@ -445,7 +450,9 @@ impl Bot {
             },
         };
         r.check_fields()?;
-        let body = Zeroizing::new(serde_json::to_vec(&r).map_err(|e| crypto::Error::Message(e.to_string()))?);
+        let body = Zeroizing::new(
+            serde_json::to_vec(&r).map_err(|e| crypto::Error::Message(e.to_string()))?,
+        );
         let plaintext = Zeroizing::new(self.identity.referral_plaintext(&office.id, &id, &body)?);
         let sealed = crypto::seal_referral(
             &office.id,
@@ -454,7 +461,9 @@ impl Bot {
             &plaintext,
             &mut rand::rngs::OsRng,
         )?;
-        let thanks = text("(Demo counsellor bot) Thank you. I am sending the referral now; your code follows.");
+        let thanks = text(
+            "(Demo counsellor bot) Thank you. I am sending the referral now; your code follows.",
+        );
         send(ws, &mut c.chat, &thanks).await?;
         ws.send(&CounsellorFrame::Referral {
             conv: c.chat.conv(),
