@@ -345,16 +345,17 @@ pub async fn run(opts: &BotOptions, mut on_event: impl FnMut(BotEvent)) -> Resul
                 let Some(c) = chats.get_mut(&conv) else {
                     continue;
                 };
-                if let ReferralStep::Sent { office } = std::mem::take(&mut c.referral) {
-                    let msg = AppMessage::ReferralCode {
-                        code,
-                        office_name: office.name,
-                        address: office.address,
-                        hours: office.hours,
-                    };
-                    send(&mut ws, &mut c.chat, &msg).await?;
-                    on_event(BotEvent::ReferralStored { conv });
-                }
+                let ReferralStep::Sent { office } = std::mem::take(&mut c.referral) else {
+                    continue;
+                };
+                let msg = AppMessage::ReferralCode {
+                    code,
+                    office_name: office.name,
+                    address: office.address,
+                    hours: office.hours,
+                };
+                send(&mut ws, &mut c.chat, &msg).await?;
+                on_event(BotEvent::ReferralStored { conv });
             }
             ServerFrame::Ended { conv, .. } => {
                 offered.remove(&conv);
@@ -363,7 +364,19 @@ pub async fn run(opts: &BotOptions, mut on_event: impl FnMut(BotEvent)) -> Resul
                 }
             }
             ServerFrame::Error { code, .. } => {
-                tracing::warn!(code = code.as_str(), "relay refused a frame")
+                tracing::warn!(code = code.as_str(), "relay refused a frame");
+                // The relay answers a `referral` frame before anything sent after it, and its
+                // errors name no conversation: a refusal while a referral awaits its code is
+                // that referral's. Tell the visitor; nothing was stored.
+                for c in chats.values_mut() {
+                    if matches!(c.referral, ReferralStep::Sent { .. }) {
+                        c.referral = ReferralStep::None;
+                        let msg = text(
+                            "(Demo counsellor bot) I am sorry, the referral could not be stored, so nothing was sent. You can ask again.",
+                        );
+                        send(&mut ws, &mut c.chat, &msg).await?;
+                    }
+                }
             }
             _ => {}
         }
@@ -379,9 +392,16 @@ struct Bot {
 }
 
 impl Bot {
-    /// Offers the demo referral in `c`; false (and a message saying so) when the office
-    /// directory has no verifiable demo office.
+    /// Offers the demo referral in `c`; false (and a message saying so) while a referral of
+    /// this chat awaits its code, or when the office directory has no verifiable demo office.
     async fn offer_referral(&self, ws: &mut WsClient, c: &mut BotChat) -> Result<bool, BotError> {
+        if matches!(c.referral, ReferralStep::Sent { .. }) {
+            let wait = text(
+                "(Demo counsellor bot) Your referral is on its way; the code follows in a moment.",
+            );
+            send(ws, &mut c.chat, &wait).await?;
+            return Ok(false);
+        }
         let office = match fetch_office(&self.server, &self.org_root).await {
             Ok(office) => office,
             Err(e) => {
