@@ -315,9 +315,10 @@ pub async fn run(opts: &BotOptions, mut on_event: impl FnMut(BotEvent)) -> Resul
                                 }
                             }
                             AppMessage::ReferralConsent { offer_hash, yes } => {
-                                match bot.consent(&mut ws, c, &offer_hash, yes).await? {
-                                    Some(false) => on_event(BotEvent::ReferralDeclined { conv }),
-                                    Some(true) | None => {}
+                                // A yes is reported once the relay has stored it.
+                                let outcome = bot.consent(&mut ws, c, &offer_hash, yes).await?;
+                                if outcome == Some(false) {
+                                    on_event(BotEvent::ReferralDeclined { conv });
                                 }
                             }
                             AppMessage::Hello {} => {
