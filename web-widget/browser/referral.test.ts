@@ -74,8 +74,9 @@ async function pull(): Promise<{ files: Record<string, unknown>; stdout: string 
   const out = mkdtempSync(join(tmpdir(), 'lyt-pull-'));
   try {
     const token = readFileSync(join(server.dir, 'brobygger-kbh.token'), 'utf8').trim();
-    const { stdout } = await run(LYT_BIN, ['referral', 'pull', '--office', 'bro-kbh', '--key', join(server.dir, 'brobygger-kbh.key'),
-      '--token', token, '--org-root', orgRoot, '--server', server.url, '--out', out], { env: { ...process.env, RUST_LOG: 'warn' } });
+    // `--name=value`: a base64url token or root may begin with "-".
+    const { stdout } = await run(LYT_BIN, ['referral', 'pull', '--office=bro-kbh', `--key=${join(server.dir, 'brobygger-kbh.key')}`,
+      `--token=${token}`, `--org-root=${orgRoot}`, `--server=${server.url}`, `--out=${out}`], { env: { ...process.env, RUST_LOG: 'warn' } });
     const files: Record<string, unknown> = {};
     for (const name of readdirSync(out)) files[name] = JSON.parse(readFileSync(join(out, name), 'utf8')) as unknown;
     return { files, stdout };
