@@ -187,7 +187,7 @@ export class View {
         if (state !== null) state.textContent = this.stateText(s.lang, line);
         existing.dataset['state'] = line.state ?? '';
       } else if (line.offer !== undefined && existing.dataset['answer'] !== (line.offer.answer ?? '')) {
-        this.answerOffer(s.lang, line.id, line.offer, existing);
+        this.drawAnswer(s.lang, line.id, line.offer, existing);
       }
     }
     const typing = this.main.querySelector('#typing');
@@ -228,12 +228,12 @@ export class View {
       h('p', {}, h('strong', {}, t(lang, 'referralNothingSent'))),
       h('p', {}, t(lang, 'referralWithdraw', vars)),
       h('div', { class: 'answer' }));
-    this.answerOffer(lang, id, offer, li);
+    this.drawAnswer(lang, id, offer, li);
     return li;
   }
 
   /** Draws the answer area of an offer card: the buttons, or the answer given (focused if it was just given here). */
-  private answerOffer(lang: Lang, id: string, offer: OfferCard, li: HTMLElement): void {
+  private drawAnswer(lang: Lang, id: string, offer: OfferCard, li: HTMLElement): void {
     const area = li.querySelector('.answer');
     if (area === null) return;
     li.dataset['answer'] = offer.answer ?? '';
