@@ -86,7 +86,7 @@ const CONSENT_TEXT_VERSION: u32 = 1;
 
 /// Whether a visitor's message asks for a referral: it contains "henvis" or "refer".
 pub fn asks_for_referral(body: &str) -> bool {
-    let lower = body.to_lowercase();
+    let lower = Zeroizing::new(body.to_lowercase());
     lower.contains("henvis") || lower.contains("refer")
 }
 
