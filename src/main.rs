@@ -398,6 +398,13 @@ fn print_bot_event(event: lyt::client::bot::BotEvent) {
             println!("DEMO bot chat {conv} safety code {safety_code}")
         }
         BotEvent::ChatEnded { conv } => println!("DEMO bot chat {conv} ended"),
+        BotEvent::ReferralOffered { conv } => println!("DEMO bot chat {conv} referral offered"),
+        BotEvent::ReferralDeclined { conv } => {
+            println!("DEMO bot chat {conv} referral declined, nothing sealed")
+        }
+        BotEvent::ReferralStored { conv } => {
+            println!("DEMO bot chat {conv} referral stored, code sent")
+        }
     }
     let _ = std::io::stdout().flush();
 }

@@ -4,7 +4,8 @@
 //! the socket stays with the caller.
 
 use crate::crypto::{
-    self, AppMessage, Bundle, IdentityKey, Initiator, Responder, Session, StaticKey, VerifiedBundle,
+    self, AppMessage, Bundle, IdentityKey, Initiator, Received, Responder, Session, StaticKey,
+    VerifiedBundle,
 };
 use crate::protocol::{Blob, ConvId};
 
@@ -62,6 +63,23 @@ impl CounsellorIdentity {
             shift_cert,
         };
         Ok(Shift { key, bundle })
+    }
+
+    /// The inner plaintext of a referral (PROTOCOL.md §4): `r` signed with the identity key
+    /// for `office_id` and `referral_id`, with the identity certificate attached.
+    pub fn referral_plaintext(
+        &self,
+        office_id: &str,
+        referral_id: &[u8; 16],
+        r: &[u8],
+    ) -> Result<Vec<u8>, E2eError> {
+        Ok(crypto::build_referral_plaintext(
+            &self.key,
+            &self.id_cert,
+            office_id,
+            referral_id,
+            r,
+        )?)
     }
 }
 
@@ -158,8 +176,14 @@ impl Chat {
     /// Decrypts a `data` frame. `Ok(None)` for a replay of something already received (to be
     /// ignored); an error means the conversation must end.
     pub fn open(&mut self, n: u64, m: &Blob) -> Result<Option<AppMessage>, E2eError> {
+        Ok(self.open_received(n, m)?.map(|r| r.message))
+    }
+
+    /// As [`Chat::open`], keeping the exact JSON the message came in (to check a
+    /// `referral_consent`'s `offer_hash`).
+    pub fn open_received(&mut self, n: u64, m: &Blob) -> Result<Option<Received>, E2eError> {
         match self.session.receive_message(n, &unblob(m)?) {
-            Ok(received) => Ok(Some(received.message)),
+            Ok(received) => Ok(Some(received)),
             Err(crypto::Error::Replay { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }

@@ -2,7 +2,7 @@
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
-  b64Decode, b64Encode, encodeIdCertBody, prologue, receiveMessage, respondHandshake, sendMessage, signCert, verifyBundle,
+  b64Decode, b64Encode, encodeIdCertBody, offerHash, pad, prologue, receiveMessage, respondHandshake, sendMessage, signCert, verifyBundle,
   type Session, type WireBundle,
 } from '../src/proto/index.js';
 import { Client, parseResumed, type SocketLike } from '../src/widget/client.js';
@@ -104,6 +104,32 @@ describe('visitor client', () => {
     const secured = events.find((e) => e.type === 'secured');
     expect(secured).toEqual({ type: 'secured', alias: 'Maja', safetyCode: counsellor.safetyCode });
     expect(counsellorReads(counsellor, sock().of('data'))).toEqual(['hello']);
+  });
+
+  /**
+   * A referral offer is shown with the SHA-256 of the exact JSON received (here written with
+   * an escape serde would not use, so re-encoding would give another hash); the answer goes
+   * back as `referral_consent` with that hash; a code becomes a code card.
+   */
+  it('answers a referral offer with the hash of the bytes received', () => {
+    const counsellor = toChat();
+    const raw = new TextEncoder().encode('{"k":"referral_offer","office_id":"bro-kbh","office_name":"Bro\\u0062ygger","fields":["Needs: health","Contact: will quote the code"]}');
+    const { n, ct } = counsellor.encrypt(pad(raw));
+    sock().push({ t: 'data', conv, n, m: b64Encode(ct) });
+    expect(sock().of('ack').at(-1)).toEqual({ t: 'ack', conv, upto: n });
+    const shown = events.find((e) => e.type === 'referral_offer');
+    if (shown?.type !== 'referral_offer') throw new Error('no offer shown');
+    expect(shown.offer).toEqual({ officeId: 'bro-kbh', officeName: 'Brobygger', fields: ['Needs: health', 'Contact: will quote the code'], hash: b64Encode(offerHash(raw)) });
+
+    expect(counsellorReads(counsellor, sock().of('data'))).toEqual(['hello']);
+    expect(client.sendConsent(shown.offer, 'yes')).toBe(true);
+    const answer = sock().of('data').at(-1)!;
+    const { message } = receiveMessage(counsellor, answer['n'] as number, b64Decode(answer['m'] as string));
+    expect(message).toEqual({ k: 'referral_consent', offer_hash: offerHash(raw), yes: true });
+
+    const code = sendMessage(counsellor, { k: 'referral_code', code: 'BRO-4KQ7-9MXC', office_name: 'Brobygger', address: 'Demogade 1', hours: 'Mon-Thu 10-15' });
+    sock().push({ t: 'data', conv, n: code.n, m: b64Encode(code.ct) });
+    expect(events.at(-1)).toEqual({ type: 'referral_code', n: code.n, code: { code: 'BRO-4KQ7-9MXC', officeName: 'Brobygger', address: 'Demogade 1', hours: 'Mon-Thu 10-15' } });
   });
 
   /** Each counsellor message is acked, shown, and a replay of it is dropped. */

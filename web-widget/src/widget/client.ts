@@ -14,7 +14,9 @@ import {
   b64Decode, b64Encode, CryptoError, encodeFrame, FrameError, Initiator, parseServerFrame, prologue, receiveMessage,
   sendMessage, verifyBundle,
 } from '../proto/index.js';
-import type { AppMessage, ServerFrame, Session, VisitorFrame, WireBundle } from '../proto/index.js';
+import type { AppMessage, Received, ServerFrame, Session, VisitorFrame, WireBundle } from '../proto/index.js';
+import { codeCard, consentMessage, offerCard } from './referral.js';
+import type { Answer, OfferCard } from './referral.js';
 import { endReason, parseResumed } from './relay-frames.js';
 import type { Event } from './state.js';
 
@@ -93,6 +95,12 @@ export class Client {
     if (n === undefined) return false;
     this.deps.dispatch({ type: 'sent', n, body, ts, delivered: this.live });
     return true;
+  }
+
+  /** Answers a referral offer with `referral_consent`; returns false if there is no session. */
+  sendConsent(offer: OfferCard, answer: Answer): boolean {
+    if (this.session === undefined || this.phase !== 'chat') return false;
+    return this.sendApp(consentMessage(offer, answer)) !== undefined;
   }
 
   /** Call on every edit of the message box: `typing on` once, `off` after a pause or when empty. */
@@ -334,9 +342,9 @@ export class Client {
 
   private onData(conv: string, n: number, m: string): void {
     if (conv !== this.conv || this.session === undefined) return;
-    let message: AppMessage;
+    let received: Received;
     try {
-      message = receiveMessage(this.session, n, b64Decode(m)).message;
+      received = receiveMessage(this.session, n, b64Decode(m));
     } catch (e) {
       if (e instanceof CryptoError && e.code === 'replay') return;
       this.fail();
@@ -344,10 +352,11 @@ export class Client {
     }
     this.upto = n;
     this.send({ t: 'ack', conv, upto: n });
-    this.onMessage(n, message);
+    this.onMessage(n, received.message, received.json);
   }
 
-  private onMessage(n: number, msg: AppMessage): void {
+  /** Turns a message into an event; `json` is its exact unpadded JSON (for the offer hash). */
+  private onMessage(n: number, msg: AppMessage, json: Uint8Array): void {
     switch (msg.k) {
       case 'text':
         this.deps.dispatch({ type: 'received', n, body: msg.body, ts: msg.ts });
@@ -365,8 +374,10 @@ export class Client {
         this.deps.dispatch({ type: 'peer_typing', on: false });
         return; // `ended` from the relay follows.
       case 'referral_offer':
+        this.deps.dispatch({ type: 'referral_offer', n, offer: offerCard(msg, json) });
+        return;
       case 'referral_code':
-        this.deps.dispatch({ type: 'note', key: 'referralUnsupported' });
+        this.deps.dispatch({ type: 'referral_code', n, code: codeCard(msg) });
         return;
       default:
         return;

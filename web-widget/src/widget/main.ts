@@ -162,6 +162,11 @@ const view = new View(main, live, banner, {
     void loadStatus();
   },
   sendCallback,
+  answerOffer: (id, answer) => {
+    const offer = state.lines.find((l) => l.id === id)?.offer;
+    if (offer === undefined || offer.answer !== undefined) return;
+    if (client.sendConsent(offer, answer)) dispatch({ type: 'referral_answered', id, answer });
+  },
 });
 
 // The host page's Shift×3 asks the widget to quick-exit (so it can say `leave` first).

@@ -6,6 +6,8 @@
 
 import type { Lang } from '../shared/langs.js';
 import type { MsgKey } from './i18n.js';
+import { answered } from './referral.js';
+import type { Answer, CodeCard, OfferCard } from './referral.js';
 
 /** A queue from `GET /v1/status`. */
 export interface QueueInfo {
@@ -25,17 +27,24 @@ export interface StatusInfo {
 /** The screens, in the order a visitor usually meets them. */
 export type Screen = 'start' | 'joining' | 'queued' | 'securing' | 'chat' | 'ended' | 'problem';
 
-/** One line in the chat: a message either way, or a note from the widget itself. */
+/**
+ * One line in the chat: a message either way, a note from the widget itself, or the
+ * counsellor's referral offer or code.
+ */
 export interface Line {
-  /** Unique and stable: `me:<epoch>:<n>`, `them:<epoch>:<n>` or `note:<i>`. */
+  /** Unique and stable: `me:<epoch>:<n>`, `them:<epoch>:<n>` (also offers and codes) or `note:<i>`. */
   readonly id: string;
-  readonly who: 'me' | 'them' | 'note';
+  readonly who: 'me' | 'them' | 'note' | 'offer' | 'code';
   readonly text: string;
   readonly ts: number;
   /** For messages sent by the visitor: delivered to the relay, read by the counsellor. */
   readonly state?: 'pending' | 'sent' | 'read';
   /** For notes: the message and its variables (drawn in the current language). */
   readonly note?: { readonly key: MsgKey; readonly vars?: Readonly<Record<string, string>> };
+  /** For `offer`: what is offered, and the answer once given. */
+  readonly offer?: OfferCard;
+  /** For `code`: the referral code and where to quote it. */
+  readonly code?: CodeCard;
 }
 
 /** A problem that stops the visitor, shown in plain words with what to do instead. */
@@ -83,6 +92,9 @@ export type Event =
   | { readonly type: 'delivered'; readonly upto: number }
   | { readonly type: 'received'; readonly n: number; readonly body: string; readonly ts: number }
   | { readonly type: 'read'; readonly upto: number }
+  | { readonly type: 'referral_offer'; readonly n: number; readonly offer: OfferCard }
+  | { readonly type: 'referral_answered'; readonly id: string; readonly answer: Answer }
+  | { readonly type: 'referral_code'; readonly n: number; readonly code: CodeCard }
   | { readonly type: 'peer_typing'; readonly on: boolean }
   | { readonly type: 'note'; readonly key: MsgKey }
   | { readonly type: 'connection_lost' }
@@ -176,6 +188,30 @@ export function reduce(s: State, e: Event): State {
       const id = `them:${s.epoch}:${e.n}`;
       if (s.lines.some((l) => l.id === id)) return s;
       return { ...s, peerTyping: false, lines: [...s.lines, { id, who: 'them', text: e.body, ts: e.ts }] };
+    }
+    case 'referral_offer': {
+      if (!inChat) return s;
+      const id = `them:${s.epoch}:${e.n}`;
+      if (s.lines.some((l) => l.id === id)) return s;
+      const line: Line = { id, who: 'offer', text: '', ts: 0, offer: e.offer };
+      return { ...s, peerTyping: false, lines: [...s.lines, line], announce: { key: 'referralOfferAnnounce', vars: { office: e.offer.officeName } } };
+    }
+    case 'referral_answered': {
+      if (!inChat) return s;
+      let changed = false;
+      const lines = s.lines.map((l) => {
+        const next = l.id === e.id && l.offer !== undefined ? answered(l.offer, e.answer) : undefined;
+        if (next === undefined) return l;
+        changed = true;
+        return { ...l, offer: next };
+      });
+      return changed ? { ...s, lines } : s;
+    }
+    case 'referral_code': {
+      if (!inChat) return s;
+      const id = `them:${s.epoch}:${e.n}`;
+      if (s.lines.some((l) => l.id === id)) return s;
+      return { ...s, peerTyping: false, lines: [...s.lines, { id, who: 'code', text: '', ts: 0, code: e.code }] };
     }
     case 'peer_typing':
       return inChat ? { ...s, peerTyping: e.on } : s;

@@ -14,7 +14,14 @@ function time(ts: number): string {
 export function transcript(lang: Lang, alias: string, lines: readonly Line[]): string {
   const out = [t(lang, 'transcriptHeader', { alias }), ''];
   for (const l of lines) {
-    if (l.who === 'note') out.push(l.note ? `[${t(lang, l.note.key, l.note.vars ?? {})}]` : `[${l.text}]`);
+    if (l.offer !== undefined) {
+      const o = l.offer;
+      const answer = o.answer === undefined ? '' : ` ${t(lang, o.answer === 'yes' ? 'referralSaidYes' : 'referralSaidNo')}`;
+      out.push(`[${t(lang, 'referralOfferTitle', { alias, office: o.officeName })}: ${o.fields.join('; ')}.${answer}]`);
+    } else if (l.code !== undefined) {
+      const c = l.code;
+      out.push(`[${t(lang, 'referralCodeTitle', { office: c.officeName })}: ${c.code}. ${t(lang, 'referralAddress', { address: c.address })}. ${t(lang, 'referralHours', { hours: c.hours })}]`);
+    } else if (l.who === 'note') out.push(l.note ? `[${t(lang, l.note.key, l.note.vars ?? {})}]` : `[${l.text}]`);
     else out.push(`${time(l.ts)}${l.who === 'me' ? t(lang, 'you') : alias}: ${l.text}`);
   }
   return `${out.join('\n')}\n`;

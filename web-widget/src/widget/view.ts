@@ -12,6 +12,7 @@ import { button, h } from './dom.js';
 import { callbackForm, topicForm } from './forms.js';
 import { t } from './i18n.js';
 import type { MsgKey } from './i18n.js';
+import type { Answer, CodeCard, OfferCard } from './referral.js';
 import type { Line, State, StatusInfo } from './state.js';
 
 /** What the view asks of the rest of the widget. */
@@ -25,6 +26,8 @@ export interface Actions {
   readonly download: () => void;
   readonly restart: () => void;
   readonly sendCallback: (frame: CallbackFrame) => Promise<boolean>;
+  /** The visitor's answer to the referral offer in line `id`. */
+  readonly answerOffer: (id: string, answer: Answer) => void;
 }
 
 const PROBLEM_TEXT: Readonly<Record<string, MsgKey>> = {
@@ -42,6 +45,8 @@ export class View {
   private lineEls = new Map<string, HTMLElement>();
   private draft = '';
   private desk: OfficeCert | undefined;
+  /** Numbers the referral cards' heading ids. */
+  private cardIds = 0;
 
   constructor(private readonly main: HTMLElement, private readonly live: HTMLElement, private readonly banner: HTMLElement, private readonly actions: Actions) {}
 
@@ -181,6 +186,8 @@ export class View {
         const state = existing.querySelector('.state');
         if (state !== null) state.textContent = this.stateText(s.lang, line);
         existing.dataset['state'] = line.state ?? '';
+      } else if (line.offer !== undefined && existing.dataset['answer'] !== (line.offer.answer ?? '')) {
+        this.drawAnswer(s.lang, line.id, line.offer, existing);
       }
     }
     const typing = this.main.querySelector('#typing');
@@ -192,6 +199,8 @@ export class View {
   }
 
   private line(lang: Lang, alias: string, line: Line): HTMLElement {
+    if (line.offer !== undefined) return this.offerCard(lang, alias, line.id, line.offer);
+    if (line.code !== undefined) return this.codeCard(lang, line.code);
     if (line.who === 'note') {
       return h('li', { class: 'note' }, line.note ? t(lang, line.note.key, line.note.vars ?? {}) : line.text);
     }
@@ -203,5 +212,53 @@ export class View {
       li.append(h('span', { class: 'state' }, this.stateText(lang, line)));
     }
     return li;
+  }
+
+  /**
+   * The consent card: who suggests what, exactly the offered fields, that nothing is sent
+   * without a yes, how to withdraw, and Yes / No — replaced by the answer once given.
+   */
+  private offerCard(lang: Lang, alias: string, id: string, offer: OfferCard): HTMLElement {
+    const titleId = `ref-${this.cardIds++}`;
+    const vars = { alias, office: offer.officeName };
+    const li = h('li', { class: 'referral offer', 'data-id': id, 'aria-labelledby': titleId },
+      h('h2', { id: titleId }, t(lang, 'referralOfferTitle', vars)),
+      h('p', {}, t(lang, 'referralOfferIntro', vars)),
+      h('ul', { class: 'fields' }, ...offer.fields.map((f) => h('li', {}, f))),
+      h('p', {}, h('strong', {}, t(lang, 'referralNothingSent'))),
+      h('p', {}, t(lang, 'referralWithdraw', vars)),
+      h('div', { class: 'answer' }));
+    this.drawAnswer(lang, id, offer, li);
+    return li;
+  }
+
+  /** Draws the answer area of an offer card: the buttons, or the answer given (focused if it was just given here). */
+  private drawAnswer(lang: Lang, id: string, offer: OfferCard, li: HTMLElement): void {
+    const area = li.querySelector('.answer');
+    if (area === null) return;
+    li.dataset['answer'] = offer.answer ?? '';
+    if (offer.answer === undefined) {
+      area.replaceChildren(
+        button(t(lang, 'referralYes'), () => this.actions.answerOffer(id, 'yes'), { class: 'primary' }),
+        button(t(lang, 'referralNo'), () => this.actions.answerOffer(id, 'no')));
+      return;
+    }
+    const active = document.activeElement;
+    const hadFocus = active !== null && area.contains(active);
+    const said = h('p', { class: 'answered', tabindex: '-1' }, t(lang, offer.answer === 'yes' ? 'referralSaidYes' : 'referralSaidNo'));
+    area.replaceChildren(said);
+    if (hadFocus) said.focus();
+  }
+
+  /** The code card: the code large, where and when to quote it, and that it is kept nowhere. */
+  private codeCard(lang: Lang, code: CodeCard): HTMLElement {
+    const titleId = `ref-${this.cardIds++}`;
+    return h('li', { class: 'referral code-card', 'aria-labelledby': titleId },
+      h('h2', { id: titleId }, t(lang, 'referralCodeTitle', { office: code.officeName })),
+      h('p', { class: 'refcode' }, code.code),
+      h('p', {}, t(lang, 'referralCodeHelp')),
+      h('p', {}, t(lang, 'referralAddress', { address: code.address })),
+      h('p', {}, t(lang, 'referralHours', { hours: code.hours })),
+      h('p', { class: 'muted' }, t(lang, 'referralCodeKeep')));
   }
 }

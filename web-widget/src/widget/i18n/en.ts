@@ -71,7 +71,20 @@ export const en = {
   callbackSent: 'Thank you. We will call you.',
   callbackFailed: 'We could not send your request. Please call us instead.',
   transcriptHeader: 'Chat with {alias}',
-  referralUnsupported: 'The counsellor sent something this chat cannot show yet. Please ask them to write it as a message.',
+  referralOfferTitle: '{alias} suggests a referral to {office}',
+  referralOfferIntro: 'If you say yes, {alias} sends only this to {office}, encrypted so that only the office can read it:',
+  referralNothingSent: 'Nothing is sent unless you say yes. If you say no, we just keep talking.',
+  referralWithdraw: 'You can change your mind later: tell the counsellor, or contact {office} and quote your code.',
+  referralYes: 'Yes, send it',
+  referralNo: 'No, do not send it',
+  referralSaidYes: 'You said yes. Your code will appear here in the chat.',
+  referralSaidNo: 'You said no. Nothing was sent.',
+  referralOfferAnnounce: 'A referral to {office} is waiting for your answer: Yes or No.',
+  referralCodeTitle: 'Your code for {office}',
+  referralCodeHelp: 'Show or say this code at the reception. Then you can be seen anonymously, without giving your name.',
+  referralAddress: 'Address: {address}',
+  referralHours: 'Reception hours: {hours}',
+  referralCodeKeep: 'The code is shown only here and is not saved. Write it down somewhere safe if you need it. To withdraw the referral, tell the counsellor or contact the office and quote the code.',
 } as const;
 
 /** A message key. */
