@@ -74,7 +74,12 @@ enum ReferralCommand {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         server: String,
         /// The office's API token (better: the environment variable).
-        #[arg(long, env = "LYT_OFFICE_TOKEN", hide_env_values = true, allow_hyphen_values = true)]
+        #[arg(
+            long,
+            env = "LYT_OFFICE_TOKEN",
+            hide_env_values = true,
+            allow_hyphen_values = true
+        )]
         token: String,
         /// The organisation's root public key (base64url), as pinned everywhere.
         #[arg(long, env = "LYT_ORG_ROOT", allow_hyphen_values = true)]

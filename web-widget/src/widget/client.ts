@@ -15,7 +15,7 @@ import {
   sendMessage, verifyBundle,
 } from '../proto/index.js';
 import type { AppMessage, Received, ServerFrame, Session, VisitorFrame, WireBundle } from '../proto/index.js';
-import { codeCard, consentMessage, offerCard } from './referral.js';
+import { consentMessage, messageEvent } from './referral.js';
 import type { Answer, OfferCard } from './referral.js';
 import { endReason, parseResumed } from './relay-frames.js';
 import type { Event } from './state.js';
@@ -357,31 +357,11 @@ export class Client {
 
   /** Turns a message into an event; `json` is its exact unpadded JSON (for the offer hash). */
   private onMessage(n: number, msg: AppMessage, json: Uint8Array): void {
-    switch (msg.k) {
-      case 'text':
-        this.deps.dispatch({ type: 'received', n, body: msg.body, ts: msg.ts });
-        // The chat is on screen as it arrives: tell the counsellor it was read.
-        this.sendApp({ k: 'read', upto: n });
-        return;
-      case 'typing':
-        this.deps.dispatch({ type: 'peer_typing', on: msg.on });
-        return;
-      case 'read':
-        this.outbox = this.outbox.filter((o) => o.n > msg.upto);
-        this.deps.dispatch({ type: 'read', upto: msg.upto });
-        return;
-      case 'bye':
-        this.deps.dispatch({ type: 'peer_typing', on: false });
-        return; // `ended` from the relay follows.
-      case 'referral_offer':
-        this.deps.dispatch({ type: 'referral_offer', n, offer: offerCard(msg, json) });
-        return;
-      case 'referral_code':
-        this.deps.dispatch({ type: 'referral_code', n, code: codeCard(msg) });
-        return;
-      default:
-        return;
-    }
+    // The chat is on screen as it arrives: tell the counsellor it was read.
+    if (msg.k === 'text') this.sendApp({ k: 'read', upto: n });
+    if (msg.k === 'read') this.outbox = this.outbox.filter((o) => o.n > msg.upto);
+    const event = messageEvent(n, msg, json);
+    if (event !== undefined) this.deps.dispatch(event);
   }
 
   private onError(code: string, retryAfterS: number | undefined): void {

@@ -8,6 +8,7 @@
 
 import { b64DecodeExact, b64Encode, offerHash } from '../proto/index.js';
 import type { AppMessage } from '../proto/index.js';
+import type { Event } from './state.js';
 
 type OfferMessage = Extract<AppMessage, { k: 'referral_offer' }>;
 type CodeMessage = Extract<AppMessage, { k: 'referral_code' }>;
@@ -52,4 +53,27 @@ export function consentMessage(card: OfferCard, answer: Answer): AppMessage {
 /** `card` with `answer` recorded; `undefined` if it was answered before (the first answer stands). */
 export function answered(card: OfferCard, answer: Answer): OfferCard | undefined {
   return card.answer === undefined ? { ...card, answer } : undefined;
+}
+
+/**
+ * The widget event for a decrypted chat message (`json`: its exact bytes, which a
+ * `referral_offer` keeps for `offer_hash`); `undefined` for messages with no event.
+ */
+export function messageEvent(n: number, msg: AppMessage, json: Uint8Array): Event | undefined {
+  switch (msg.k) {
+    case 'text':
+      return { type: 'received', n, body: msg.body, ts: msg.ts };
+    case 'typing':
+      return { type: 'peer_typing', on: msg.on };
+    case 'read':
+      return { type: 'read', upto: msg.upto };
+    case 'bye':
+      return { type: 'peer_typing', on: false }; // `ended` from the relay follows.
+    case 'referral_offer':
+      return { type: 'referral_offer', n, offer: offerCard(msg, json) };
+    case 'referral_code':
+      return { type: 'referral_code', n, code: codeCard(msg) };
+    default:
+      return undefined;
+  }
 }
