@@ -12,8 +12,14 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             enc: data[..32].to_vec(),
             ct: data[32..].to_vec(),
         };
-        assert!(open_referral("kbh", &key, &[4; 16], &sealed).is_err(), "forged referral");
-        assert!(open_callback(&key, &[4; 16], &sealed).is_err(), "forged callback");
+        assert!(
+            open_referral("kbh", &key, &[4; 16], &sealed).is_err(),
+            "forged referral"
+        );
+        assert!(
+            open_callback(&key, &[4; 16], &sealed).is_err(),
+            "forged callback"
+        );
     }
     let _ = serde_json::from_slice::<Sealed>(data);
     assert!(
