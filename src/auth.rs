@@ -176,6 +176,22 @@ struct Account {
 }
 
 impl Account {
+    /// A new, enabled account without TOTP or identity.
+    fn new(username: &str, alias: &str, role: Role, password_hash: String) -> Self {
+        Self {
+            username: username.to_owned(),
+            alias: alias.to_owned(),
+            role,
+            password_hash,
+            disabled: false,
+            totp_secret: None,
+            identity_pub: None,
+            id_cert: None,
+            totp_pending: None,
+            totp_last_step: 0,
+        }
+    }
+
     fn principal(&self) -> Principal {
         Principal {
             username: self.username.clone(),
@@ -537,18 +553,7 @@ impl Auth {
         {
             return Err(AccountError::Conflict("that alias is taken"));
         }
-        let account = Account {
-            username: username.to_owned(),
-            alias: alias.to_owned(),
-            role,
-            password_hash: hash,
-            disabled: false,
-            totp_secret: None,
-            identity_pub: None,
-            id_cert: None,
-            totp_pending: None,
-            totp_last_step: 0,
-        };
+        let account = Account::new(username, alias, role, hash);
         accounts.insert(username.to_owned(), account);
         if let Err(e) = self.persist(&accounts) {
             accounts.remove(username);
@@ -729,18 +734,12 @@ fn seed(accounts: &[AccountConfig]) -> BTreeMap<String, Account> {
     accounts
         .iter()
         .map(|a| {
-            let account = Account {
-                username: a.username.clone(),
-                alias: a.alias.clone(),
-                role: a.role,
-                password_hash: a.password_hash.expose().clone(),
-                disabled: false,
-                totp_secret: None,
-                identity_pub: None,
-                id_cert: None,
-                totp_pending: None,
-                totp_last_step: 0,
-            };
+            let account = Account::new(
+                &a.username,
+                &a.alias,
+                a.role,
+                a.password_hash.expose().clone(),
+            );
             (a.username.clone(), account)
         })
         .collect()

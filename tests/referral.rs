@@ -72,6 +72,15 @@ fn seal(
     crypto::seal_referral(office, recipient, id, &plaintext, &mut rand::rngs::OsRng).unwrap()
 }
 
+/// A well-formed referral from the demo counsellor Maja to the demo office: its id and
+/// envelope.
+fn maja_referral(ts: &TestServer, recipient: &[u8; 32]) -> ([u8; 16], Sealed) {
+    let (key, cert) = lyt::demo::identity(&ts.demo.dir, "maja").unwrap();
+    let id: [u8; 16] = rand::random();
+    let r = referral(&id, BROBYGGER_ID, "Maja", &[1; 32]);
+    (id, seal(&key, &cert, BROBYGGER_ID, recipient, &id, &r))
+}
+
 async fn pull_as(
     ts: &TestServer,
     key: &StaticKey,
@@ -353,16 +362,7 @@ async fn relay_and_office_api_checks() {
     let ts = start(|_| {}).await;
     let recipient = office_pub(&ts).await;
     let (_v, mut c, _vc, c_chat) = encrypted_pair(&ts, "maja").await;
-    let (key, cert) = lyt::demo::identity(&ts.demo.dir, "maja").unwrap();
-    let id: [u8; 16] = rand::random();
-    let sealed = seal(
-        &key,
-        &cert,
-        BROBYGGER_ID,
-        &recipient,
-        &id,
-        &referral(&id, BROBYGGER_ID, "Maja", &[1; 32]),
-    );
+    let (id, sealed) = maja_referral(&ts, &recipient);
     for (conv, office, expected) in [
         (ConvId::random(), BROBYGGER_ID, ErrorCode::NotFound),
         (c_chat.conv(), "nowhere", ErrorCode::NotFound),
@@ -410,16 +410,7 @@ async fn restart_keeps_referrals() {
     let ts = start(|_| {}).await;
     let recipient = office_pub(&ts).await;
     let (_v, mut c, _vc, c_chat) = encrypted_pair(&ts, "maja").await;
-    let (key, cert) = lyt::demo::identity(&ts.demo.dir, "maja").unwrap();
-    let id: [u8; 16] = rand::random();
-    let sealed = seal(
-        &key,
-        &cert,
-        BROBYGGER_ID,
-        &recipient,
-        &id,
-        &referral(&id, BROBYGGER_ID, "Maja", &[1; 32]),
-    );
+    let (id, sealed) = maja_referral(&ts, &recipient);
     c.send(&CounsellorFrame::Referral {
         conv: c_chat.conv(),
         id: ConvId(id),

@@ -16,9 +16,10 @@ import { Conv } from './conv.js';
 import { offerFromFrame } from './offer.js';
 import type { Shift } from './shift.js';
 import type { DutySettings, ShiftEvent } from './state.js';
+import { OPEN, type SocketLike, wireSocket } from '../shared/socket.js';
 
 /** The WebSocket surface used (a real `WebSocket` in the browser, a fake in tests). */
-export type SocketLike = Pick<WebSocket, 'readyState' | 'send' | 'close' | 'onopen' | 'onmessage' | 'onclose' | 'onerror'>;
+export type { SocketLike } from '../shared/socket.js';
 
 export interface ConnectionDeps {
   readonly url: string;
@@ -37,8 +38,6 @@ export const BACKOFF_S = [0.5, 1, 2, 4, 8] as const;
 export const DUTY_CONFIRM_MS = 1500;
 /** Seconds after the last keystroke before `typing off`. */
 export const TYPING_IDLE_S = 4;
-
-const OPEN = 1;
 
 export class ShiftConnection {
   private ws: SocketLike | undefined;
@@ -181,13 +180,7 @@ export class ShiftConnection {
         () => ws.close(1000),
       );
     };
-    ws.onmessage = (ev) => {
-      if (this.ws === ws && typeof ev.data === 'string') this.onText(ev.data);
-    };
-    ws.onclose = () => {
-      if (this.ws === ws) this.onDrop();
-    };
-    ws.onerror = null;
+    wireSocket(ws, (s) => this.ws === s, (text) => this.onText(text), () => this.onDrop());
   }
 
   private onDrop(): void {

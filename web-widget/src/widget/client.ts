@@ -19,11 +19,12 @@ import { consentMessage, messageEvent } from './referral.js';
 import type { Answer, OfferCard } from './referral.js';
 import { endReason, parseResumed } from './relay-frames.js';
 import type { Event } from './state.js';
+import { OPEN, type SocketLike, wireSocket } from '../shared/socket.js';
 
 export { parseResumed } from './relay-frames.js';
 
 /** The WebSocket surface the client uses (a real `WebSocket` in the browser, a fake in tests). */
-export type SocketLike = Pick<WebSocket, 'readyState' | 'send' | 'close' | 'onopen' | 'onmessage' | 'onclose' | 'onerror'>;
+export type { SocketLike } from '../shared/socket.js';
 
 export interface ClientDeps {
   readonly url: string;
@@ -39,8 +40,6 @@ export const BACKOFF_S = [0.5, 1, 2, 4, 8, 15] as const;
 export const MAX_JOIN_ATTEMPTS = 5;
 /** Seconds after the last keystroke before `typing off` is sent. */
 export const TYPING_IDLE_S = 4;
-
-const OPEN = 1;
 
 type Phase = 'idle' | 'waiting' | 'chat' | 'done';
 
@@ -176,13 +175,7 @@ export class Client {
     this.live = false;
     const ws = this.deps.openSocket(this.deps.url);
     this.ws = ws;
-    ws.onmessage = (ev) => {
-      if (this.ws === ws && typeof ev.data === 'string') this.onText(ev.data);
-    };
-    ws.onclose = () => {
-      if (this.ws === ws) this.onDrop();
-    };
-    ws.onerror = null;
+    wireSocket(ws, (s) => this.ws === s, (text) => this.onText(text), () => this.onDrop());
   }
 
   private onDrop(): void {
