@@ -202,6 +202,17 @@ impl Default for RoutingConfig {
     }
 }
 
+/// Shared state in Redis, to run as one of many nodes (`docs/state.md`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]` (`LYT_REDIS__URL`, `serve --redis`); never
+    /// printed. Unset: one node with in-memory state.
+    pub url: Option<Secret<String>>,
+    /// Further URLs of a Redis Cluster's masters: with any, `url` and these are one Cluster.
+    pub cluster: Vec<Secret<String>>,
+}
+
 /// Brobygger referrals.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -342,6 +353,8 @@ pub struct Config {
     pub office_info: std::collections::BTreeMap<String, OfficeInfo>,
     /// Routing rules.
     pub routing: RoutingConfig,
+    /// Shared state for many nodes (none: in memory).
+    pub redis: RedisConfig,
     /// Rate limits.
     pub rate: crate::limits::RateConfig,
     /// Limits.
@@ -378,6 +391,7 @@ impl Default for Config {
             referrals: ReferralsConfig::default(),
             office_info: std::collections::BTreeMap::new(),
             routing: RoutingConfig::default(),
+            redis: RedisConfig::default(),
             rate: crate::limits::RateConfig::default(),
             limits: LimitsConfig::default(),
         }

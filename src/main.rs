@@ -117,9 +117,8 @@ struct ServeArgs {
     /// In demo mode, do not start the demo counsellor bot (which answers chats as "Ali").
     #[arg(long)]
     no_demo_bot: bool,
-    /// Shared state in Redis, to run as one of many nodes (`redis://…`). Not available yet:
-    /// the state store exists (docs/state.md) but the relay does not use it, so a node asked
-    /// to share state refuses to start rather than silently running alone.
+    /// Shared state in Redis, to run as one of many nodes behind a load balancer
+    /// (`redis://[user:password@]host:port`; docs/state.md). Never printed.
     #[arg(
         long,
         env = "LYT_REDIS__URL",
@@ -296,14 +295,6 @@ fn hash_password() -> anyhow::Result<()> {
     reason = "addresses and demo credentials are for the operator"
 )]
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    if args.redis.is_some() {
-        // The URL may carry a password: it is never printed.
-        anyhow::bail!(
-            "--redis / LYT_REDIS__URL: running many nodes on Redis is not available in this \
-             version (issue #7: the state store exists, the relay does not use it yet); \
-             unset it to run one node with in-memory state"
-        );
-    }
     let loaded = Config::load(args.config.as_deref(), std::env::vars())?;
     for w in &loaded.warnings {
         tracing::warn!("{w}");
@@ -314,6 +305,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.demo || (args.config.is_none() && !matches!(demo_env.as_deref(), Some("false" | "0")));
     if let Some(a) = args.listen {
         config.listen = a;
+    }
+    if let Some(url) = args.redis {
+        config.redis.url = Some(lyt::config::Secret::new(url));
     }
     if let Some(a) = args.internal {
         config.internal = a;

@@ -50,6 +50,37 @@ pub struct Server {
     task: JoinHandle<()>,
 }
 
+/// The shared store for `redis.url` (and `redis.cluster`). A single Redis connects lazily, so
+/// a node starts while Redis is away and refuses joins until it is back; a Cluster must
+/// answer at start. The URL (which may hold a password) is never printed.
+async fn open_store(
+    config: &Config,
+    url: &str,
+) -> Result<std::sync::Arc<dyn crate::store::Store>, StartError> {
+    let resume = Duration::from_secs(config.limits.resume_window_s);
+    let lifetimes = crate::store::Lifetimes {
+        conv_ttl: (resume * 2).max(Duration::from_secs(600)),
+        ..crate::store::Lifetimes::default()
+    };
+    let bad = |e: redis::RedisError| {
+        StartError::Config(format!(
+            "redis.url: cannot use the Redis URL ({:?}); check its form, \
+             redis://[user:password@]host:port",
+            e.kind()
+        ))
+    };
+    if config.redis.cluster.is_empty() {
+        let store = crate::store::RedisStore::open(url, lifetimes).map_err(bad)?;
+        return Ok(std::sync::Arc::new(store));
+    }
+    let mut nodes = vec![url.to_owned()];
+    nodes.extend(config.redis.cluster.iter().map(|u| u.expose().clone()));
+    let store = crate::store::RedisStore::open_cluster(&nodes, lifetimes)
+        .await
+        .map_err(bad)?;
+    Ok(std::sync::Arc::new(store))
+}
+
 async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
     TcpListener::bind(addr)
         .await
@@ -221,7 +252,17 @@ impl Server {
         }
         let origins = Origins::new(allowed.iter().map(String::as_str));
         let metrics = Metrics::new();
-        let relay = Relay::new(HubConfig::from_config(&config), metrics.clone());
+        let relay = match &config.redis.url {
+            None => Relay::new(HubConfig::from_config(&config), metrics.clone()),
+            Some(url) => {
+                let store = open_store(&config, url.expose()).await?;
+                let relay = Relay::shared(HubConfig::from_config(&config), metrics.clone(), store);
+                if let Some(c) = relay.cluster() {
+                    tracing::info!(node = c.node(), "one node of many: shared state in Redis");
+                }
+                relay
+            }
+        };
         let (session_ttl, ticket_ttl) = (
             Duration::from_secs(config.limits.session_ttl_s),
             Duration::from_secs(config.limits.ticket_ttl_s),

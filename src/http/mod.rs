@@ -265,6 +265,9 @@ async fn metrics(State(s): State<AppState>) -> String {
 async fn ready(State(s): State<AppState>) -> Response {
     if s.shutdown.is_cancelled() {
         (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
+    } else if s.relay.cluster().is_some_and(|c| !c.store_reachable()) {
+        // The node keeps serving its live chats; a balancer sends new visitors elsewhere.
+        (StatusCode::SERVICE_UNAVAILABLE, "shared state unreachable").into_response()
     } else {
         "ready".into_response()
     }
@@ -301,15 +304,24 @@ pub struct Status {
 }
 
 async fn status(State(s): State<AppState>) -> Json<Status> {
-    let counts = s.relay.with(|h| {
-        h.waiting_counts()
+    let counts = match s.relay.cluster() {
+        // With many nodes: the shared queues as of the last tick, a minute per position.
+        Some(c) => c
+            .figures()
+            .waiting
             .into_iter()
-            .map(|(q, n)| {
-                let eta = h.eta_s(&q, u32::try_from(n + 1).unwrap_or(u32::MAX));
-                (q, n, eta)
-            })
-            .collect::<Vec<_>>()
-    });
+            .map(|(q, n, _)| (q, n, (n as u64 + 1) * 60))
+            .collect::<Vec<_>>(),
+        None => s.relay.with(|h| {
+            h.waiting_counts()
+                .into_iter()
+                .map(|(q, n)| {
+                    let eta = h.eta_s(&q, u32::try_from(n + 1).unwrap_or(u32::MAX));
+                    (q, n, eta)
+                })
+                .collect::<Vec<_>>()
+        }),
+    };
     let queues = s
         .config
         .queues

@@ -9,6 +9,7 @@ use axum::extract::ws::{Utf8Bytes, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
+use super::cluster::CounsellorOp;
 use super::conn::{Control, Handler, Mailbox};
 use super::endpoint::{admit, parse_failed, refuse, upgrade};
 use super::hub::{ConnId, Refusal};
@@ -40,6 +41,7 @@ pub async fn endpoint(
             strikes: 0,
             principal: None,
             budget: app.limits.frame_budget(true),
+            worker: None,
         }
     })
 }
@@ -53,6 +55,8 @@ struct CounsellorHandler {
     principal: Option<Principal>,
     /// This connection's frame budget.
     budget: crate::limits::FrameBudget,
+    /// With many nodes: the worker applying this connection's frames in order.
+    worker: Option<tokio::sync::mpsc::Sender<CounsellorOp>>,
 }
 
 impl CounsellorHandler {
@@ -80,6 +84,19 @@ impl CounsellorHandler {
             alias: alias.clone(),
             role: role.as_str().into(),
         });
+        if let Some(cluster) = self.app.relay.cluster() {
+            cluster.counsellor_connect(id, mailbox.clone(), alias.clone());
+            let (app, mb) = (self.app.clone(), mailbox.clone());
+            self.worker = Some(cluster.spawn_worker(move |cluster, op: CounsellorOp| {
+                let (app, mb) = (app.clone(), mb.clone());
+                Box::pin(async move {
+                    if let Err((code, message)) = cluster.counsellor_op(id, op).await {
+                        refuse(&app, &mb, code, message);
+                    }
+                })
+            }));
+        }
+        // The hub always knows the connection (callback requests are kept per node).
         self.app
             .relay
             .with(|h| h.counsellor_connect(id, mailbox, alias, role, now));
@@ -88,7 +105,44 @@ impl CounsellorHandler {
         Control::Continue
     }
 
+    /// With many nodes, the chat operations go to the shared engine's worker, in order; a
+    /// connection that floods it is closed.
     fn dispatch(&mut self, frame: CounsellorFrame, text: Utf8Bytes) -> Result<(), Refusal> {
+        let Some(worker) = self.worker.clone() else {
+            return self.dispatch_hub(frame, text);
+        };
+        let op = match frame {
+            CounsellorFrame::Duty {
+                on: true,
+                skills: Some(s),
+                capacity: Some(c),
+                bundle: Some(b),
+            } => {
+                self.check_bundle(&b)?;
+                CounsellorOp::DutyOn(s, c, b)
+            }
+            CounsellorFrame::Duty { on: false, .. } => CounsellorOp::DutyOff,
+            CounsellorFrame::Break { on } => CounsellorOp::Break(on),
+            CounsellorFrame::Accept { conv } => CounsellorOp::Accept(conv),
+            CounsellorFrame::Decline { conv } => CounsellorOp::Decline(conv),
+            CounsellorFrame::Hs2 { conv, .. } => CounsellorOp::Relay(conv, None, text),
+            CounsellorFrame::Data { conv, n, .. } => CounsellorOp::Relay(conv, Some(n), text),
+            CounsellorFrame::Ack { conv, upto } => CounsellorOp::Ack(conv, upto),
+            CounsellorFrame::Transfer { conv, to } => CounsellorOp::Transfer(conv, to),
+            CounsellorFrame::End { conv, tags } => {
+                self.check_tags(&tags)?;
+                CounsellorOp::End(conv, tags)
+            }
+            other => return self.dispatch_hub(other, text),
+        };
+        if worker.try_send(op).is_err() {
+            self.mailbox
+                .close(close::OVERLOADED, "too many frames at once");
+        }
+        Ok(())
+    }
+
+    fn dispatch_hub(&mut self, frame: CounsellorFrame, text: Utf8Bytes) -> Result<(), Refusal> {
         let (id, now, relay) = (self.id, Instant::now(), &self.app.relay);
         match frame {
             CounsellorFrame::Auth { .. } => Err((ErrorCode::Conflict, "already authenticated")),
@@ -187,7 +241,18 @@ impl CounsellorHandler {
             ErrorCode::Forbidden,
             "referrals are not enabled on this server (no data directory)",
         ))?;
-        self.app.relay.with(|h| h.counsellor_live(self.id, conv))?;
+        match self.app.relay.cluster() {
+            Some(cluster) if !cluster.counsellor_holds(self.id, conv) => {
+                return Err((
+                    ErrorCode::NotFound,
+                    "no such conversation on this connection",
+                ));
+            }
+            Some(_) => {}
+            None => {
+                self.app.relay.with(|h| h.counsellor_live(self.id, conv))?;
+            }
+        }
         if !self
             .app
             .offices
@@ -355,6 +420,13 @@ impl Handler for CounsellorHandler {
             self.app
                 .relay
                 .with(|h| h.counsellor_disconnect(id, Instant::now()));
+            if let Some(w) = self.worker.take() {
+                // After every frame already queued.
+                if let Err(e) = w.try_send(CounsellorOp::Disconnect) {
+                    let op = e.into_inner();
+                    tokio::spawn(async move { w.send(op).await });
+                }
+            }
         }
     }
 }

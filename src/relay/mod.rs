@@ -5,6 +5,7 @@
 //! through `Relay::with`; the hub applies routing decisions and writes into the mailboxes of
 //! the connections concerned. The relay never decodes the Noise payload `m`.
 
+pub mod cluster;
 pub mod conn;
 pub mod counsellor;
 pub mod endpoint;
@@ -33,9 +34,12 @@ pub struct Relay {
 struct Shared {
     /// The state. A std mutex: every operation is short and synchronous, and the lock is
     /// never held across an `.await` (the workspace denies `await_holding_lock`).
-    hub: Mutex<Hub>,
+    hub: Arc<Mutex<Hub>>,
     /// Source of connection ids.
     next_id: AtomicU64,
+    /// With many nodes (`serve --redis`): the engine on the shared store. The hub then keeps
+    /// only this node's statistics and callback requests.
+    cluster: Option<Arc<cluster::Cluster>>,
 }
 
 impl Relay {
@@ -43,10 +47,29 @@ impl Relay {
     pub fn new(cfg: HubConfig, metrics: Metrics) -> Self {
         Self {
             shared: Arc::new(Shared {
-                hub: Mutex::new(Hub::new(cfg, metrics)),
+                hub: Arc::new(Mutex::new(Hub::new(cfg, metrics))),
                 next_id: AtomicU64::new(1),
+                cluster: None,
             }),
         }
+    }
+
+    /// A relay that is one node of many sharing `store`.
+    pub fn shared(cfg: HubConfig, metrics: Metrics, store: Arc<dyn crate::store::Store>) -> Self {
+        let hub = Arc::new(Mutex::new(Hub::new(cfg.clone(), metrics.clone())));
+        let cluster = cluster::Cluster::new(store, cfg, metrics, hub.clone());
+        Self {
+            shared: Arc::new(Shared {
+                hub,
+                next_id: AtomicU64::new(1),
+                cluster: Some(cluster),
+            }),
+        }
+    }
+
+    /// The shared engine, when this node is one of many.
+    pub fn cluster(&self) -> Option<&Arc<cluster::Cluster>> {
+        self.shared.cluster.as_ref()
     }
 
     /// A fresh connection id.
@@ -68,6 +91,19 @@ impl Relay {
 
     /// Expires offers every `TICK` until `shutdown`.
     pub async fn run_ticker(self, shutdown: CancellationToken) {
+        if let Some(cluster) = self.shared.cluster.clone() {
+            tokio::join!(
+                cluster.clone().run_ticker(shutdown.clone()),
+                cluster.run_inbox(shutdown.clone()),
+                self.run_hub_ticker(shutdown),
+            );
+            return;
+        }
+        self.run_hub_ticker(shutdown).await;
+    }
+
+    /// The hub's own ticker (offers, callbacks' expiry).
+    async fn run_hub_ticker(&self, shutdown: CancellationToken) {
         let mut interval = tokio::time::interval(TICK);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

@@ -8,6 +8,7 @@ use axum::extract::ws::{Utf8Bytes, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
+use super::cluster::VisitorOp;
 use super::conn::{Control, Handler, Mailbox};
 use super::endpoint::{admit, parse_failed, refuse, refuse_wait, upgrade};
 use super::hub::{ConnId, Refusal};
@@ -37,7 +38,21 @@ pub async fn endpoint(
         return crate::http::ApiError::rate_limited(wait).into_response();
     }
     upgrade(app, &headers, ws, "visitor", move |app, id, mailbox| {
+        // The hub always knows the connection (callback requests); with many nodes the
+        // shared engine runs the chat, through this connection's worker.
         app.relay.with(|h| h.visitor_connect(id, mailbox.clone()));
+        let worker = app.relay.cluster().map(|cluster| {
+            cluster.visitor_connect(id, mailbox.clone());
+            let (app, mailbox) = (app.clone(), mailbox.clone());
+            cluster.spawn_worker(move |cluster, op: VisitorOp| {
+                let (app, mailbox) = (app.clone(), mailbox.clone());
+                Box::pin(async move {
+                    if let Err((code, message)) = cluster.visitor_op(id, op).await {
+                        refuse_visitor(&app, &mailbox, code, message);
+                    }
+                })
+            })
+        });
         VisitorHandler {
             app: app.clone(),
             id,
@@ -45,8 +60,21 @@ pub async fn endpoint(
             strikes: 0,
             addr,
             budget: app.limits.frame_budget(false),
+            worker,
         }
     })
+}
+
+/// Sends a refusal; `queue_full` always with the phone line, the one thing the visitor can
+/// do now.
+fn refuse_visitor(app: &AppState, mailbox: &Mailbox, code: ErrorCode, message: &str) {
+    if code == ErrorCode::QueueFull {
+        let phone = &app.config.phone;
+        let message = format!("{message}: {} ({})", phone.number, phone.hours);
+        refuse(app, mailbox, code, message);
+    } else {
+        refuse(app, mailbox, code, message);
+    }
 }
 
 struct VisitorHandler {
@@ -58,6 +86,8 @@ struct VisitorHandler {
     addr: AddressKey,
     /// This connection's frame budget.
     budget: FrameBudget,
+    /// With many nodes: the worker applying this connection's frames in order.
+    worker: Option<tokio::sync::mpsc::Sender<VisitorOp>>,
 }
 
 impl VisitorHandler {
@@ -82,7 +112,47 @@ impl VisitorHandler {
         });
     }
 
+    /// Hands a frame to the shared engine's worker; a connection that floods it is closed.
+    fn enqueue(&self, op: VisitorOp) -> Result<(), Refusal> {
+        if let Some(w) = &self.worker
+            && w.try_send(op).is_err()
+        {
+            self.mailbox.close(
+                crate::protocol::close::OVERLOADED,
+                "too many frames at once",
+            );
+        }
+        Ok(())
+    }
+
     fn dispatch(&mut self, frame: VisitorFrame, text: Utf8Bytes) -> Result<(), Refusal> {
+        if self.worker.is_some() {
+            let op = match frame {
+                VisitorFrame::Join { .. } if !self.app.open_now().0 => {
+                    self.refuse_closed();
+                    return Ok(());
+                }
+                VisitorFrame::Join { queue } => {
+                    if let Err(wait) = self.app.limits.join(self.addr) {
+                        let msg = "too many chats started from here; wait and try again";
+                        refuse_wait(&self.app, &self.mailbox, ErrorCode::RateLimited, msg, wait);
+                        return Ok(());
+                    }
+                    VisitorOp::Join(queue)
+                }
+                VisitorFrame::Hs1 { conv, .. } => VisitorOp::Hs1(conv, text),
+                VisitorFrame::Data { conv, n, .. } => VisitorOp::Data(conv, n, text),
+                VisitorFrame::Ack { conv, upto } => VisitorOp::Ack(conv, upto),
+                VisitorFrame::Leave {} => VisitorOp::Leave,
+                VisitorFrame::Resume { token, conv, upto } => VisitorOp::Resume(token, conv, upto),
+                VisitorFrame::Callback { .. } => return self.dispatch_hub(frame, text),
+            };
+            return self.enqueue(op);
+        }
+        self.dispatch_hub(frame, text)
+    }
+
+    fn dispatch_hub(&mut self, frame: VisitorFrame, text: Utf8Bytes) -> Result<(), Refusal> {
         let (id, now) = (self.id, Instant::now());
         match frame {
             VisitorFrame::Join { .. } if !self.app.open_now().0 => {
@@ -140,14 +210,7 @@ impl Handler for VisitorHandler {
             Err(e) => parse_failed(&self.app, &self.mailbox, &mut self.strikes, e),
             Ok(frame) => {
                 if let Err((code, message)) = self.dispatch(frame, text) {
-                    if code == ErrorCode::QueueFull {
-                        // Always with the phone line: the one thing the visitor can do now.
-                        let phone = &self.app.config.phone;
-                        let message = format!("{message}: {} ({})", phone.number, phone.hours);
-                        refuse(&self.app, &self.mailbox, code, message);
-                    } else {
-                        refuse(&self.app, &self.mailbox, code, message);
-                    }
+                    refuse_visitor(&self.app, &self.mailbox, code, message);
                 }
                 Control::Continue
             }
@@ -172,5 +235,12 @@ impl Handler for VisitorHandler {
         self.app
             .relay
             .with(|h| h.visitor_disconnect(id, Instant::now()));
+        if let Some(w) = self.worker.take() {
+            // After every frame already queued; the worker ends when the queue is dropped.
+            if let Err(e) = w.try_send(VisitorOp::Disconnect) {
+                let op = e.into_inner();
+                tokio::spawn(async move { w.send(op).await });
+            }
+        }
     }
 }

@@ -26,11 +26,22 @@ pub struct TestServer {
 /// Starts a demo-mode server on port 0, after `tweak` adjusts its configuration.
 pub async fn start(tweak: impl FnOnce(&mut Config)) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
+    let demo_dir = dir.path().join("lyt-demo");
+    start_in(dir, demo_dir, tweak).await
+}
+
+/// Starts a demo-mode server on port 0 with the demo directory `demo_dir` (several nodes of
+/// one service share it: one org root, the same accounts).
+pub async fn start_in(
+    dir: tempfile::TempDir,
+    demo_dir: std::path::PathBuf,
+    tweak: impl FnOnce(&mut Config),
+) -> TestServer {
     let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         internal: "127.0.0.1:0".parse().unwrap(),
         demo: true,
-        demo_dir: dir.path().join("lyt-demo"),
+        demo_dir,
         ..Config::default()
     };
     tweak(&mut config);

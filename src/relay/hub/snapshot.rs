@@ -148,6 +148,36 @@ impl Hub {
         self.count_contact(channel, language, tags, "untagged");
     }
 
+    /// Counts a visitor who joined a queue (the shared engine's joins).
+    pub fn count_joined(&mut self) {
+        let today = self.today();
+        self.stats.joined(&today);
+    }
+
+    /// Counts a finished wait (the shared engine's accepts).
+    pub fn count_waited(&mut self, secs: f64) {
+        let today = self.today();
+        self.stats.waited(&today, secs);
+    }
+
+    /// Counts a visitor who left before being served, when `abandoned`.
+    pub fn count_abandoned_if(&mut self, abandoned: bool) {
+        if abandoned {
+            let today = self.today();
+            self.stats.abandoned(&today);
+        }
+    }
+
+    /// Counts a chat a counsellor ended with tags (the shared engine's `end`).
+    pub fn count_contact_tagged(
+        &mut self,
+        channel: &str,
+        language: Option<&str>,
+        tags: &crate::protocol::Tags,
+    ) {
+        self.count_contact(channel, language, tags, "untagged");
+    }
+
     /// The counts to save now: a finished day not saved yet, then today's.
     pub fn stats_to_save(&mut self) -> Vec<crate::stats::Stats> {
         self.stats.to_save()

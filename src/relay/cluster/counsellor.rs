@@ -1,0 +1,531 @@
+//! Counsellor operations on the shared state: connect, duty, break, accept, decline,
+//! handshake and data relay, ack, transfer, end, disconnect.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::Utf8Bytes;
+
+use super::{Cluster, CounsellorConv, Duty, Kind, LocalCounsellor, counter, unix_ms};
+use crate::protocol::{
+    Bundle, ConvId, ErrorCode, MAX_CAPACITY, MAX_SKILLS, MAX_TAG_VALUES, ServerFrame, Skills, Tags,
+    TransferTarget,
+};
+use crate::relay::conn::Mailbox;
+use crate::relay::hub::{ConnId, Refusal};
+use crate::store::{Side, StoreError};
+
+/// A counsellor frame for the shared engine, applied in order by the connection's worker.
+#[derive(Debug)]
+pub enum CounsellorOp {
+    /// `duty{on: true, …}` (the bundle already verified).
+    DutyOn(Skills, u32, Bundle),
+    /// `duty{on: false}`.
+    DutyOff,
+    /// `break{on}`.
+    Break(bool),
+    /// `accept{conv}`.
+    Accept(ConvId),
+    /// `decline{conv}`.
+    Decline(ConvId),
+    /// `hs2` (`None`) or `data{n}`, verbatim.
+    Relay(ConvId, Option<u64>, Utf8Bytes),
+    /// `ack{upto}`.
+    Ack(ConvId, u64),
+    /// `transfer{conv, to}`.
+    Transfer(ConvId, TransferTarget),
+    /// `end{conv, tags}`.
+    End(ConvId, Tags),
+    /// The connection closed.
+    Disconnect,
+}
+
+impl Cluster {
+    /// Registers an authenticated counsellor connection (off duty).
+    pub fn counsellor_connect(&self, id: ConnId, mailbox: Mailbox, alias: String) {
+        self.local().counsellors.insert(
+            id,
+            LocalCounsellor {
+                mailbox,
+                alias,
+                duty: None,
+                missed_offers: 0,
+                offers: HashMap::new(),
+                live: HashMap::new(),
+            },
+        );
+    }
+
+    /// Whether counsellor `id` holds `conv` live (for referrals).
+    pub fn counsellor_holds(&self, id: ConnId, conv: ConvId) -> bool {
+        self.local()
+            .counsellors
+            .get(&id)
+            .is_some_and(|c| c.live.contains_key(&conv))
+    }
+
+    /// Applies one counsellor frame.
+    pub async fn counsellor_op(&self, id: ConnId, op: CounsellorOp) -> Result<(), Refusal> {
+        match op {
+            CounsellorOp::DutyOn(skills, capacity, bundle) => {
+                self.duty_on(id, skills, capacity, bundle).await
+            }
+            CounsellorOp::DutyOff => {
+                let offers = {
+                    let mut local = self.local();
+                    let Some(c) = local.counsellors.get_mut(&id) else {
+                        return Ok(());
+                    };
+                    c.duty = None;
+                    c.offers.drain().map(|(k, _)| k).collect::<Vec<_>>()
+                };
+                let me = self.name(id);
+                let _ = self.store.absent(&me).await;
+                self.withdraw_all(id, offers).await;
+                Ok(())
+            }
+            CounsellorOp::Break(on) => {
+                let offers = {
+                    let mut local = self.local();
+                    let Some(c) = local.counsellors.get_mut(&id) else {
+                        return Ok(());
+                    };
+                    if let Some(d) = c.duty.as_mut() {
+                        d.on_break = on;
+                    }
+                    if !on {
+                        c.missed_offers = 0;
+                    }
+                    if on {
+                        c.offers.drain().map(|(k, _)| k).collect::<Vec<_>>()
+                    } else {
+                        Vec::new()
+                    }
+                };
+                self.withdraw_all(id, offers).await;
+                self.present(id).await;
+                Ok(())
+            }
+            CounsellorOp::Accept(conv) => self.accept(id, conv).await,
+            CounsellorOp::Decline(conv) => {
+                let had = {
+                    let mut local = self.local();
+                    local.counsellors.get_mut(&id).is_some_and(|c| {
+                        c.missed_offers = 0;
+                        c.offers.remove(&conv).is_some()
+                    })
+                };
+                if !had {
+                    return Err((ErrorCode::Conflict, "this offer is no longer open"));
+                }
+                self.metrics.offers.with_label_values(&["declined"]).inc();
+                match self.store.withdraw(conv, &self.name(id), true).await {
+                    Ok(()) | Err(StoreError::Conflict | StoreError::NotFound) => Ok(()),
+                    Err(e) => Err(self.refusal(&e)),
+                }
+            }
+            CounsellorOp::Relay(conv, n, text) => {
+                let visitor = self.counsellor_live(id, conv)?;
+                let k = n.map_or(counter::HS2, counter::to_visitor);
+                self.relay(conv, Side::Visitor, k, text, visitor.as_deref())
+                    .await
+                    .map_err(|e| self.refusal(&e))
+            }
+            CounsellorOp::Ack(conv, upto) => {
+                self.counsellor_live(id, conv)?;
+                self.store
+                    .ack(conv, Side::Counsellor, counter::to_counsellor(upto))
+                    .await
+                    .map_err(|e| self.refusal(&e))
+            }
+            CounsellorOp::Transfer(conv, to) => self.transfer(id, conv, to).await,
+            CounsellorOp::End(conv, tags) => self.end(id, conv, &tags).await,
+            CounsellorOp::Disconnect => {
+                self.counsellor_gone(id).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// The visitor's connection of counsellor `id`'s live `conv` (`None` while away).
+    fn counsellor_live(&self, id: ConnId, conv: ConvId) -> Result<Option<String>, Refusal> {
+        self.local()
+            .counsellors
+            .get(&id)
+            .and_then(|c| c.live.get(&conv))
+            .map(|l| l.visitor.clone())
+            .ok_or((
+                ErrorCode::NotFound,
+                "no such conversation on this connection",
+            ))
+    }
+
+    async fn duty_on(
+        &self,
+        id: ConnId,
+        skills: Skills,
+        capacity: u32,
+        bundle: Bundle,
+    ) -> Result<(), Refusal> {
+        if skills.langs.is_empty() || skills.topics.is_empty() {
+            return Err((
+                ErrorCode::BadFrame,
+                "skills need at least one language and one topic",
+            ));
+        }
+        if skills.langs.len() > MAX_SKILLS || skills.topics.len() > MAX_SKILLS {
+            return Err((ErrorCode::BadFrame, "too many skills"));
+        }
+        if !(1..=MAX_CAPACITY).contains(&capacity) {
+            return Err((ErrorCode::BadFrame, "capacity must be between 1 and 8"));
+        }
+        {
+            let mut local = self.local();
+            let c = local
+                .counsellors
+                .get_mut(&id)
+                .ok_or((ErrorCode::Internal, "unknown connection"))?;
+            let (on_break, wrap, free) = c.duty.as_ref().map_or((false, 0, unix_ms()), |d| {
+                (d.on_break, d.wrap_up_until_ms, d.free_since_ms)
+            });
+            c.duty = Some(Duty {
+                alias: c.alias.clone(),
+                skills,
+                capacity,
+                bundle,
+                on_break,
+                wrap_up_until_ms: wrap,
+                free_since_ms: free,
+            });
+        }
+        if self.present(id).await {
+            Ok(())
+        } else {
+            Err(super::UNAVAILABLE)
+        }
+    }
+
+    /// Publishes counsellor `id`'s presence (renewed by the ticker); false when the store
+    /// cannot be reached.
+    pub(super) async fn present(&self, id: ConnId) -> bool {
+        let duty = {
+            let local = self.local();
+            local
+                .counsellors
+                .get(&id)
+                .and_then(|c| c.duty.as_ref())
+                .and_then(|d| serde_json::to_vec(d).ok())
+        };
+        let Some(duty) = duty else {
+            return true;
+        };
+        self.store
+            .present(&self.name(id), duty, super::tick::PRESENCE_TTL)
+            .await
+            .is_ok()
+    }
+
+    /// Takes back `offers` of counsellor `id` (not counted as passed).
+    async fn withdraw_all(&self, id: ConnId, offers: Vec<ConvId>) {
+        let me = self.name(id);
+        for conv in offers {
+            if self.store.withdraw(conv, &me, false).await.is_ok() {
+                self.metrics.offers.with_label_values(&["withdrawn"]).inc();
+                if let Some(c) = self.local().counsellors.get(&id) {
+                    c.mailbox.send(&ServerFrame::Ended {
+                        conv,
+                        reason: "offer_withdrawn".into(),
+                    });
+                }
+            }
+        }
+    }
+
+    async fn accept(&self, id: ConnId, conv: ConvId) -> Result<(), Refusal> {
+        const GONE: Refusal = (ErrorCode::Conflict, "this offer is no longer open");
+        let (queue, waited, frame) = {
+            let mut local = self.local();
+            let c = local
+                .counsellors
+                .get_mut(&id)
+                .ok_or((ErrorCode::Internal, "unknown connection"))?;
+            let Some(duty) = c.duty.as_ref() else {
+                return Err((ErrorCode::Conflict, "go on duty first"));
+            };
+            let frame: Utf8Bytes = ServerFrame::Assigned {
+                conv,
+                bundle: duty.bundle.clone(),
+                alias: c.alias.clone(),
+            }
+            .to_json()
+            .into();
+            let (queue, at, waited) = c.offers.get(&conv).cloned().ok_or(GONE)?;
+            (queue, waited + at.elapsed(), frame)
+        };
+        let me = self.name(id);
+        match self.store.accept(conv, &me).await {
+            Ok(()) => {}
+            Err(StoreError::Unavailable) => return Err(super::UNAVAILABLE),
+            Err(_) => {
+                if let Some(c) = self.local().counsellors.get_mut(&id) {
+                    c.offers.remove(&conv);
+                }
+                return Err(GONE);
+            }
+        }
+        let setup = async {
+            self.store.reset_buffers(conv).await?;
+            self.store.attach(conv, Side::Counsellor, &me, None).await?;
+            self.store
+                .append(
+                    conv,
+                    Side::Visitor,
+                    counter::ASSIGNED,
+                    frame.as_bytes().to_vec(),
+                )
+                .await?;
+            self.store.ends(conv).await
+        };
+        let visitor = match setup.await {
+            Ok((visitor, _)) => visitor,
+            Err(e) => return Err(self.refusal(&e)),
+        };
+        {
+            let mut local = self.local();
+            if let Some(c) = local.counsellors.get_mut(&id) {
+                c.offers.remove(&conv);
+                c.missed_offers = 0;
+                c.live.insert(
+                    conv,
+                    CounsellorConv {
+                        visitor: visitor.clone(),
+                        queue: queue.clone(),
+                        accepted_at: Instant::now(),
+                    },
+                );
+            }
+        }
+        self.metrics.offers.with_label_values(&["accepted"]).inc();
+        self.metrics.conversations_live.inc();
+        self.metrics
+            .wait_seconds
+            .with_label_values(&[queue.as_str()])
+            .observe(waited.as_secs_f64());
+        self.hub_stats(|h| h.count_waited(waited.as_secs_f64()));
+        if let Some(v) = visitor {
+            self.send(
+                &v,
+                Kind::Assigned {
+                    conv,
+                    counsellor: me,
+                },
+                Some(frame),
+            )
+            .await;
+        }
+        Ok(())
+    }
+
+    async fn end(&self, id: ConnId, conv: ConvId, tags: &Tags) -> Result<(), Refusal> {
+        let visitor = self.counsellor_live(id, conv)?;
+        if tags.topic.len() > MAX_TAG_VALUES {
+            return Err((ErrorCode::BadFrame, "too many topic tags"));
+        }
+        self.store.end(conv).await.map_err(|e| self.refusal(&e))?;
+        let queue = {
+            let mut local = self.local();
+            let c = local.counsellors.get_mut(&id);
+            c.and_then(|c| {
+                let live = c.live.remove(&conv)?;
+                super::end_of_chat(c, &self.cfg, &self.metrics, &live);
+                Some(live.queue)
+            })
+        };
+        let channel = tags.channel.as_ref().map_or("chat", |c| c.as_str());
+        let lang = queue.as_ref().map(|q| q.lang().to_owned());
+        self.hub_stats(|h| h.count_contact_tagged(channel, lang.as_deref(), tags));
+        self.metrics.conversations_live.dec();
+        self.metrics
+            .conversations_ended
+            .with_label_values(&["counsellor_ended"])
+            .inc();
+        let frame = ServerFrame::Ended {
+            conv,
+            reason: "counsellor_ended".into(),
+        };
+        if let Some(c) = self.local().counsellors.get(&id) {
+            c.mailbox.send(&frame);
+        }
+        if let Some(v) = visitor {
+            self.send_frame(&v, Kind::Ended { conv }, &frame).await;
+        }
+        // Presence carries the new free-since and wrap-up.
+        self.present(id).await;
+        Ok(())
+    }
+
+    async fn transfer(&self, id: ConnId, conv: ConvId, to: TransferTarget) -> Result<(), Refusal> {
+        let visitor = self.counsellor_live(id, conv)?;
+        let me = self.name(id);
+        let queue = match (&to.queue, &to.alias) {
+            (Some(queue), None) => {
+                if !self.cfg.queues.contains(queue) {
+                    return Err((ErrorCode::UnknownQueue, "no such queue"));
+                }
+                queue.clone()
+            }
+            (None, Some(_)) => self
+                .local()
+                .counsellors
+                .get(&id)
+                .and_then(|c| c.live.get(&conv))
+                .map(|l| l.queue.clone())
+                .ok_or((
+                    ErrorCode::NotFound,
+                    "no such conversation on this connection",
+                ))?,
+            _ => {
+                return Err((
+                    ErrorCode::BadFrame,
+                    "transfer needs exactly one of queue or alias",
+                ));
+            }
+        };
+        // A colleague must be found before the chat leaves this counsellor.
+        let colleague = match &to.alias {
+            Some(alias) => Some(self.free_colleague(&me, alias.as_str()).await?),
+            None => None,
+        };
+        self.store
+            .requeue_front(conv, &queue, self.priority(&queue))
+            .await
+            .map_err(|e| self.refusal(&e))?;
+        let _ = self.store.reset_buffers(conv).await;
+        {
+            let mut local = self.local();
+            if let Some(c) = local.counsellors.get_mut(&id)
+                && let Some(live) = c.live.remove(&conv)
+            {
+                super::end_of_chat(c, &self.cfg, &self.metrics, &live);
+                c.mailbox.send(&ServerFrame::Ended {
+                    conv,
+                    reason: "transferred".into(),
+                });
+            }
+        }
+        self.metrics.conversations_live.dec();
+        if let Some(v) = &visitor {
+            self.send(
+                v,
+                Kind::Requeued {
+                    conv,
+                    queue: queue.clone(),
+                },
+                None,
+            )
+            .await;
+        }
+        if let Some((target, capacity)) = colleague
+            && self
+                .store
+                .offer(conv, &target, capacity, self.cfg.offer_timeout)
+                .await
+                .is_ok()
+        {
+            self.send_offer(&target, conv, &queue, Duration::ZERO).await;
+        }
+        self.present(id).await;
+        Ok(())
+    }
+
+    /// A colleague on duty (any node) with this alias and a free slot: their connection and
+    /// capacity.
+    async fn free_colleague(&self, me: &str, alias: &str) -> Result<(String, u32), Refusal> {
+        let on_duty = self.store.on_duty().await.map_err(|e| self.refusal(&e))?;
+        on_duty
+            .into_iter()
+            .filter(|o| o.counsellor != me)
+            .find_map(|o| {
+                let d: Duty = serde_json::from_slice(&o.duty).ok()?;
+                (d.alias.eq_ignore_ascii_case(alias) && !d.on_break && o.load < d.capacity)
+                    .then_some((o.counsellor, d.capacity))
+            })
+            .ok_or((ErrorCode::NotFound, "that colleague is not available now"))
+    }
+
+    /// Sends an offer the store committed to counsellor `to`.
+    pub(super) async fn send_offer(
+        &self,
+        to: &str,
+        conv: ConvId,
+        queue: &crate::protocol::QueueId,
+        waited: Duration,
+    ) {
+        self.metrics.offers.with_label_values(&["offered"]).inc();
+        let frame = ServerFrame::Offer {
+            conv,
+            queue: queue.clone(),
+            waited_s: waited.as_secs(),
+            expires_s: self.cfg.offer_timeout.as_secs(),
+        };
+        self.send_frame(
+            to,
+            Kind::Offer {
+                conv,
+                queue: queue.clone(),
+                waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+            },
+            &frame,
+        )
+        .await;
+    }
+
+    /// The counsellor's connection closed: presence ends, pending offers go back, and live
+    /// chats return to the front of their queue at once (no reconnect window across nodes).
+    async fn counsellor_gone(&self, id: ConnId) {
+        let Some(c) = self.local().counsellors.remove(&id) else {
+            return;
+        };
+        let me = self.name(id);
+        let _ = self.store.absent(&me).await;
+        for conv in c.offers.keys() {
+            if self.store.withdraw(*conv, &me, false).await.is_ok() {
+                self.metrics.offers.with_label_values(&["withdrawn"]).inc();
+            }
+        }
+        for (conv, live) in c.live {
+            self.requeue_live(conv, &live.queue, live.visitor.as_deref())
+                .await;
+        }
+    }
+
+    /// Puts a live chat whose counsellor is gone back at the front of its queue.
+    pub(super) async fn requeue_live(
+        &self,
+        conv: ConvId,
+        queue: &crate::protocol::QueueId,
+        visitor: Option<&str>,
+    ) {
+        if self
+            .store
+            .requeue_front(conv, queue, self.priority(queue))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        self.metrics.conversations_live.dec();
+        let _ = self.store.reset_buffers(conv).await;
+        if let Some(v) = visitor {
+            self.send(
+                v,
+                Kind::Requeued {
+                    conv,
+                    queue: queue.clone(),
+                },
+                None,
+            )
+            .await;
+        }
+    }
+}

@@ -1,0 +1,728 @@
+//! The relay as one of many nodes sharing state in a `Store` (`lyt serve --redis`): the
+//! engine behind the same visitor and counsellor endpoints as the in-memory `Hub`, with the
+//! routing state, the conversations' records and resume buffers in the store, and only
+//! sockets here. `docs/state.md` is the design; this module is its "wiring".
+//!
+//! - **Connections** are named `<node>.<n>` across nodes, so the node holding a connection is
+//!   part of its name. A conversation's record (`Store::attach`) names the connection at each
+//!   end: that is the connection→node map.
+//! - **Per-connection workers.** The socket loop's handlers are synchronous; here each
+//!   decoded frame goes into a bounded per-connection queue drained by one task that awaits
+//!   the store, so one connection's frames are applied in order (`worker`).
+//! - **Delivery.** A frame for a connection on this node goes into its mailbox; for another
+//!   node it is published to that node's inbox with a small header (`Note`) saying what it
+//!   is. Relayed ciphertext goes through `Store::relay`: kept in the receiving side's resume
+//!   buffer and published in one round trip.
+//! - **The ticker** (`tick`) runs routing on the shared snapshot (the pure `routing::assign`,
+//!   committed by the store's compare-and-set `offer`), claims expired offers, gone
+//!   counsellors and lapsed conversations, renews presence, leases and the heartbeat, pushes
+//!   queue positions to this node's visitors, and checks the state's generation.
+//! - **Failures.** A store that cannot be reached refuses new joins with `overloaded`; the
+//!   node keeps running and its calls succeed again when the store is back. An inbox `Gap`
+//!   makes the node catch its visitors up from the resume buffers. A changed generation (the
+//!   shared state was lost) ends this node's conversations with `ended{state_lost}`.
+//!
+//! Differences from one node, decided for now and documented in `docs/state.md`: a
+//! counsellor whose connection drops gives their live chats back to the front of the queue at
+//! once (no reconnect window across nodes); callback requests and today's statistics are
+//! kept per node.
+
+mod counsellor;
+mod tick;
+mod visitor;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::Utf8Bytes;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::conn::Mailbox;
+use super::hub::{ConnId, HubConfig, Refusal};
+use crate::metrics::Metrics;
+use crate::protocol::{Bundle, ConvId, ErrorCode, QueueId, ServerFrame, Skills};
+use crate::store::{Side, Store, StoreError};
+
+pub use counsellor::CounsellorOp;
+pub use visitor::VisitorOp;
+
+/// Frames a connection's worker queue holds before the connection counts as flooding.
+const WORKER_QUEUE: usize = 256;
+
+/// A conversation's resume-buffer counters. Frames to the visitor: `assigned` is 0, `hs2` is
+/// 1, `data{n}` is `n + 2`; frames to the counsellor: `hs1` is 0, `data{n}` is `n + 1`. So an
+/// acknowledgement of `data{n}` drops the handshake frames before it too.
+pub(crate) mod counter {
+    /// The epoch's `assigned`, to the visitor.
+    pub const ASSIGNED: u64 = 0;
+    /// The epoch's `hs2`, to the visitor.
+    pub const HS2: u64 = 1;
+    /// The epoch's `hs1`, to the counsellor.
+    pub const HS1: u64 = 0;
+    /// A `data{n}` frame to the visitor.
+    pub fn to_visitor(n: u64) -> u64 {
+        n.saturating_add(2)
+    }
+    /// A `data{n}` frame to the counsellor.
+    pub fn to_counsellor(n: u64) -> u64 {
+        n.saturating_add(1)
+    }
+}
+
+/// What a payload published to a node's inbox is: the header line before the frame.
+#[derive(Debug, Serialize, Deserialize)]
+struct Note {
+    /// The connection (on the receiving node) it is for.
+    to: ConnId,
+    #[serde(flatten)]
+    kind: Kind,
+}
+
+/// What a delivery means to the receiving node's state; the frame after the header is pushed
+/// to the connection as it is (when there is one).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "k", rename_all = "snake_case")]
+enum Kind {
+    /// A server frame with no state change.
+    Frame,
+    /// A relayed ciphertext frame, kept under counter `n` in the receiver's resume buffer.
+    Relayed { conv: ConvId, n: u64 },
+    /// To a visitor: the conversation is live with `counsellor` (a new epoch).
+    Assigned { conv: ConvId, counsellor: String },
+    /// To a counsellor: an offer (holding one of their slots).
+    Offer {
+        conv: ConvId,
+        queue: QueueId,
+        waited_ms: u64,
+    },
+    /// To a counsellor: their offer was taken back; `expired` counts as a missed offer.
+    Withdrawn { conv: ConvId, expired: bool },
+    /// The conversation ended for this end.
+    Ended { conv: ConvId },
+    /// To a counsellor: the visitor is now at `visitor` (`None`: away).
+    Peer {
+        conv: ConvId,
+        visitor: Option<String>,
+    },
+    /// To a visitor: back in `queue` (transferred, or the counsellor was lost).
+    Requeued { conv: ConvId, queue: QueueId },
+    /// To a visitor's node: their counsellor is gone; put the conversation back in its queue.
+    CounsellorLost { conv: ConvId },
+    /// Close the connection: the conversation was resumed on another one.
+    Close,
+}
+
+/// A visitor's conversation, as the node holding the visitor knows it.
+#[derive(Debug)]
+struct VisitorConv {
+    conv: ConvId,
+    /// The resume token given in `queued` (the store keeps only its hash).
+    token: String,
+    /// The queue (from the join, the resume token, or a requeue).
+    queue: QueueId,
+    /// The counsellor's connection once assigned.
+    counsellor: Option<String>,
+    /// After `assigned`, visitor frames of the previous epoch are dropped until `hs1`.
+    awaiting_hs1: bool,
+    /// Whether the first `data` (proof that `hs2` arrived) was seen in this epoch.
+    hs2_acked: bool,
+    /// Highest buffer counter pushed to the visitor in this epoch.
+    delivered: Option<u64>,
+    /// Re-read the resume buffer on ticks until then (after a resume, frames may have been
+    /// published to the old node).
+    catch_up_until: Option<Instant>,
+    /// The position last pushed.
+    last_position: u32,
+}
+
+#[derive(Debug)]
+struct LocalVisitor {
+    mailbox: Mailbox,
+    conv: Option<VisitorConv>,
+}
+
+/// What a counsellor declared when going on duty, as published in their presence.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Duty {
+    alias: String,
+    skills: Skills,
+    capacity: u32,
+    bundle: Bundle,
+    on_break: bool,
+    /// Unix ms until which they are wrapping up (no offers).
+    wrap_up_until_ms: u64,
+    /// Unix ms since when they have had a free slot.
+    free_since_ms: u64,
+}
+
+/// A live conversation, as the node holding the counsellor knows it.
+#[derive(Debug)]
+struct CounsellorConv {
+    /// The visitor's connection (`None` while away).
+    visitor: Option<String>,
+    queue: QueueId,
+    accepted_at: Instant,
+}
+
+#[derive(Debug)]
+struct LocalCounsellor {
+    mailbox: Mailbox,
+    alias: String,
+    duty: Option<Duty>,
+    missed_offers: u32,
+    /// Pending offers: queue, when offered, how long the visitor had waited then.
+    offers: HashMap<ConvId, (QueueId, Instant, Duration)>,
+    live: HashMap<ConvId, CounsellorConv>,
+}
+
+#[derive(Debug, Default)]
+struct Local {
+    visitors: HashMap<ConnId, LocalVisitor>,
+    counsellors: HashMap<ConnId, LocalCounsellor>,
+}
+
+/// Figures of the last tick, for `/v1/status` and the dashboard.
+#[derive(Debug, Default, Clone)]
+pub struct ClusterFigures {
+    /// Waiting per configured queue, with the longest wait.
+    pub waiting: Vec<(QueueId, usize, Duration)>,
+    /// Counsellors on duty across all nodes: alias, load, capacity, on break.
+    pub on_duty: Vec<(String, u32, u32, bool)>,
+    /// Live conversations across all nodes.
+    pub live: usize,
+}
+
+/// The relay engine of one node among many.
+#[derive(Debug)]
+pub struct Cluster {
+    store: Arc<dyn Store>,
+    /// This node's random id (part of every connection's name).
+    node: String,
+    cfg: HubConfig,
+    metrics: Metrics,
+    /// The node's own hub: today's statistics, callbacks (kept per node).
+    hub: Arc<Mutex<super::hub::Hub>>,
+    local: Mutex<Local>,
+    /// The shared state's generation this node works with.
+    generation: Mutex<Option<String>>,
+    figures: Mutex<ClusterFigures>,
+    /// Set while the store cannot be reached (for `/readyz` and the metrics).
+    store_down: std::sync::atomic::AtomicBool,
+}
+
+/// A refusal for a store that cannot be reached.
+const UNAVAILABLE: Refusal = (
+    ErrorCode::Overloaded,
+    "the service is briefly unavailable; please try again in a moment",
+);
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The node and the connection number of a connection's name.
+fn split_name(name: &str) -> Option<(&str, ConnId)> {
+    let (node, n) = name.rsplit_once('.')?;
+    Some((node, n.parse().ok()?))
+}
+
+impl Cluster {
+    /// A node on `store` with a fresh random node id.
+    pub fn new(
+        store: Arc<dyn Store>,
+        cfg: HubConfig,
+        metrics: Metrics,
+        hub: Arc<Mutex<super::hub::Hub>>,
+    ) -> Arc<Self> {
+        let node = format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
+        Arc::new(Self {
+            store,
+            node,
+            metrics,
+            hub,
+            local: Mutex::new(Local::default()),
+            generation: Mutex::new(None),
+            figures: Mutex::new(ClusterFigures {
+                waiting: cfg
+                    .queues
+                    .iter()
+                    .map(|q| (q.clone(), 0, Duration::ZERO))
+                    .collect(),
+                ..ClusterFigures::default()
+            }),
+            cfg,
+            store_down: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// This node's id.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// The figures of the last tick.
+    pub fn figures(&self) -> ClusterFigures {
+        self.figures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Whether the store answered the last tick.
+    pub fn store_reachable(&self) -> bool {
+        !self.store_down.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Counts in this node's statistics.
+    fn hub_stats(&self, f: impl FnOnce(&mut super::hub::Hub)) {
+        f(&mut self.hub.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    fn local(&self) -> std::sync::MutexGuard<'_, Local> {
+        self.local.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn name(&self, id: ConnId) -> String {
+        format!("{}.{id}", self.node)
+    }
+
+    /// Maps a store error to the client's refusal.
+    fn refusal(&self, e: &StoreError) -> Refusal {
+        match e {
+            StoreError::Unavailable => {
+                self.store_down
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                UNAVAILABLE
+            }
+            StoreError::Conflict => (ErrorCode::Conflict, "this changed meanwhile; try again"),
+            StoreError::NotFound => (ErrorCode::NotFound, "no such conversation"),
+            StoreError::QueueFull => (
+                ErrorCode::QueueFull,
+                "all counsellors are busy and the queue is full; please call the phone line",
+            ),
+        }
+    }
+
+    /// Starts a connection's worker: frames sent to the returned queue are applied in order.
+    /// A full queue means the client floods: the caller closes the connection.
+    pub fn spawn_worker<Op: Send + 'static>(
+        self: &Arc<Self>,
+        mut apply: impl FnMut(Arc<Self>, Op) -> futures_util::future::BoxFuture<'static, ()>
+        + Send
+        + 'static,
+    ) -> mpsc::Sender<Op> {
+        let (tx, mut rx) = mpsc::channel::<Op>(WORKER_QUEUE);
+        let me = self.clone();
+        tokio::spawn(async move {
+            while let Some(op) = rx.recv().await {
+                apply(me.clone(), op).await;
+            }
+        });
+        tx
+    }
+
+    /// Sends `frame` (with what it means, `kind`) to connection `to`, wherever it is.
+    async fn send(&self, to: &str, kind: Kind, frame: Option<Utf8Bytes>) {
+        let Some((node, id)) = split_name(to) else {
+            return;
+        };
+        if node == self.node {
+            // A lost counsellor of a local visitor is handled by `counsellor_lost` directly.
+            let _ = self.deliver(Note { to: id, kind }, frame);
+            return;
+        }
+        let payload = encode(&Note { to: id, kind }, frame.as_ref());
+        if self.store.publish(node, payload).await.is_err() {
+            // At most once: a lost control message is recovered by the receiver's own
+            // ticks (leases, expiry) and by resume; count it.
+            self.metrics
+                .frames_refused
+                .with_label_values(&["store_unavailable"])
+                .inc();
+        }
+    }
+
+    /// Sends a server frame to connection `to`.
+    async fn send_frame(&self, to: &str, kind: Kind, frame: &ServerFrame) {
+        self.send(to, kind, Some(frame.to_json().into())).await;
+    }
+
+    /// Relays a ciphertext frame to `side` of `conv`, whose connection there is `to` (if
+    /// attached): kept in the resume buffer and delivered, in one round trip.
+    async fn relay(
+        &self,
+        conv: ConvId,
+        side: Side,
+        n: u64,
+        frame: Utf8Bytes,
+        to: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let target = to.and_then(split_name);
+        match target {
+            Some((node, id)) if node != self.node => {
+                let note = Note {
+                    to: id,
+                    kind: Kind::Relayed { conv, n },
+                };
+                let header = encode(&note, None);
+                self.store
+                    .relay(conv, side, n, frame.as_bytes().to_vec(), node, header)
+                    .await
+            }
+            _ => {
+                self.store
+                    .append(conv, side, n, frame.as_bytes().to_vec())
+                    .await?;
+                if let Some((_, id)) = target {
+                    let _ = self.deliver(
+                        Note {
+                            to: id,
+                            kind: Kind::Relayed { conv, n },
+                        },
+                        Some(frame),
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Applies a delivery to this node's state and pushes its frame. Returns a conversation
+    /// to put back in its queue (its counsellor was lost), for the caller to do.
+    fn deliver(&self, note: Note, frame: Option<Utf8Bytes>) -> Option<(ConvId, QueueId)> {
+        let id = note.to;
+        let mut requeue = None;
+        {
+            let mut local = self.local();
+            let local = &mut *local;
+            if let Some(v) = local.visitors.get_mut(&id) {
+                let push = match note.kind {
+                    Kind::Relayed { conv, n } => match v.conv.as_mut() {
+                        Some(c) if c.conv == conv && c.delivered.is_none_or(|d| n > d) => {
+                            c.delivered = Some(n);
+                            true
+                        }
+                        _ => false,
+                    },
+                    Kind::Assigned { conv, counsellor } => match v.conv.as_mut() {
+                        Some(c) if c.conv == conv => {
+                            c.counsellor = Some(counsellor);
+                            c.awaiting_hs1 = true;
+                            c.hs2_acked = false;
+                            c.delivered = Some(counter::ASSIGNED);
+                            true
+                        }
+                        _ => false,
+                    },
+                    Kind::Ended { conv } => {
+                        if v.conv.as_ref().is_some_and(|c| c.conv == conv) {
+                            v.conv = None;
+                            true
+                        } else {
+                            false
+                        }
+                    }
+                    Kind::Requeued { conv, queue } => {
+                        if let Some(c) = v.conv.as_mut().filter(|c| c.conv == conv) {
+                            c.queue = queue;
+                            c.counsellor = None;
+                            c.awaiting_hs1 = false;
+                            c.delivered = None;
+                            c.last_position = 0;
+                        }
+                        true
+                    }
+                    Kind::CounsellorLost { conv } => {
+                        if let Some(c) = v.conv.as_ref().filter(|c| c.conv == conv) {
+                            requeue = Some((conv, c.queue.clone()));
+                        }
+                        false
+                    }
+                    Kind::Close => {
+                        v.conv = None;
+                        v.mailbox.close(
+                            crate::protocol::close::POLICY,
+                            "resumed on another connection",
+                        );
+                        false
+                    }
+                    Kind::Frame
+                    | Kind::Offer { .. }
+                    | Kind::Withdrawn { .. }
+                    | Kind::Peer { .. } => true,
+                };
+                if push && let Some(f) = frame {
+                    v.mailbox.push(f);
+                }
+            } else if let Some(c) = local.counsellors.get_mut(&id) {
+                let push = match note.kind {
+                    Kind::Offer {
+                        conv,
+                        queue,
+                        waited_ms,
+                    } => {
+                        c.offers.insert(
+                            conv,
+                            (queue, Instant::now(), Duration::from_millis(waited_ms)),
+                        );
+                        true
+                    }
+                    Kind::Withdrawn { conv, expired } => {
+                        let had = c.offers.remove(&conv).is_some();
+                        if had && expired {
+                            self.count_missed_offer(c);
+                        }
+                        had
+                    }
+                    Kind::Ended { conv } => {
+                        let had = c.offers.remove(&conv).is_some();
+                        if let Some(live) = c.live.remove(&conv) {
+                            end_of_chat(c, &self.cfg, &self.metrics, &live);
+                            true
+                        } else {
+                            had
+                        }
+                    }
+                    Kind::Peer { conv, visitor } => match c.live.get_mut(&conv) {
+                        Some(l) => {
+                            l.visitor = visitor;
+                            true
+                        }
+                        None => false,
+                    },
+                    Kind::Relayed { conv, .. } => c.live.contains_key(&conv),
+                    Kind::Close => {
+                        c.mailbox.close(
+                            crate::protocol::close::POLICY,
+                            "resumed on another connection",
+                        );
+                        false
+                    }
+                    Kind::Frame => true,
+                    Kind::Assigned { .. } | Kind::Requeued { .. } | Kind::CounsellorLost { .. } => {
+                        false
+                    }
+                };
+                if push && let Some(f) = frame {
+                    c.mailbox.push(f);
+                }
+            }
+        }
+        requeue
+    }
+
+    /// A counsellor let an offer expire; too many in a row put them on break.
+    fn count_missed_offer(&self, c: &mut LocalCounsellor) {
+        c.missed_offers += 1;
+        let limit = self.cfg.max_missed_offers;
+        let Some(duty) = c.duty.as_mut() else {
+            return;
+        };
+        if limit == 0 || c.missed_offers < limit || duty.on_break {
+            return;
+        }
+        duty.on_break = true;
+        c.mailbox.send(&ServerFrame::OnBreak {
+            reason: "missed_offers".into(),
+        });
+    }
+
+    /// Puts `conv` back at the front of `queue` (its counsellor is gone) and tells the
+    /// visitor; positions follow on the next tick.
+    async fn requeue(&self, conv: ConvId, queue: &QueueId) {
+        let priority = self.priority(queue);
+        if self
+            .store
+            .requeue_front(conv, queue, priority)
+            .await
+            .is_err()
+        {
+            return;
+        }
+        self.metrics.conversations_live.dec();
+        let _ = self.store.reset_buffers(conv).await;
+        let visitor = self.store.ends(conv).await.ok().and_then(|(v, _)| v);
+        if let Some(v) = visitor {
+            self.send(
+                &v,
+                Kind::Requeued {
+                    conv,
+                    queue: queue.clone(),
+                },
+                None,
+            )
+            .await;
+        }
+    }
+
+    /// The counsellor of `conv` is gone; its visitor is at connection `visitor`. The node
+    /// holding the visitor knows the queue and puts the conversation back.
+    async fn counsellor_lost(&self, conv: ConvId, visitor: &str) {
+        match split_name(visitor) {
+            Some((node, id)) if node == self.node => {
+                let queue = self
+                    .local()
+                    .visitors
+                    .get(&id)
+                    .and_then(|v| v.conv.as_ref())
+                    .filter(|c| c.conv == conv)
+                    .map(|c| c.queue.clone());
+                if let Some(queue) = queue {
+                    self.requeue(conv, &queue).await;
+                }
+            }
+            _ => {
+                self.send(visitor, Kind::CounsellorLost { conv }, None)
+                    .await
+            }
+        }
+    }
+
+    fn priority(&self, queue: &QueueId) -> bool {
+        self.cfg.priority_topics.iter().any(|t| t == queue.topic())
+    }
+
+    /// The inbox: payloads published to this node, and catch-up after interruptions. Runs
+    /// until `shutdown`.
+    pub async fn run_inbox(self: Arc<Self>, shutdown: tokio_util::sync::CancellationToken) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let rx = tokio::select! {
+                () = shutdown.cancelled() => return,
+                r = self.store.subscribe(&self.node) => r,
+            };
+            let mut rx = match rx {
+                Ok(rx) => rx,
+                Err(_) => {
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            };
+            backoff = Duration::from_millis(100);
+            loop {
+                let event = tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    e = rx.recv() => e,
+                };
+                match event {
+                    Some(crate::store::InboxEvent::Message(payload)) => {
+                        if let Some((note, frame)) = decode(&payload)
+                            && let Some((conv, queue)) = self.deliver(note, frame)
+                        {
+                            self.requeue(conv, &queue).await;
+                        }
+                    }
+                    Some(crate::store::InboxEvent::Gap) => self.catch_up_all().await,
+                    None => break,
+                }
+            }
+        }
+    }
+}
+
+/// Book-keeping when a counsellor's live chat ends on their node.
+fn end_of_chat(c: &mut LocalCounsellor, cfg: &HubConfig, metrics: &Metrics, live: &CounsellorConv) {
+    metrics
+        .handle_seconds
+        .observe(live.accepted_at.elapsed().as_secs_f64());
+    let now = unix_ms();
+    if let Some(d) = c.duty.as_mut() {
+        d.free_since_ms = now;
+        if !cfg.wrap_up.is_zero() {
+            d.wrap_up_until_ms =
+                now.saturating_add(u64::try_from(cfg.wrap_up.as_millis()).unwrap_or(u64::MAX));
+        }
+    }
+}
+
+/// A payload: the note as one JSON line, then the frame.
+fn encode(note: &Note, frame: Option<&Utf8Bytes>) -> Vec<u8> {
+    let mut out = serde_json::to_vec(note).unwrap_or_default();
+    out.push(b'\n');
+    if let Some(f) = frame {
+        out.extend_from_slice(f.as_bytes());
+    }
+    out
+}
+
+/// The note and frame of a payload; `None` for anything malformed (logged by kind only).
+fn decode(payload: &[u8]) -> Option<(Note, Option<Utf8Bytes>)> {
+    let nl = payload.iter().position(|b| *b == b'\n')?;
+    let Ok(note) = serde_json::from_slice::<Note>(&payload[..nl]) else {
+        tracing::warn!("malformed inbox payload dropped");
+        return None;
+    };
+    let rest = &payload[nl + 1..];
+    let frame = if rest.is_empty() {
+        None
+    } else {
+        Some(Utf8Bytes::from(String::from_utf8(rest.to_vec()).ok()?))
+    };
+    Some((note, frame))
+}
+
+impl Cluster {
+    /// Number of this node's visitor connections in a conversation.
+    pub fn local_conversations(&self) -> usize {
+        self.local()
+            .visitors
+            .values()
+            .filter(|v| v.conv.is_some())
+            .count()
+    }
+
+    /// Aliases of the counsellors connected to this node.
+    pub fn local_aliases(&self) -> HashSet<String> {
+        self.local()
+            .counsellors
+            .values()
+            .map(|c| c.alias.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_round_trip() {
+        let conv = ConvId::random();
+        let note = Note {
+            to: 7,
+            kind: Kind::Relayed { conv, n: 9 },
+        };
+        let frame = Utf8Bytes::from(r#"{"t":"data"}"#);
+        let (back, f) = decode(&encode(&note, Some(&frame))).unwrap();
+        assert_eq!(back.to, 7);
+        assert!(matches!(back.kind, Kind::Relayed { conv: c, n: 9 } if c == conv));
+        assert_eq!(f.unwrap(), frame);
+        let (back, f) = decode(&encode(
+            &Note {
+                to: 1,
+                kind: Kind::Close,
+            },
+            None,
+        ))
+        .unwrap();
+        assert!(matches!(back.kind, Kind::Close));
+        assert!(f.is_none());
+        assert!(decode(b"not json\n{}").is_none());
+        assert!(decode(b"no newline").is_none());
+    }
+
+    #[test]
+    fn names_split() {
+        assert_eq!(split_name("ab12.7"), Some(("ab12", 7)));
+        assert_eq!(split_name("ab12"), None);
+        assert_eq!(split_name("ab12.x"), None);
+    }
+}

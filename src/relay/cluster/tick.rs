@@ -1,0 +1,367 @@
+//! The node's ticker: routing on the shared snapshot, claims of expired offers, gone
+//! counsellors and lapsed conversations, renewals (presence, leases, heartbeat), queue
+//! positions for this node's visitors, catch-up after a resume, and the generation check.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::{Cluster, ClusterFigures, Duty, Kind, unix_ms};
+use crate::protocol::{ConvId, ServerFrame};
+use crate::relay::hub::ConnId;
+use crate::routing;
+use crate::store::StoreError;
+
+/// How often the ticker runs.
+const TICK: Duration = Duration::from_millis(250);
+/// A counsellor's presence lasts this long without renewal (their node renews it every
+/// second); a node that dies loses its counsellors after this.
+pub(super) const PRESENCE_TTL: Duration = Duration::from_secs(6);
+/// How often presence and the heartbeat are renewed.
+const RENEW_EVERY: Duration = Duration::from_secs(1);
+/// How long a node that claimed a lapsed conversation has to end it.
+const LAPSE_CLAIM: Duration = Duration::from_secs(10);
+
+impl Cluster {
+    /// Runs the ticker until `shutdown`.
+    pub async fn run_ticker(self: std::sync::Arc<Self>, shutdown: CancellationToken) {
+        let mut interval = tokio::time::interval(TICK);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_renew: Option<Instant> = None;
+        let mut last_keep: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = interval.tick() => {}
+            }
+            let now = Instant::now();
+            if !self.check_generation().await {
+                continue;
+            }
+            if last_renew.is_none_or(|t| now.duration_since(t) >= RENEW_EVERY) {
+                last_renew = Some(now);
+                self.renew().await;
+            }
+            let keep_every = (self.cfg.resume_window / 3)
+                .clamp(Duration::from_millis(250), Duration::from_secs(10));
+            if last_keep.is_none_or(|t| now.duration_since(t) >= keep_every) {
+                last_keep = Some(now);
+                self.keep_leases().await;
+            }
+            let ok = self.claim_expired().await;
+            self.store_down
+                .store(!ok, std::sync::atomic::Ordering::Relaxed);
+            if ok {
+                self.route().await;
+                self.catch_up(true).await;
+            }
+        }
+        // A clean shutdown: this node's counsellors are no longer present.
+        let ids: Vec<ConnId> = self.local().counsellors.keys().copied().collect();
+        for id in ids {
+            let _ = self.store.absent(&self.name(id)).await;
+        }
+    }
+
+    /// Compares the shared state's generation with the one this node works with; when it
+    /// changed (the state was lost), ends every local conversation visibly. False when the
+    /// store cannot be reached.
+    async fn check_generation(&self) -> bool {
+        let current = match self.store.generation().await {
+            Ok(g) => g,
+            Err(_) => {
+                self.store_down
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                return false;
+            }
+        };
+        let previous = self
+            .generation
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .replace(current.clone());
+        if previous.is_some_and(|p| p != current) {
+            self.state_lost().await;
+        }
+        true
+    }
+
+    /// The shared state was lost: every local conversation ends with `state_lost` (visitors
+    /// can join again; counsellors stay on duty and are present again at once).
+    async fn state_lost(&self) {
+        tracing::warn!(
+            "the shared state was lost (store restarted); ending this node's conversations"
+        );
+        let frame_for = |conv| ServerFrame::Ended {
+            conv,
+            reason: "state_lost".into(),
+        };
+        let mut ended = 0u64;
+        {
+            let mut local = self.local();
+            for v in local.visitors.values_mut() {
+                if let Some(c) = v.conv.take() {
+                    v.mailbox.send(&frame_for(c.conv));
+                    ended += 1;
+                }
+            }
+            for c in local.counsellors.values_mut() {
+                for (conv, _) in c.live.drain() {
+                    c.mailbox.send(&frame_for(conv));
+                    self.metrics.conversations_live.dec();
+                }
+                for (conv, _) in c.offers.drain() {
+                    c.mailbox.send(&frame_for(conv));
+                }
+            }
+        }
+        self.metrics
+            .conversations_ended
+            .with_label_values(&["state_lost"])
+            .inc_by(ended);
+        self.renew().await;
+    }
+
+    /// Renews the heartbeat and the presence of this node's counsellors on duty.
+    async fn renew(&self) {
+        let _ = self.store.heartbeat(&self.node, PRESENCE_TTL).await;
+        let ids: Vec<ConnId> = self
+            .local()
+            .counsellors
+            .iter()
+            .filter(|(_, c)| c.duty.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.present(id).await;
+        }
+    }
+
+    /// Renews the leases of the conversations whose visitors this node holds.
+    async fn keep_leases(&self) {
+        let convs: Vec<ConvId> = self
+            .local()
+            .visitors
+            .values()
+            .filter_map(|v| v.conv.as_ref().map(|c| c.conv))
+            .collect();
+        let window = self.cfg.resume_window;
+        let gone: Vec<ConvId> = futures_util::future::join_all(
+            convs
+                .iter()
+                .map(|conv| async move { (*conv, self.store.keep(*conv, window).await) }),
+        )
+        .await
+        .into_iter()
+        .filter(|(_, r)| *r == Err(StoreError::NotFound))
+        .map(|(c, _)| c)
+        .collect();
+        // A conversation ended elsewhere while this node missed the news.
+        for conv in gone {
+            let mut local = self.local();
+            for v in local.visitors.values_mut() {
+                if v.conv.as_ref().is_some_and(|c| c.conv == conv) {
+                    v.conv = None;
+                    v.mailbox.send(&ServerFrame::Ended {
+                        conv,
+                        reason: "visitor_left".into(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Claims expired offers, gone counsellors and lapsed conversations (each goes to one
+    /// node). False when the store cannot be reached.
+    async fn claim_expired(&self) -> bool {
+        let Ok(expired) = self.store.expired_offers().await else {
+            return false;
+        };
+        for e in expired {
+            self.metrics.offers.with_label_values(&["expired"]).inc();
+            let frame = ServerFrame::Ended {
+                conv: e.conv,
+                reason: "offer_expired".into(),
+            };
+            self.send_frame(
+                &e.counsellor,
+                Kind::Withdrawn {
+                    conv: e.conv,
+                    expired: true,
+                },
+                &frame,
+            )
+            .await;
+        }
+        if let Ok(gone) = self.store.gone().await {
+            for g in gone {
+                tracing::info!(chats = g.live.len(), "a counsellor's presence expired");
+                for conv in g.live {
+                    let visitor = self.store.ends(conv).await.ok().and_then(|(v, _)| v);
+                    match visitor {
+                        // The visitor's node knows the queue and puts it back.
+                        Some(v) => self.counsellor_lost(conv, &v).await,
+                        None => {
+                            let _ = self.store.end(conv).await;
+                        }
+                    }
+                }
+            }
+        }
+        if let Ok(lapsed) = self.store.lapsed(LAPSE_CLAIM).await {
+            for conv in lapsed {
+                let counsellor = self.store.live_with(conv).await.ok().flatten();
+                self.end_visitor_conv(conv, counsellor.as_deref(), "visitor_left")
+                    .await;
+            }
+        }
+        true
+    }
+
+    /// Routing on the shared snapshot: offers committed by compare-and-set, positions pushed
+    /// to this node's visitors, figures kept for the status and the dashboard.
+    async fn route(&self) {
+        let (Ok(waiting), Ok(on_duty), Ok(live)) = tokio::join!(
+            self.store.waiting(&self.cfg.queues),
+            self.store.on_duty(),
+            self.store.live(),
+        ) else {
+            return;
+        };
+        let now = Instant::now();
+        let now_ms = unix_ms();
+        let ago = |ms: u64| {
+            now.checked_sub(Duration::from_millis(now_ms.saturating_sub(ms)))
+                .unwrap_or(now)
+        };
+        // Counsellors by routing number.
+        let mut names: Vec<String> = Vec::new();
+        let mut capacity: Vec<u32> = Vec::new();
+        let mut available = Vec::new();
+        let mut figures_duty = Vec::new();
+        for o in &on_duty {
+            let Ok(d) = serde_json::from_slice::<Duty>(&o.duty) else {
+                continue;
+            };
+            figures_duty.push((d.alias.clone(), o.load, d.capacity, d.on_break));
+            let idx = names.len() as u64;
+            names.push(o.counsellor.clone());
+            capacity.push(d.capacity);
+            if d.on_break || d.wrap_up_until_ms > now_ms {
+                continue;
+            }
+            available.push(routing::Available {
+                id: idx,
+                langs: d.skills.langs.iter().map(ToString::to_string).collect(),
+                topics: d.skills.topics.iter().map(ToString::to_string).collect(),
+                free: d.capacity.saturating_sub(o.load),
+                free_since: ago(d.free_since_ms),
+            });
+        }
+        let index: HashMap<&str, u64> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i as u64))
+            .collect();
+        let mut candidates: Vec<routing::Waiting> = waiting
+            .iter()
+            .filter(|w| w.offered_to.is_none())
+            .map(|w| routing::Waiting {
+                conv: w.conv,
+                queue: w.queue.clone(),
+                order: w.order,
+                passed: w
+                    .passed
+                    .iter()
+                    .filter_map(|(c, d)| {
+                        Some((*index.get(c.as_str())?, now.checked_sub(*d).unwrap_or(now)))
+                    })
+                    .collect(),
+            })
+            .collect();
+        // Visitors who are away are not offered; a pair with one is dropped and routing runs
+        // again without them (at most a few rounds per tick).
+        for _ in 0..3 {
+            if candidates.is_empty() || available.is_empty() {
+                break;
+            }
+            let pairs = routing::assign(&candidates, &available, now, self.cfg.reoffer_after);
+            if pairs.is_empty() {
+                break;
+            }
+            let mut away = Vec::new();
+            for (conv, who) in pairs {
+                let Some(to) = usize::try_from(who).ok().and_then(|i| names.get(i)) else {
+                    continue;
+                };
+                let cap = capacity[usize::try_from(who).unwrap_or(0)];
+                match self.store.ends(conv).await {
+                    Ok((Some(_), _)) => {}
+                    _ => {
+                        away.push(conv);
+                        continue;
+                    }
+                }
+                if self
+                    .store
+                    .offer(conv, to, cap, self.cfg.offer_timeout)
+                    .await
+                    .is_ok()
+                {
+                    let w = waiting.iter().find(|w| w.conv == conv);
+                    if let Some(w) = w {
+                        self.send_offer(to, conv, &w.queue, w.waited).await;
+                    }
+                }
+            }
+            if away.is_empty() {
+                break;
+            }
+            candidates.retain(|w| !away.contains(&w.conv));
+        }
+        // Positions: everyone waiting (offered included) counts, per queue, in order.
+        let mut position: HashMap<ConvId, u32> = HashMap::new();
+        let mut per_queue: HashMap<&crate::protocol::QueueId, (u32, Duration)> = HashMap::new();
+        for w in &waiting {
+            let e = per_queue.entry(&w.queue).or_insert((0, Duration::ZERO));
+            e.0 += 1;
+            e.1 = e.1.max(w.waited);
+            position.insert(w.conv, e.0);
+        }
+        let mine: Vec<(ConnId, ConvId)> = self
+            .local()
+            .visitors
+            .iter()
+            .filter_map(|(id, v)| v.conv.as_ref().map(|c| (*id, c.conv)))
+            .collect();
+        for (id, conv) in mine {
+            if let Some(p) = position.get(&conv) {
+                self.push_position(id, conv, *p);
+            }
+        }
+        let figures = ClusterFigures {
+            waiting: self
+                .cfg
+                .queues
+                .iter()
+                .map(|q| {
+                    let (n, longest) = per_queue.get(q).copied().unwrap_or_default();
+                    (q.clone(), n as usize, longest)
+                })
+                .collect(),
+            on_duty: figures_duty,
+            live: live.len(),
+        };
+        for (q, n, _) in &figures.waiting {
+            self.metrics
+                .waiting
+                .with_label_values(&[q.as_str()])
+                .set(i64::try_from(*n).unwrap_or(i64::MAX));
+        }
+        *self
+            .figures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = figures;
+    }
+}

@@ -1,0 +1,525 @@
+//! Visitor operations on the shared state: connect, join, handshake and data relay, ack,
+//! leave, disconnect, resume on any node.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::Utf8Bytes;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest as _, Sha256};
+
+use super::{Cluster, Kind, LocalVisitor, VisitorConv, counter};
+use crate::protocol::{ConvId, ErrorCode, QueueId, ServerFrame};
+use crate::relay::conn::Mailbox;
+use crate::relay::hub::{ConnId, Refusal};
+use crate::store::{JoinLimits, Replay, Side, StoreError};
+
+/// How long after a resume the node re-reads the resume buffer on its ticks (frames the
+/// counsellor's node published to the visitor's old node meanwhile).
+const CATCH_UP_FOR: Duration = Duration::from_secs(3);
+
+/// A visitor frame for the shared engine, applied in order by the connection's worker.
+#[derive(Debug)]
+pub enum VisitorOp {
+    /// `join{queue}`.
+    Join(QueueId),
+    /// `hs1` (verbatim).
+    Hs1(ConvId, Utf8Bytes),
+    /// `data{n}` (verbatim).
+    Data(ConvId, u64, Utf8Bytes),
+    /// `ack{upto}`.
+    Ack(ConvId, u64),
+    /// `leave`.
+    Leave,
+    /// `resume{token, conv, upto}`.
+    Resume(String, ConvId, Option<u64>),
+    /// The connection closed.
+    Disconnect,
+}
+
+/// The SHA-256 of a resume token: all the store keeps of it.
+fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// A resume token: 32 random bytes, then the queue (so a node that never saw the
+/// conversation knows its queue; the token is checked by its hash, so the queue in it is as
+/// authentic as the token).
+fn new_token(queue: &QueueId) -> String {
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()),
+        queue.as_str()
+    )
+}
+
+impl Cluster {
+    /// Registers a new visitor connection.
+    pub fn visitor_connect(&self, id: ConnId, mailbox: Mailbox) {
+        self.local().visitors.insert(
+            id,
+            LocalVisitor {
+                mailbox,
+                conv: None,
+            },
+        );
+    }
+
+    /// Applies one visitor frame.
+    pub async fn visitor_op(&self, id: ConnId, op: VisitorOp) -> Result<(), Refusal> {
+        match op {
+            VisitorOp::Join(queue) => self.visitor_join(id, queue).await,
+            VisitorOp::Hs1(conv, text) => {
+                let to = self.visitor_live(id, conv)?;
+                self.visitor_conv_mut(id, conv, |c| c.awaiting_hs1 = false);
+                let (r, _) = tokio::join!(
+                    self.relay(conv, Side::Counsellor, counter::HS1, text, Some(&to)),
+                    self.store.ack(conv, Side::Visitor, counter::ASSIGNED),
+                );
+                r.map_err(|e| self.refusal(&e))
+            }
+            VisitorOp::Data(conv, n, text) => {
+                let to = self.visitor_live(id, conv)?;
+                let mut first = false;
+                let mut drop_it = false;
+                self.visitor_conv_mut(id, conv, |c| {
+                    drop_it = c.awaiting_hs1;
+                    first = !c.hs2_acked;
+                    c.hs2_acked = true;
+                });
+                if drop_it {
+                    return Ok(());
+                }
+                let relay = self.relay(
+                    conv,
+                    Side::Counsellor,
+                    counter::to_counsellor(n),
+                    text,
+                    Some(&to),
+                );
+                if first {
+                    let (r, _) =
+                        tokio::join!(relay, self.store.ack(conv, Side::Visitor, counter::HS2));
+                    r
+                } else {
+                    relay.await
+                }
+                .map_err(|e| self.refusal(&e))
+            }
+            VisitorOp::Ack(conv, upto) => {
+                self.visitor_live(id, conv)?;
+                self.store
+                    .ack(conv, Side::Visitor, counter::to_visitor(upto))
+                    .await
+                    .map_err(|e| self.refusal(&e))
+            }
+            VisitorOp::Leave => {
+                let conv = self.take_visitor_conv(id);
+                if let Some(c) = conv {
+                    self.end_visitor_conv(c.conv, c.counsellor.as_deref(), "visitor_left")
+                        .await;
+                    let frame = ServerFrame::Ended {
+                        conv: c.conv,
+                        reason: "visitor_left".into(),
+                    };
+                    if let Some(v) = self.local().visitors.get(&id) {
+                        v.mailbox.send(&frame);
+                    }
+                }
+                Ok(())
+            }
+            VisitorOp::Resume(token, conv, upto) => {
+                self.visitor_resume(id, &token, conv, upto).await
+            }
+            VisitorOp::Disconnect => {
+                let gone = self.local().visitors.remove(&id);
+                if let Some(c) = gone.and_then(|v| v.conv) {
+                    self.visitor_away(id, &c).await;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Applies `f` to visitor `id`'s conversation `conv`, if it is that.
+    fn visitor_conv_mut(
+        &self,
+        id: ConnId,
+        conv: ConvId,
+        f: impl FnOnce(&mut VisitorConv),
+    ) -> Option<()> {
+        let mut local = self.local();
+        let c = local
+            .visitors
+            .get_mut(&id)?
+            .conv
+            .as_mut()
+            .filter(|c| c.conv == conv)?;
+        f(c);
+        Some(())
+    }
+
+    fn take_visitor_conv(&self, id: ConnId) -> Option<VisitorConv> {
+        self.local().visitors.get_mut(&id)?.conv.take()
+    }
+
+    /// The counsellor's connection of visitor `id`'s live conversation `conv`.
+    fn visitor_live(&self, id: ConnId, conv: ConvId) -> Result<String, Refusal> {
+        let local = self.local();
+        match local
+            .visitors
+            .get(&id)
+            .and_then(|v| v.conv.as_ref())
+            .filter(|c| c.conv == conv)
+        {
+            Some(c) => c.counsellor.clone().ok_or((
+                ErrorCode::Conflict,
+                "no counsellor in this conversation yet",
+            )),
+            None => Err((
+                ErrorCode::NotFound,
+                "no such conversation on this connection",
+            )),
+        }
+    }
+
+    async fn visitor_join(&self, id: ConnId, queue: QueueId) -> Result<(), Refusal> {
+        {
+            let local = self.local();
+            let v = local
+                .visitors
+                .get(&id)
+                .ok_or((ErrorCode::Internal, "unknown connection"))?;
+            if v.conv.is_some() {
+                return Err((ErrorCode::Conflict, "already waiting or in a conversation"));
+            }
+        }
+        if !self.cfg.queues.contains(&queue) {
+            return Err((ErrorCode::UnknownQueue, "no such queue; see GET /v1/status"));
+        }
+        let conv = ConvId::random();
+        let token = new_token(&queue);
+        let me = self.name(id);
+        let setup = async {
+            self.store.open(conv, token_hash(&token)).await?;
+            self.store
+                .attach(conv, Side::Visitor, &me, Some(token_hash(&token)))
+                .await?;
+            Ok::<(), StoreError>(())
+        };
+        if let Err(e) = setup.await {
+            let _ = self.store.end(conv).await;
+            return Err(self.refusal(&e));
+        }
+        // Local state first: an offer and its acceptance may come before `join` returns.
+        if let Some(v) = self.local().visitors.get_mut(&id) {
+            v.conv = Some(VisitorConv {
+                conv,
+                token: token.clone(),
+                queue: queue.clone(),
+                counsellor: None,
+                awaiting_hs1: false,
+                hs2_acked: false,
+                delivered: None,
+                catch_up_until: None,
+                last_position: 0,
+            });
+        }
+        let limits = JoinLimits {
+            max_queue_len: self.cfg.max_queue_len,
+            max_waiting_total: self.cfg.max_waiting_total,
+            lease: self.cfg.resume_window,
+        };
+        match self
+            .store
+            .join(conv, &queue, self.priority(&queue), limits)
+            .await
+        {
+            Ok(position) => {
+                self.push_position(id, conv, position);
+                self.hub_stats(super::super::hub::Hub::count_joined);
+                Ok(())
+            }
+            Err(e) => {
+                self.take_visitor_conv(id);
+                let _ = self.store.end(conv).await;
+                Err(self.refusal(&e))
+            }
+        }
+    }
+
+    /// Pushes `queued{position}` to visitor `id` if it changed.
+    pub(super) fn push_position(&self, id: ConnId, conv: ConvId, position: u32) {
+        let mut local = self.local();
+        let Some(v) = local.visitors.get_mut(&id) else {
+            return;
+        };
+        let Some(c) = v.conv.as_mut().filter(|c| c.conv == conv) else {
+            return;
+        };
+        if c.last_position == position || c.counsellor.is_some() {
+            return;
+        }
+        c.last_position = position;
+        v.mailbox.send(&ServerFrame::Queued {
+            conv,
+            position,
+            eta_s: eta_s(position),
+            resume: c.token.clone(),
+        });
+    }
+
+    /// Ends a conversation the visitor left, telling the counsellor (live or offered).
+    pub(super) async fn end_visitor_conv(
+        &self,
+        conv: ConvId,
+        counsellor: Option<&str>,
+        reason: &str,
+    ) {
+        let offered_to = match counsellor {
+            Some(_) => None,
+            None => self.offered_to(conv).await,
+        };
+        if self.store.end(conv).await.is_err() {
+            // The lease runs out and another tick ends it.
+            return;
+        }
+        if counsellor.is_some() {
+            self.metrics.conversations_live.dec();
+        } else if reason == "visitor_left" {
+            self.metrics.abandoned.inc();
+            self.hub_stats(|h| h.count_abandoned_if(true));
+        }
+        self.metrics
+            .conversations_ended
+            .with_label_values(&[reason])
+            .inc();
+        let frame = ServerFrame::Ended {
+            conv,
+            reason: reason.into(),
+        };
+        if let Some(c) = counsellor.or(offered_to.as_deref()) {
+            self.send_frame(c, Kind::Ended { conv }, &frame).await;
+        }
+    }
+
+    /// The counsellor holding a pending offer of `conv`, if any.
+    pub(super) async fn offered_to(&self, conv: ConvId) -> Option<String> {
+        let waiting = self.store.waiting(&self.cfg.queues).await.ok()?;
+        waiting
+            .into_iter()
+            .find(|w| w.conv == conv)
+            .and_then(|w| w.offered_to)
+    }
+
+    /// The visitor's connection closed without `leave`: the conversation waits for a resume
+    /// (its lease is no longer renewed here); a pending offer goes back; the counsellor is
+    /// told `peer{away}`.
+    async fn visitor_away(&self, id: ConnId, c: &VisitorConv) {
+        let _ = self
+            .store
+            .detach(c.conv, Side::Visitor, &self.name(id))
+            .await;
+        match &c.counsellor {
+            Some(counsellor) => {
+                let frame = ServerFrame::Peer {
+                    conv: c.conv,
+                    state: "away".into(),
+                };
+                self.send_frame(
+                    counsellor,
+                    Kind::Peer {
+                        conv: c.conv,
+                        visitor: None,
+                    },
+                    &frame,
+                )
+                .await;
+            }
+            None => {
+                if let Some(to) = self.offered_to(c.conv).await
+                    && self.store.withdraw(c.conv, &to, false).await.is_ok()
+                {
+                    self.metrics.offers.with_label_values(&["withdrawn"]).inc();
+                    let frame = ServerFrame::Ended {
+                        conv: c.conv,
+                        reason: "offer_withdrawn".into(),
+                    };
+                    self.send_frame(
+                        &to,
+                        Kind::Withdrawn {
+                            conv: c.conv,
+                            expired: false,
+                        },
+                        &frame,
+                    )
+                    .await;
+                }
+            }
+        }
+    }
+
+    /// `resume{token, conv, upto}` on this node: reattaches the conversation wherever it was
+    /// held and replays what the visitor has not acknowledged.
+    async fn visitor_resume(
+        &self,
+        id: ConnId,
+        token: &str,
+        conv: ConvId,
+        upto: Option<u64>,
+    ) -> Result<(), Refusal> {
+        const EXPIRED: Refusal = (
+            ErrorCode::ResumeExpired,
+            "this conversation cannot be resumed; join again",
+        );
+        if self
+            .local()
+            .visitors
+            .get(&id)
+            .is_none_or(|v| v.conv.is_some())
+        {
+            return Err((ErrorCode::Conflict, "already waiting or in a conversation"));
+        }
+        let queue = token
+            .split_once('.')
+            .and_then(|(_, q)| q.parse::<QueueId>().ok())
+            .filter(|q| self.cfg.queues.contains(q))
+            .ok_or(EXPIRED)?;
+        let me = self.name(id);
+        let old = match self
+            .store
+            .attach(conv, Side::Visitor, &me, Some(token_hash(token)))
+            .await
+        {
+            Ok(old) => old,
+            Err(StoreError::NotFound) => return Err(EXPIRED),
+            Err(e) => return Err(self.refusal(&e)),
+        };
+        if let Some(old) = old.filter(|o| *o != me) {
+            self.send(&old, Kind::Close, None).await;
+        }
+        let _ = self.store.keep(conv, self.cfg.resume_window).await;
+        let counsellor = self
+            .store
+            .live_with(conv)
+            .await
+            .map_err(|e| self.refusal(&e))?;
+        let mut vc = VisitorConv {
+            conv,
+            token: token.to_owned(),
+            queue,
+            counsellor: counsellor.clone(),
+            awaiting_hs1: false,
+            hs2_acked: upto.is_some(),
+            delivered: None,
+            catch_up_until: Some(Instant::now() + CATCH_UP_FOR),
+            last_position: 0,
+        };
+        let mut frames = Vec::new();
+        if counsellor.is_some() {
+            match self
+                .store
+                .replay(conv, Side::Visitor, upto.map(counter::to_visitor))
+                .await
+            {
+                Ok(Replay::Frames(kept)) => {
+                    vc.awaiting_hs1 = kept.first().is_some_and(|k| k.n == counter::ASSIGNED);
+                    vc.delivered = kept.last().map(|k| k.n).or(upto.map(counter::to_visitor));
+                    frames = kept;
+                }
+                Ok(Replay::Lost) => {
+                    self.end_visitor_conv(conv, counsellor.as_deref(), "resume_failed")
+                        .await;
+                    return Err(EXPIRED);
+                }
+                Err(e) => return Err(self.refusal(&e)),
+            }
+        } else if self.store.position(conv).await.is_err() {
+            // Neither live nor waiting: an offer is being accepted this instant, or it ended.
+            return Err(EXPIRED);
+        }
+        {
+            let mut local = self.local();
+            let Some(v) = local.visitors.get_mut(&id) else {
+                return Err(EXPIRED);
+            };
+            v.mailbox.send(&ServerFrame::Resumed { conv });
+            for k in frames {
+                if let Ok(text) = String::from_utf8(k.frame) {
+                    v.mailbox.push(text.into());
+                }
+            }
+            v.conv = Some(vc);
+        }
+        if let Some(c) = counsellor {
+            let frame = ServerFrame::Peer {
+                conv,
+                state: "back".into(),
+            };
+            self.send_frame(
+                &c,
+                Kind::Peer {
+                    conv,
+                    visitor: Some(me),
+                },
+                &frame,
+            )
+            .await;
+        } else if let Ok(position) = self.store.position(conv).await {
+            self.push_position(id, conv, position);
+        }
+        Ok(())
+    }
+
+    /// Re-reads the resume buffers of this node's live visitors and pushes what they have
+    /// not been sent (after an inbox interruption, or shortly after a resume). Frames are
+    /// pushed in order and never twice.
+    pub(super) async fn catch_up(&self, only_recent: bool) {
+        let now = Instant::now();
+        let targets: Vec<(ConnId, ConvId, Option<u64>)> = self
+            .local()
+            .visitors
+            .iter()
+            .filter_map(|(id, v)| {
+                let c = v.conv.as_ref()?;
+                c.counsellor.as_ref()?;
+                if only_recent && c.catch_up_until.is_none_or(|t| t < now) {
+                    return None;
+                }
+                Some((*id, c.conv, c.delivered))
+            })
+            .collect();
+        for (id, conv, delivered) in targets {
+            let Ok(Replay::Frames(kept)) = self.store.replay(conv, Side::Visitor, delivered).await
+            else {
+                continue;
+            };
+            let mut local = self.local();
+            let Some(v) = local.visitors.get_mut(&id) else {
+                continue;
+            };
+            let Some(c) = v.conv.as_mut().filter(|c| c.conv == conv) else {
+                continue;
+            };
+            for k in kept {
+                if c.delivered.is_none_or(|d| k.n > d)
+                    && let Ok(text) = String::from_utf8(k.frame)
+                {
+                    c.delivered = Some(k.n);
+                    v.mailbox.push(text.into());
+                }
+            }
+        }
+    }
+
+    /// After an inbox interruption: catch every live visitor up.
+    pub(super) async fn catch_up_all(&self) {
+        self.catch_up(false).await;
+    }
+}
+
+/// A wait estimate for `position`: one node sees too few chats for the hub's observed
+/// estimates, so the shared engine uses the default of a minute per position.
+fn eta_s(position: u32) -> u64 {
+    u64::from(position.max(1)) * 60
+}

@@ -1,0 +1,277 @@
+//! Many nodes on one Redis (`serve --redis`): a visitor on one node and a counsellor on
+//! another chat end to end encrypted; the visitor's node goes away and the visitor resumes on
+//! a third with every message delivered exactly once; a Redis restart is survived and
+//! reported; nothing of an ended conversation stays in Redis, and every key has a TTL.
+//! Each test starts its own `redis-server` on a free port.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "support/redis_server.rs"]
+mod redis_server;
+
+use std::time::Duration;
+
+use common::*;
+use lyt::client::WsClient;
+use lyt::client::e2e::{Chat, VisitorHandshake};
+use lyt::crypto::AppMessage;
+use lyt::protocol::{ConvId, CounsellorFrame, ServerFrame, VisitorFrame};
+use redis_server::RedisServer;
+
+/// Nodes of one service: one demo directory (org root, accounts), one Redis.
+struct Nodes {
+    demo_dir: tempfile::TempDir,
+    url: String,
+}
+
+impl Nodes {
+    fn new(redis: &RedisServer) -> Self {
+        Self {
+            demo_dir: tempfile::tempdir().unwrap(),
+            url: redis.url(),
+        }
+    }
+
+    async fn start(&self) -> TestServer {
+        let url = self.url.clone();
+        start_in(
+            tempfile::tempdir().unwrap(),
+            self.demo_dir.path().join("lyt-demo"),
+            move |c| {
+                c.redis.url = Some(lyt::config::Secret::new(url));
+                c.limits.resume_window_s = 30;
+            },
+        )
+        .await
+    }
+}
+
+fn text(body: &str) -> AppMessage {
+    AppMessage::Text {
+        body: body.into(),
+        ts: 0,
+    }
+}
+
+/// Waits for the next frame that is not `queued` (positions arrive from every tick).
+async fn next(ws: &mut WsClient) -> ServerFrame {
+    loop {
+        match ws.frame(WAIT).await.unwrap() {
+            ServerFrame::Queued { .. } => {}
+            f => return f,
+        }
+    }
+}
+
+/// Receives one data frame and decrypts it (`None`: a replay the session dropped).
+async fn receive(ws: &mut WsClient, chat: &mut Chat) -> Option<(u64, AppMessage)> {
+    match next(ws).await {
+        ServerFrame::Data { n, m, .. } => chat.open(n, &m).unwrap().map(|msg| (n, msg)),
+        other => panic!("expected data, got {other:?}"),
+    }
+}
+
+/// A visitor on `a` and a counsellor on `b`, through the handshake: sockets, chats, the
+/// conversation and the resume token.
+async fn cross_node_pair(
+    a: &TestServer,
+    b: &TestServer,
+) -> (WsClient, Counsellor, Chat, Chat, ConvId, String) {
+    let mut c = b.counsellor("maja", 1).await;
+    let mut v = a.visitor().await;
+    let (_, token) = join_with_token(&mut v, "da/exit").await;
+    let conv = match next(&mut c).await {
+        ServerFrame::Offer { conv, .. } => conv,
+        other => panic!("expected offer, got {other:?}"),
+    };
+    c.send(&CounsellorFrame::Accept { conv }).await.unwrap();
+    let ServerFrame::Assigned { bundle, .. } = next(&mut v).await else {
+        panic!("expected assigned")
+    };
+    let (hs, m) = VisitorHandshake::start(&a.demo.org_root_pub, conv, &bundle, now()).unwrap();
+    v.send(&VisitorFrame::Hs1 { conv, m }).await.unwrap();
+    let ServerFrame::Hs1 { m, .. } = next(&mut c).await else {
+        panic!("expected hs1")
+    };
+    let (mut c_chat, m) = c.shift.accept(conv, &m).unwrap();
+    c.send(&CounsellorFrame::Hs2 { conv, m }).await.unwrap();
+    let ServerFrame::Hs2 { m, .. } = next(&mut v).await else {
+        panic!("expected hs2")
+    };
+    let mut v_chat = hs.finish(&m).unwrap();
+    let (n, m) = v_chat.seal(&AppMessage::Hello {}).unwrap();
+    v.send(&VisitorFrame::Data { conv, n, m }).await.unwrap();
+    let (_, hello) = receive(&mut c, &mut c_chat).await.unwrap();
+    assert_eq!(hello, AppMessage::Hello {});
+    assert_eq!(v_chat.safety_code(), c_chat.safety_code());
+    (v, c, v_chat, c_chat, conv, token)
+}
+
+async fn counsellor_says(c: &mut Counsellor, chat: &mut Chat, body: &str) {
+    let (n, m) = chat.seal(&text(body)).unwrap();
+    c.send(&CounsellorFrame::Data {
+        conv: chat.conv(),
+        n,
+        m,
+    })
+    .await
+    .unwrap();
+}
+
+async fn visitor_says(v: &mut WsClient, chat: &mut Chat, body: &str) {
+    let (n, m) = chat.seal(&text(body)).unwrap();
+    v.send(&VisitorFrame::Data {
+        conv: chat.conv(),
+        n,
+        m,
+    })
+    .await
+    .unwrap();
+}
+
+/// Every key in Redis carries a TTL.
+async fn every_key_has_a_ttl(redis: &RedisServer) {
+    let mut con = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    for key in keys {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert!(ttl > 0, "{key} has no TTL ({ttl})");
+    }
+}
+
+/// Keys that name `conv`.
+async fn keys_of(redis: &RedisServer, conv: ConvId) -> Vec<String> {
+    let mut con = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    let id = conv.to_string();
+    let mut hits: Vec<String> = keys.into_iter().filter(|k| k.contains(&id)).collect();
+    // Routing structures hold the id as a member.
+    for key in [
+        "lyt:{route}:live",
+        "lyt:{route}:offer",
+        "lyt:{route}:lease",
+        "lyt:{route}:queue_of",
+    ] {
+        let t: String = redis::cmd("TYPE")
+            .arg(key)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        let member = match t.as_str() {
+            "hash" => redis::cmd("HEXISTS")
+                .arg(key)
+                .arg(&id)
+                .query_async::<bool>(&mut con)
+                .await
+                .unwrap(),
+            "zset" => redis::cmd("ZSCORE")
+                .arg(key)
+                .arg(&id)
+                .query_async::<Option<f64>>(&mut con)
+                .await
+                .unwrap()
+                .is_some(),
+            _ => false,
+        };
+        if member {
+            hits.push(format!("{key} ∋ conv"));
+        }
+    }
+    hits
+}
+
+/// A visitor on node A and a counsellor on node B chat, both ways; node A goes away; the
+/// visitor resumes on node C: what the counsellor wrote meanwhile arrives exactly once, and
+/// the chat goes on. When it ends, nothing of it remains in Redis within a second, and every
+/// key has a TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_across_nodes_survives_the_visitors_node() {
+    let redis = RedisServer::start();
+    let nodes = Nodes::new(&redis);
+    let a = nodes.start().await;
+    let b = nodes.start().await;
+    let c_node = nodes.start().await;
+    let (mut v, mut c, mut v_chat, mut c_chat, conv, token) = cross_node_pair(&a, &b).await;
+
+    counsellor_says(&mut c, &mut c_chat, "one").await;
+    let (n1, m) = receive(&mut v, &mut v_chat).await.unwrap();
+    assert_eq!(m, text("one"));
+    v.send(&VisitorFrame::Ack { conv, upto: n1 }).await.unwrap();
+    visitor_says(&mut v, &mut v_chat, "from the visitor").await;
+    assert_eq!(
+        receive(&mut c, &mut c_chat).await.unwrap().1,
+        text("from the visitor")
+    );
+
+    // Node A goes away with the visitor's socket.
+    drop(v);
+    a.stop().await;
+    match next(&mut c).await {
+        ServerFrame::Peer { state, .. } => assert_eq!(state, "away"),
+        other => panic!("expected peer away, got {other:?}"),
+    }
+    counsellor_says(&mut c, &mut c_chat, "two").await;
+    counsellor_says(&mut c, &mut c_chat, "three").await;
+
+    // The visitor resumes on node C.
+    let mut v = c_node.visitor().await;
+    v.send(&VisitorFrame::Resume {
+        token: token.clone(),
+        conv,
+        upto: Some(n1),
+    })
+    .await
+    .unwrap();
+    assert!(matches!(next(&mut v).await, ServerFrame::Resumed { conv: got } if got == conv));
+    counsellor_says(&mut c, &mut c_chat, "four").await;
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        if let Some((_, m)) = receive(&mut v, &mut v_chat).await {
+            got.push(m);
+        }
+    }
+    assert_eq!(got, vec![text("two"), text("three"), text("four")]);
+    match next(&mut c).await {
+        ServerFrame::Peer { state, .. } => assert_eq!(state, "back"),
+        other => panic!("expected peer back, got {other:?}"),
+    }
+    visitor_says(&mut v, &mut v_chat, "still here").await;
+    assert_eq!(
+        receive(&mut c, &mut c_chat).await.unwrap().1,
+        text("still here")
+    );
+    // Nothing more, in particular no duplicate.
+    assert!(v.frame(Duration::from_millis(600)).await.is_err());
+
+    every_key_has_a_ttl(&redis).await;
+    c.send(&CounsellorFrame::End {
+        conv,
+        tags: lyt::protocol::Tags::default(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(ended(&mut v).await, "counsellor_ended");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(keys_of(&redis, conv).await, Vec::<String>::new());
+    every_key_has_a_ttl(&redis).await;
+}
