@@ -275,3 +275,47 @@ async fn chat_across_nodes_survives_the_visitors_node() {
     assert_eq!(keys_of(&redis, conv).await, Vec::<String>::new());
     every_key_has_a_ttl(&redis).await;
 }
+
+/// Redis goes away mid-run: new joins get `overloaded` (the nodes keep running); when it comes
+/// back empty, the nodes reconnect by themselves and say what was lost — the live chat ends
+/// with `state_lost` on both sides — and new chats work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_is_survived_and_reported() {
+    let mut redis = RedisServer::start();
+    let nodes = Nodes::new(&redis);
+    let a = nodes.start().await;
+    let b = nodes.start().await;
+    let (mut v, mut c, _, _, _, _) = cross_node_pair(&a, &b).await;
+
+    redis.stop();
+    let mut w = a.visitor().await;
+    join_refused_overloaded(&mut w).await;
+
+    redis.restart();
+    assert_eq!(ended(&mut v).await, "state_lost");
+    assert_eq!(ended(&mut c).await, "state_lost");
+
+    // The counsellor is still on duty, present again, and takes the next chat.
+    let mut v2 = a.visitor().await;
+    join(&mut v2, "da/exit").await;
+    let conv = match next(&mut c).await {
+        ServerFrame::Offer { conv, .. } => conv,
+        other => panic!("expected offer, got {other:?}"),
+    };
+    c.send(&CounsellorFrame::Accept { conv }).await.unwrap();
+    assert!(matches!(next(&mut v2).await, ServerFrame::Assigned { conv: got, .. } if got == conv));
+    every_key_has_a_ttl(&redis).await;
+}
+
+/// Sends `join` until the node answers `overloaded` (its store calls fail fast).
+async fn join_refused_overloaded(v: &mut WsClient) {
+    v.send_text(r#"{"t":"join","queue":"da/exit"}"#.to_owned())
+        .await
+        .unwrap();
+    match v.frame(Duration::from_secs(10)).await.unwrap() {
+        ServerFrame::Error { code, message, .. } => {
+            assert_eq!(code, lyt::protocol::ErrorCode::Overloaded, "{message}");
+        }
+        other => panic!("expected overloaded, got {other:?}"),
+    }
+}

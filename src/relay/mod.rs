@@ -57,7 +57,7 @@ impl Relay {
     /// A relay that is one node of many sharing `store`.
     pub fn shared(cfg: HubConfig, metrics: Metrics, store: Arc<dyn crate::store::Store>) -> Self {
         let hub = Arc::new(Mutex::new(Hub::new(cfg.clone(), metrics.clone())));
-        let cluster = cluster::Cluster::new(store, cfg, metrics, hub.clone());
+        let cluster = cluster::Cluster::new(store, cfg, metrics, Arc::clone(&hub));
         Self {
             shared: Arc::new(Shared {
                 hub,
@@ -93,7 +93,7 @@ impl Relay {
     pub async fn run_ticker(self, shutdown: CancellationToken) {
         if let Some(cluster) = self.shared.cluster.clone() {
             tokio::join!(
-                cluster.clone().run_ticker(shutdown.clone()),
+                Arc::clone(&cluster).run_ticker(shutdown.clone()),
                 cluster.run_inbox(shutdown.clone()),
                 self.run_hub_ticker(shutdown),
             );

@@ -316,10 +316,10 @@ impl Cluster {
         + 'static,
     ) -> mpsc::Sender<Op> {
         let (tx, mut rx) = mpsc::channel::<Op>(WORKER_QUEUE);
-        let me = self.clone();
+        let me = Arc::clone(self);
         tokio::spawn(async move {
             while let Some(op) = rx.recv().await {
-                apply(me.clone(), op).await;
+                apply(Arc::clone(&me), op).await;
             }
         });
         tx
