@@ -320,9 +320,11 @@ async fn colleagues(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let p = principal(&s, &headers)?;
-    let list: Vec<Colleague> = s
-        .relay
-        .with(|h| h.colleagues(&p.alias))
+    let list = match s.relay.cluster() {
+        Some(c) => c.colleagues(&p.alias),
+        None => s.relay.with(|h| h.colleagues(&p.alias)),
+    };
+    let list: Vec<Colleague> = list
         .into_iter()
         .map(|(alias, available)| Colleague { alias, available })
         .collect();
@@ -369,7 +371,10 @@ pub struct Snapshot {
 
 /// The supervisor snapshot now.
 pub fn make_snapshot(s: &AppState) -> Snapshot {
-    let hub = s.relay.with(|h| h.snapshot(Instant::now()));
+    let mut hub = s.relay.with(|h| h.snapshot(Instant::now()));
+    if let Some(c) = s.relay.cluster() {
+        c.overlay(&mut hub);
+    }
     let count = |st: CounsellorState| hub.on_duty.iter().filter(|d| d.state == st).count();
     let on_duty: std::collections::BTreeSet<String> =
         hub.on_duty.iter().map(|d| d.alias.to_lowercase()).collect();

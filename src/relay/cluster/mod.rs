@@ -670,6 +670,56 @@ fn decode(payload: &[u8]) -> Option<(Note, Option<Utf8Bytes>)> {
 }
 
 impl Cluster {
+    /// Puts the shared figures (all nodes) into the supervisor's snapshot in place of the
+    /// node's own hub's: queues, counsellors on duty, live chats. Today's statistics stay
+    /// this node's.
+    pub fn overlay(&self, snap: &mut super::hub::HubSnapshot) {
+        use super::hub::{CounsellorState, OnDuty, QueueFigures};
+        let f = self.figures();
+        snap.queues = f
+            .waiting
+            .iter()
+            .map(|(q, n, longest)| QueueFigures {
+                id: q.to_string(),
+                waiting: *n,
+                longest_wait_s: longest.as_secs(),
+                eta_s: (*n as u64 + 1) * 60,
+            })
+            .collect();
+        snap.on_duty = f
+            .on_duty
+            .iter()
+            .map(|(alias, load, capacity, on_break)| OnDuty {
+                alias: alias.clone(),
+                state: if *on_break {
+                    CounsellorState::OnBreak
+                } else if load >= capacity {
+                    CounsellorState::Busy
+                } else {
+                    CounsellorState::Available
+                },
+                chats: *load,
+                capacity: *capacity,
+            })
+            .collect();
+        snap.on_duty.sort_by(|a, b| a.alias.cmp(&b.alias));
+        snap.active_chats = f.live;
+    }
+
+    /// Colleagues on duty on any node other than `alias`, and whether each can take a chat.
+    pub fn colleagues(&self, alias: &str) -> Vec<(String, bool)> {
+        let mut out: Vec<(String, bool)> = self
+            .figures()
+            .on_duty
+            .into_iter()
+            .filter(|(a, ..)| !a.eq_ignore_ascii_case(alias))
+            .map(|(a, load, capacity, on_break)| (a, load < capacity && !on_break))
+            .collect();
+        out.sort();
+        out.dedup_by(|a, b| a.0 == b.0);
+        out
+    }
+
     /// Number of this node's visitor connections in a conversation.
     pub fn local_conversations(&self) -> usize {
         self.local()
