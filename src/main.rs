@@ -40,6 +40,13 @@ enum Command {
     /// (`lyt counsellor bot`) and leaves. Never against counsellors on shift: it takes a
     /// chat slot like any visitor.
     Probe(ProbeArgs),
+    /// Exit 0 when a node's internal listener answers `/readyz` with 200, else 1: the
+    /// container health check (the runtime image has no shell or curl).
+    Health {
+        /// The readiness URL on the internal listener.
+        #[arg(long, default_value = "http://127.0.0.1:9090/readyz")]
+        url: String,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -254,6 +261,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Probe(args) => probe(args),
+        Command::Health { url } => health(&url),
         Command::Counsellor(CounsellorCommand::Bot {
             server,
             demo_dir,
@@ -272,6 +280,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(Into::into)
         }
     }
+}
+
+#[allow(clippy::print_stdout, reason = "the answer is the command's output")]
+fn health(url: &str) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
+    let status = runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()?;
+        client.get(url).send().await.map(|r| r.status())
+    });
+    let status = status.with_context(|| format!("{url} does not answer"))?;
+    anyhow::ensure!(status.is_success(), "{url} answers {status}");
+    println!("ready");
+    Ok(())
 }
 
 #[allow(clippy::print_stdout, reason = "the report is the command's output")]

@@ -248,7 +248,8 @@ fn example_config_passes_check() {
 
 /// `lyt probe` is a visitor that chats end to end: against a demo relay, whose bot answers,
 /// it verifies the counsellor's chain to the org root, exchanges encrypted messages and
-/// leaves; pinned to another org root it refuses the counsellor and fails.
+/// leaves; pinned to another org root it refuses the counsellor and fails. `lyt health`
+/// answers for the running node and fails once it stopped.
 #[test]
 fn probe_chats_end_to_end_with_the_demo_bot() {
     let dir = tempfile::tempdir().unwrap();
@@ -265,9 +266,12 @@ fn probe_chats_end_to_end_with_the_demo_bot() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut public, mut root) = (None, None);
-    while public.is_none() || root.is_none() {
+    let (mut public, mut root, mut internal) = (None, None, None);
+    while public.is_none() || root.is_none() || internal.is_none() {
         let line = lines.next().unwrap().unwrap();
+        if let Some(a) = line.strip_prefix("lyt internal on http://") {
+            internal = a.split(' ').next().map(str::to_owned);
+        }
         if let Some(a) = line
             .strip_prefix("lyt listening on http://")
             .and_then(|l| l.strip_suffix(" (public)"))
@@ -308,6 +312,19 @@ fn probe_chats_end_to_end_with_the_demo_bot() {
         !out.status.success() && err.contains("end-to-end encryption failed"),
         "{err}"
     );
+    // The container health check: ready while the node runs, failing once it is gone.
+    let internal = internal.unwrap();
+    let health = || {
+        lyt(dir.path())
+            .args(["health", "--url", &format!("http://{internal}/readyz")])
+            .output()
+            .unwrap()
+    };
+    let out = health();
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("ready"));
     child.kill().unwrap();
     child.wait().unwrap();
+    let out = health();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not answer"));
 }
