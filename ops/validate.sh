@@ -28,6 +28,7 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v openssl >/dev/null || need+=(openssl)
+command -v curl >/dev/null || need+=(curl)   # for ops/smoke.sh
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 if ((${#need[@]})); then
   say "installing ${need[*]}"
