@@ -9,7 +9,9 @@
 #   4. the widget loader is served byte for byte as its SRI hash says;
 #   5. when nginx is installed: the same node behind ops/nginx/ (TLS with a throwaway
 #      certificate, WebSocket upgrade through the proxy) and its access log names no client;
-#   6. the node stops cleanly on SIGTERM.
+#   6. as root: a node as in the container image (read-only root filesystem, uid 65532,
+#      only the data directory writable) starts, is ready, and stops cleanly;
+#   7. the node stops cleanly on SIGTERM.
 #
 # Usage: ops/smoke.sh [--nodes 1]        (LYT_BIN: the lyt binary; built when unset)
 # Structured for a multi-node variant: `--nodes N --redis URL` would start N nodes on one
@@ -141,6 +143,32 @@ if command -v nginx >/dev/null; then
   [ -s "$n/access.log" ] || fail "nginx wrote no access log"
   ! grep -q '127\.0\.0\.1' "$n/access.log" || fail "the access log names the client: $(head -3 "$n/access.log")"
   grep -q ' /v1/visitor HTTP/1.1 101 ' "$n/access.log" || fail "the upgrade is not in the access log"
+fi
+
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v setpriv >/dev/null; then
+  say "as in the container: read-only root filesystem, uid 65532, only the data directory writable"
+  ro="$work/ro"; mkdir -p "$ro/data"; chown -R 65532:65532 "$ro"; chmod 0700 "$ro/data"
+  chmod 0711 "$work"   # uid 65532 must reach its data directory inside
+  cat >"$ro/run.sh" <<EOF
+set -e
+mount -o remount,bind,ro /
+mount --bind "$ro/data" "$ro/data"
+mount -o remount,bind,rw "$ro/data"
+cd "$ro/data"
+exec setpriv --reuid 65532 --regid 65532 --clear-groups env -i LYT_DATA_DIR="$ro/data" \
+  LYT_LISTEN=127.0.0.1:0 LYT_INTERNAL=127.0.0.1:0 "$lyt" serve --config "$config"
+EOF
+  # A mount namespace of its own: the read-only remount never touches this machine's root.
+  unshare --mount --propagation private sh "$ro/run.sh" >"$ro/out" 2>"$ro/err" &
+  ro_pid=$!
+  for _ in $(seq 100); do grep -qs '^lyt internal on' "$ro/out" && break; sleep 0.1; done
+  internal="$(sed -n 's/^lyt internal on \(http:\/\/[^ ]*\) .*/\1/p' "$ro/out")"
+  [ -n "$internal" ] || { cat "$ro/out" "$ro/err"; fail "no start with a read-only root"; }
+  "$lyt" health --url "$internal/readyz" >/dev/null || fail "not ready with a read-only root"
+  kill -TERM "$ro_pid"
+  wait "$ro_pid" || { cat "$ro/err"; fail "the read-only node exited with $?"; }
+  [ -d "$ro/data/referrals" ] || fail "nothing written to the data directory"
+  if grep -qiE 'read-only|permission denied' "$ro/err"; then cat "$ro/err"; fail "a write outside the data directory"; fi
 fi
 
 say "SIGTERM stops node(s) cleanly"
