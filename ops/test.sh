@@ -68,3 +68,11 @@ if [ -d web-widget/browser ]; then
   target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
   (cd web-widget && LYT_BIN="$target_dir/debug/lyt" npm run test:browser)
 fi
+
+# --- ops (#11): each deployment file checked by its own tool (ops/validate.sh installs
+# them), then one node from the example config with a bot and a probe chat (ops/smoke.sh).
+say "ops: validate the deployment files, smoke-test one node"
+cargo build --locked --bin lyt
+ops_lyt="${CARGO_TARGET_DIR:-$PWD/target}/debug/lyt"
+LYT_BIN="$ops_lyt" ./ops/validate.sh
+LYT_BIN="$ops_lyt" ./ops/smoke.sh

@@ -36,6 +36,36 @@ enum Command {
     /// Brobygger referrals: an office fetches and opens its referrals; tokens for offices.
     #[command(subcommand)]
     Referral(ReferralCommand),
+    /// A deployment check: a synthetic visitor chats end to end with a bot counsellor
+    /// (`lyt counsellor bot`) and leaves. Never against counsellors on shift: it takes a
+    /// chat slot like any visitor.
+    Probe(ProbeArgs),
+    /// Exit 0 when a node's internal listener answers `/readyz` with 200, else 1: the
+    /// container health check (the runtime image has no shell or curl).
+    Health {
+        /// The readiness URL on the internal listener.
+        #[arg(long, default_value = "http://127.0.0.1:9090/readyz")]
+        url: String,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct ProbeArgs {
+    /// The relay's public base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// The Origin to send (an allowed origin; default: the server URL).
+    #[arg(long)]
+    origin: Option<String>,
+    /// The organisation's root public key (base64url), as pinned in the widget.
+    #[arg(long, env = "LYT_ORG_ROOT", allow_hyphen_values = true)]
+    org_root: String,
+    /// The queue to join.
+    #[arg(long, default_value = "da/exit")]
+    queue: String,
+    /// Seconds the whole probe may take.
+    #[arg(long, default_value_t = 60)]
+    timeout_s: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -114,6 +144,10 @@ struct ServeArgs {
     /// Print the effective configuration (secrets redacted) and exit.
     #[arg(long)]
     print_config: bool,
+    /// Check the configuration as a start would (settings, org root, office certificates,
+    /// opening hours) without listening, print a summary and exit: 0 when it would start.
+    #[arg(long, conflicts_with = "print_config")]
+    check: bool,
     /// In demo mode, do not start the demo counsellor bot (which answers chats as "Ali").
     #[arg(long)]
     no_demo_bot: bool,
@@ -225,6 +259,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Probe(args) => probe(args),
+        Command::Health { url } => health(&url),
         Command::Counsellor(CounsellorCommand::Bot {
             server,
             demo_dir,
@@ -243,6 +279,54 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(Into::into)
         }
     }
+}
+
+#[allow(clippy::print_stdout, reason = "the answer is the command's output")]
+fn health(url: &str) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
+    let status = runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()?;
+        client.get(url).send().await.map(|r| r.status())
+    });
+    let status = status.with_context(|| format!("{url} does not answer"))?;
+    anyhow::ensure!(status.is_success(), "{url} answers {status}");
+    println!("ready");
+    Ok(())
+}
+
+#[allow(clippy::print_stdout, reason = "the report is the command's output")]
+fn probe(args: ProbeArgs) -> anyhow::Result<()> {
+    let org_root: [u8; 32] = lyt::crypto::b64_decode(args.org_root.trim(), "org root")
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .context("--org-root must be the 32-byte org root public key in base64url")?;
+    let queue = args
+        .queue
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--queue must be a queue id like da/exit"))?;
+    let server = args.server.trim_end_matches('/').to_owned();
+    let opts = lyt::client::probe::ProbeOptions {
+        origin: args.origin.unwrap_or_else(|| server.clone()),
+        server,
+        org_root,
+        queue,
+        timeout: std::time::Duration::from_secs(args.timeout_s.max(1)),
+    };
+    let started = std::time::Instant::now();
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
+    let report = runtime
+        .block_on(lyt::client::probe::run(&opts))
+        .context("probe failed")?;
+    println!(
+        "probe OK: chatted end to end with {} (certificate verified, safety code {}), ended {}, in {} ms",
+        report.alias,
+        report.safety_code,
+        report.ended,
+        started.elapsed().as_millis()
+    );
+    Ok(())
 }
 
 #[allow(clippy::print_stdout, reason = "the report is the command's output")]
@@ -319,6 +403,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     if args.print_config {
         println!("{}", config.redacted_toml());
+        return Ok(());
+    }
+    if args.check {
+        let r = lyt::server::check(&config)?;
+        println!(
+            "configuration OK: {} queue(s), {} account(s), {} office(s), org root {}; public {}, internal {}",
+            r.queues,
+            r.accounts,
+            r.offices,
+            if r.org_root { "pinned" } else { "not set" },
+            config.listen,
+            config.internal
+        );
         return Ok(());
     }
     if demo.is_some() && !config.listen.ip().is_loopback() {

@@ -64,6 +64,19 @@ pub struct Inner {
     pub longest_wait: IntGaugeVec,
     /// The wait estimate for someone joining now, by queue, set at each scrape.
     pub eta: IntGaugeVec,
+    /// 1 while chats are open by the opening hours, else 0, set at each scrape (alerts such
+    /// as "nobody on duty" apply only while open).
+    pub open: IntGauge,
+    /// 1 while the state store answers, 0 while it is unavailable. The in-memory store of a
+    /// single node always answers; a node on shared state sets it from its store calls.
+    pub store_up: IntGauge,
+    /// Public HTTP responses by status class (`1xx` … `5xx`; WebSocket upgrades are `1xx`).
+    pub http_responses: IntCounterVec,
+    /// File descriptors the process has open (each connection holds one), set at each
+    /// scrape; absent where `/proc` is not available.
+    pub open_fds: IntGauge,
+    /// The process's file-descriptor limit (`RLIMIT_NOFILE`), set at each scrape.
+    pub max_fds: IntGauge,
 }
 
 /// Buckets of waits and chats: from seconds to two hours.
@@ -133,6 +146,16 @@ impl Metrics {
         .expect("metric definition is valid");
         reg.register(Box::new(abandoned.clone()))
             .expect("metric names are unique");
+        let gauge = |name: &str, help: &str| {
+            let g = IntGauge::new(name, help).expect("metric definition is valid");
+            reg.register(Box::new(g.clone()))
+                .expect("metric names are unique");
+            g
+        };
+        let open = gauge("lyt_open", "1 while chats are open by the opening hours");
+        let store_up = gauge("lyt_store_up", "1 while the state store answers");
+        let open_fds = gauge("lyt_process_open_fds", "Open file descriptors");
+        let max_fds = gauge("lyt_process_max_fds", "File descriptor limit");
         let inner = Inner {
             connections: counter_vec(
                 &reg,
@@ -216,6 +239,16 @@ impl Metrics {
                 "Wait estimate for someone joining now",
                 &["queue"],
             ),
+            open,
+            store_up,
+            http_responses: counter_vec(
+                &reg,
+                "lyt_http_responses_total",
+                "Public HTTP responses by status class",
+                &["class"],
+            ),
+            open_fds,
+            max_fds,
             registry: reg,
         };
         Self {
@@ -235,6 +268,21 @@ impl Metrics {
         }
         String::from_utf8(buf).unwrap_or_default()
     }
+}
+
+/// The process's open file descriptors and their limit, from `/proc/self` (Linux); `None`
+/// elsewhere or when unreadable.
+pub fn fd_usage() -> Option<(i64, i64)> {
+    let open = std::fs::read_dir("/proc/self/fd").ok()?.count();
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let max = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))?
+        .split_whitespace()
+        .next()?
+        .parse::<i64>()
+        .ok()?;
+    Some((i64::try_from(open).unwrap_or(i64::MAX), max))
 }
 
 impl Default for Metrics {

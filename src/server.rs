@@ -161,9 +161,10 @@ async fn save_stats(
         };
         let days = relay.with(|h| h.stats_to_save());
         let d = dir.clone();
+        let node = relay.cluster().map(|c| c.node().to_owned());
         let saved = tokio::task::spawn_blocking(move || {
             days.iter()
-                .try_for_each(|day| crate::stats::save_day(&d, day))
+                .try_for_each(|day| crate::stats::save_day(&d, day, node.as_deref()))
         })
         .await;
         if !matches!(saved, Ok(Ok(()))) {
@@ -215,6 +216,35 @@ async fn prune_limits(limits: crate::limits::Limits, shutdown: CancellationToken
     }
 }
 
+/// What `start` checks before it binds anything: the org root, every office certificate
+/// (chains to the root, in its validity period now) and the opening hours. `lyt serve
+/// --check` runs exactly this, so a configuration that passes it starts (unless a port is
+/// taken or the data directory cannot be opened).
+pub fn check(config: &Config) -> Result<CheckReport, StartError> {
+    let root = org_root(config)?;
+    let offices = offices(config, root.as_ref())?;
+    crate::routing::hours::Schedule::new(&config.hours).map_err(StartError::Config)?;
+    Ok(CheckReport {
+        queues: config.queues.len(),
+        accounts: config.accounts.len(),
+        offices: offices.len(),
+        org_root: root.is_some(),
+    })
+}
+
+/// What a checked configuration holds, for the operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Routing queues.
+    pub queues: usize,
+    /// Staff accounts in the file.
+    pub accounts: usize,
+    /// Verified office certificates.
+    pub offices: usize,
+    /// Whether an org root is pinned.
+    pub org_root: bool,
+}
+
 impl Server {
     /// Binds both listeners and starts serving.
     pub async fn start(config: Config) -> Result<Self, StartError> {
@@ -252,6 +282,8 @@ impl Server {
         }
         let origins = Origins::new(allowed.iter().map(String::as_str));
         let metrics = Metrics::new();
+        // In memory the state cannot be unavailable; on Redis the cluster ticker sets it.
+        metrics.store_up.set(1);
         let relay = match &config.redis.url {
             None => Relay::new(HubConfig::from_config(&config), metrics.clone()),
             Some(url) => {
@@ -338,7 +370,9 @@ impl Server {
             axum::serve(internal, internal_app).with_graceful_shutdown(s2.cancelled_owned());
         let ticker = tokio::spawn(relay.clone().run_ticker(shutdown.clone()));
         let pruner = tokio::spawn(prune_limits(limits, shutdown.clone()));
-        if let Some(dir) = &data_dir {
+        // With many nodes each process saves its own file (summed by the export), so there
+        // is nothing of this process's to restore.
+        if let Some(dir) = data_dir.as_ref().filter(|_| relay.cluster().is_none()) {
             let today = relay.with(|h| h.today_date());
             match crate::stats::load_day(dir, &today) {
                 Ok(Some(saved)) => relay.with(|h| h.restore_stats(saved)),

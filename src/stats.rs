@@ -81,6 +81,25 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Adds another file's counts of the same day (another node's).
+    pub fn merge(&mut self, other: Self) {
+        self.contacts += other.contacts;
+        self.joined += other.joined;
+        self.abandoned += other.abandoned;
+        for (mine, theirs) in [
+            (&mut self.by_channel, other.by_channel),
+            (&mut self.by_language, other.by_language),
+            (&mut self.by_topic, other.by_topic),
+            (&mut self.by_outcome, other.by_outcome),
+        ] {
+            for (k, v) in theirs {
+                *mine.entry(k).or_default() += v;
+            }
+        }
+        self.waits.extend(other.waits);
+        self.waits.truncate(MAX_WAIT_SAMPLES);
+    }
+
     /// Starts a new day when `date` is not the current one.
     fn roll(&mut self, date: &str) {
         if self.date != date {
@@ -228,9 +247,42 @@ impl Stats {
     }
 }
 
-/// The file a day's counts are saved in.
+/// The file a day's counts are saved in: `stats/YYYY-MM-DD.json`, or with many nodes sharing
+/// one data directory `stats/YYYY-MM-DD.<node>.json`, one per node process (summed by
+/// `load_day_all`), so no node overwrites another's counts.
 pub fn day_file(data_dir: &std::path::Path, date: &str) -> std::path::PathBuf {
     data_dir.join("stats").join(format!("{date}.json"))
+}
+
+fn node_day_file(data_dir: &std::path::Path, date: &str, node: &str) -> std::path::PathBuf {
+    data_dir.join("stats").join(format!("{date}.{node}.json"))
+}
+
+/// A day's counts from every file of that day (one node's, or each of many nodes'), summed.
+pub fn load_day_all(data_dir: &std::path::Path, date: &str) -> std::io::Result<Option<Stats>> {
+    let mut total = load_day(data_dir, date)?;
+    let dir = data_dir.join("stats");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(total),
+        Err(e) => return Err(e),
+    };
+    let (prefix, own) = (format!("{date}."), format!("{date}.json"));
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&prefix) && n.ends_with(".json") && *n != own)
+        .collect();
+    names.sort();
+    for name in names {
+        let text = std::fs::read_to_string(dir.join(&name))?;
+        let part: Stats = serde_json::from_str(&text)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        match total.as_mut() {
+            Some(t) => t.merge(part),
+            None => total = Some(part),
+        }
+    }
+    Ok(total)
 }
 
 /// Reads a day's saved counts, if any.
@@ -244,10 +296,19 @@ pub fn load_day(data_dir: &std::path::Path, date: &str) -> std::io::Result<Optio
     }
 }
 
-/// Saves a day's counts atomically.
-pub fn save_day(data_dir: &std::path::Path, stats: &Stats) -> std::io::Result<()> {
+/// Saves a day's counts atomically; `node` names this node's own file when many nodes
+/// share the data directory.
+pub fn save_day(
+    data_dir: &std::path::Path,
+    stats: &Stats,
+    node: Option<&str>,
+) -> std::io::Result<()> {
     let json = serde_json::to_vec_pretty(stats).map_err(std::io::Error::other)?;
-    crate::auth::write_atomic(&day_file(data_dir, &stats.date), &json)
+    let path = match node {
+        Some(node) => node_day_file(data_dir, &stats.date, node),
+        None => day_file(data_dir, &stats.date),
+    };
+    crate::auth::write_atomic(&path, &json)
 }
 
 /// Counts below this are shown as `<3` in a public export: a small count can point to a
@@ -293,7 +354,7 @@ pub fn export_csv(
     let mut day = start;
     while day <= end {
         let date = day.to_string();
-        let mut rows = load_day(data_dir, &date)?
+        let mut rows = load_day_all(data_dir, &date)?
             .map(|s| s.rows())
             .unwrap_or_default();
         for (office, days) in &referrals {
@@ -388,7 +449,7 @@ mod tests {
         assert_eq!(t.by_language["da"], 2);
         // Saved and restored on the same day, not on another.
         let tmp = tempfile::tempdir().unwrap();
-        save_day(tmp.path(), &s.to_save()[0]).unwrap();
+        save_day(tmp.path(), &s.to_save()[0], None).unwrap();
         let back = load_day(tmp.path(), d1).unwrap().unwrap();
         let mut fresh = Stats::default();
         fresh.restore(back.clone(), "2026-11-24");
@@ -436,7 +497,21 @@ mod tests {
             &tags(&["health"], None),
             "untagged",
         );
-        save_day(tmp.path(), &s.to_save()[0]).unwrap();
+        save_day(tmp.path(), &s.to_save()[0], None).unwrap();
+        // Two more nodes' files of the same day are summed in; another day's is not.
+        let mut other = Stats::default();
+        other.contact(
+            "2026-11-23",
+            "chat",
+            Some("da"),
+            &tags(&["exit"], Some("advice")),
+            "x",
+        );
+        save_day(tmp.path(), &other.to_save()[0], Some("a1b2c3")).unwrap();
+        save_day(tmp.path(), &other.to_save()[0], Some("d4e5f6")).unwrap();
+        let mut later = Stats::default();
+        later.joined("2026-11-29");
+        save_day(tmp.path(), &later.to_save()[0], Some("a1b2c3")).unwrap();
         std::fs::write(
             crate::referral::referral_stats_file(tmp.path()),
             r#"{"bro-kbh": {"2026-11-23": 2, "2026-12-01": 1}}"#,
@@ -445,17 +520,18 @@ mod tests {
         let all = export_csv(tmp.path(), "2026-11-22", "2026-11-30", false).unwrap();
         assert!(all.starts_with("date,dimension,value,count\n"));
         for row in [
-            "2026-11-23,contacts,all,5",
-            "2026-11-23,channel,chat,4",
+            "2026-11-23,contacts,all,7",
+            "2026-11-23,channel,chat,6",
             "2026-11-23,channel,phone,1",
             "2026-11-23,language,en,1",
-            "2026-11-23,topic,exit,4",
+            "2026-11-23,topic,exit,6",
             "2026-11-23,outcome,untagged,1",
             "2026-11-23,referrals,bro-kbh,2",
         ] {
             assert!(all.lines().any(|l| l == row), "{row} missing in\n{all}");
         }
         assert!(!all.contains("2026-12-01"), "outside the range");
+        assert!(all.lines().any(|l| l.starts_with("2026-11-29,joined,")), "{all}");
         let public = export_csv(tmp.path(), "2026-11-23", "2026-11-23", true).unwrap();
         assert!(public.lines().any(|l| l == "2026-11-23,channel,phone,<3"));
         assert!(
@@ -463,7 +539,7 @@ mod tests {
                 .lines()
                 .any(|l| l == "2026-11-23,referrals,bro-kbh,<3")
         );
-        assert!(public.lines().any(|l| l == "2026-11-23,channel,chat,4"));
+        assert!(public.lines().any(|l| l == "2026-11-23,channel,chat,6"));
         assert!(export_csv(tmp.path(), "2026-11-23", "2026-11-22", false).is_err());
         assert!(export_csv(tmp.path(), "23/11", "2026-11-22", false).is_err());
     }

@@ -196,3 +196,135 @@ fn hash_password() {
     assert!(hash.trim().starts_with("$argon2id$"), "{hash}");
     assert!(!run("short\n").status.success());
 }
+
+/// `ops/lyt.example.toml` is a real configuration: `serve --check` accepts it with no
+/// warning (every key exists), and the checks are the start's own: a malformed org root or
+/// an office certificate that does not verify fail with a message naming the setting.
+#[test]
+fn example_config_passes_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/ops/lyt.example.toml");
+    let out = lyt(dir.path())
+        .args(["serve", "--config", example, "--check"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    );
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("configuration OK: 3 queue(s)") && stdout.contains("org root pinned"),
+        "{stdout}"
+    );
+    assert!(
+        !stderr.contains("WARN"),
+        "the example has unknown keys: {stderr}"
+    );
+    assert!(
+        !dir.path().join("lyt-demo").exists(),
+        "--check is not demo mode"
+    );
+
+    let out = lyt(dir.path())
+        .args(["serve", "--config", example, "--check"])
+        .env("LYT_ORG_ROOT_PUB", "not-a-key")
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        !out.status.success() && err.contains("org_root_pub"),
+        "{err}"
+    );
+
+    let out = lyt(dir.path())
+        .args(["serve", "--config", example, "--check"])
+        .env("LYT_OFFICES", r#"["AAAA"]"#)
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!out.status.success() && err.contains("offices"), "{err}");
+}
+
+/// `lyt probe` is a visitor that chats end to end: against a demo relay, whose bot answers,
+/// it verifies the counsellor's chain to the org root, exchanges encrypted messages and
+/// leaves; pinned to another org root it refuses the counsellor and fails. `lyt health`
+/// answers for the running node and fails once it stopped.
+#[test]
+fn probe_chats_end_to_end_with_the_demo_bot() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = lyt(dir.path())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--internal",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut public, mut root, mut internal) = (None, None, None);
+    while public.is_none() || root.is_none() || internal.is_none() {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(a) = line.strip_prefix("lyt internal on http://") {
+            internal = a.split(' ').next().map(str::to_owned);
+        }
+        if let Some(a) = line
+            .strip_prefix("lyt listening on http://")
+            .and_then(|l| l.strip_suffix(" (public)"))
+        {
+            public = Some(a.to_owned());
+        }
+        if let Some(r) = line.strip_prefix("DEMO org root public key: ") {
+            root = r.split(' ').next().map(str::to_owned);
+        }
+    }
+    // Keep reading the server's output so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let server = format!("http://{}", public.unwrap());
+    let probe = |root: &str| {
+        lyt(dir.path())
+            .args(["probe", "--server", &server, "--queue", "en/any"])
+            .args(["--org-root", root, "--timeout-s", "30"])
+            .output()
+            .unwrap()
+    };
+    let out = probe(root.as_deref().unwrap());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("probe OK: chatted end to end with Ali"),
+        "{stdout}"
+    );
+    let other = lyt::crypto::b64_encode(
+        &lyt::crypto::IdentityKey::generate(&mut rand::rngs::OsRng).public(),
+    );
+    let out = probe(&other);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("end-to-end encryption failed"),
+        "{err}"
+    );
+    // The container health check: ready while the node runs, failing once it is gone.
+    let internal = internal.unwrap();
+    let health = || {
+        lyt(dir.path())
+            .args(["health", "--url", &format!("http://{internal}/readyz")])
+            .output()
+            .unwrap()
+    };
+    let out = health();
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("ready"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = health();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not answer"));
+}

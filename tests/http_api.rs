@@ -112,8 +112,37 @@ async fn internal_listener() {
         metrics.contains(r#"lyt_offers_total{result="accepted"} 1"#),
         "{metrics}"
     );
+    // What the alert rules (ops/prometheus/) need: open by the hours (around the clock
+    // here), the store answering, responses by class (the WebSocket upgrades are 1xx, the
+    // login 2xx), and the node's file descriptors against its limit.
+    for line in [
+        "lyt_open 1",
+        "lyt_store_up 1",
+        r#"lyt_http_responses_total{class="1xx"} 2"#,
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line}: {metrics}");
+    }
+    let value = |name: &str| -> i64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing: {metrics}"))
+    };
+    assert!(value(r#"lyt_http_responses_total{class="2xx"}"#) >= 1);
+    assert!(value("lyt_process_open_fds") > 2);
+    assert!(value("lyt_process_max_fds") >= value("lyt_process_open_fds"));
     let public = reqwest::get(format!("{}/metrics", ts.http)).await.unwrap();
     assert_eq!(public.status(), 404);
+    let metrics = reqwest::get(format!("{internal}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"lyt_http_responses_total{class="4xx"} 1"#),
+        "the 404 is counted: {metrics}"
+    );
 }
 
 /// Outside opening hours the status says closed with the next opening, `join` is refused
@@ -149,6 +178,14 @@ async fn closed_outside_opening_hours() {
         "{next} vs {now}"
     );
     assert_eq!(status.hours, "Open on the same weekday next week");
+    // The gauge the "nobody on duty while open" alert is gated on says closed too.
+    let metrics = reqwest::get(format!("http://{}/metrics", ts.server.internal_addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.lines().any(|l| l == "lyt_open 0"), "{metrics}");
 
     let mut v = ts.visitor().await;
     v.send_text(r#"{"t":"join","queue":"da/exit"}"#)

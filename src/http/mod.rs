@@ -203,6 +203,10 @@ pub fn public_router(state: AppState) -> Router {
         .route("/dashboard/{file}", get(crate::web::dashboard_file))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::map_response(common_headers))
+        .layer(axum::middleware::map_response_with_state(
+            state.metrics.clone(),
+            count_response,
+        ))
         .with_state(state)
 }
 
@@ -213,6 +217,19 @@ pub fn internal_router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .with_state(state)
+}
+
+/// Counts each public response by status class (a bounded label: five values).
+async fn count_response(State(m): State<Metrics>, res: Response) -> Response {
+    let class = match res.status().as_u16() {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    };
+    m.http_responses.with_label_values(&[class]).inc();
+    res
 }
 
 /// Headers on every public response: nothing visitor-facing is cached or leaks a referrer.
@@ -258,6 +275,11 @@ async fn metrics(State(s): State<AppState>) -> String {
             .with_label_values(&[q.id.as_str()])
             .set(secs(q.longest_wait_s));
         m.eta.with_label_values(&[q.id.as_str()]).set(secs(q.eta_s));
+    }
+    m.open.set(i64::from(s.open_now().0));
+    if let Some((open, max)) = crate::metrics::fd_usage() {
+        m.open_fds.set(open);
+        m.max_fds.set(max);
     }
     m.render()
 }

@@ -272,6 +272,13 @@ impl Cluster {
             .clone()
     }
 
+    /// Records whether the store answers (for `/readyz` and `lyt_store_up`).
+    fn set_store_up(&self, up: bool) {
+        self.store_down
+            .store(!up, std::sync::atomic::Ordering::Relaxed);
+        self.metrics.store_up.set(i64::from(up));
+    }
+
     /// Whether the store answered the last tick.
     pub fn store_reachable(&self) -> bool {
         !self.store_down.load(std::sync::atomic::Ordering::Relaxed)
@@ -294,8 +301,7 @@ impl Cluster {
     fn refusal(&self, e: &StoreError) -> Refusal {
         match e {
             StoreError::Unavailable => {
-                self.store_down
-                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                self.set_store_up(false);
                 UNAVAILABLE
             }
             StoreError::Conflict => (ErrorCode::Conflict, "this changed meanwhile; try again"),

@@ -50,8 +50,7 @@ impl Cluster {
                 self.keep_leases().await;
             }
             let ok = self.claim_expired().await;
-            self.store_down
-                .store(!ok, std::sync::atomic::Ordering::Relaxed);
+            self.set_store_up(ok);
             if ok {
                 self.route().await;
                 self.catch_up(true).await;
@@ -71,8 +70,7 @@ impl Cluster {
         let current = match self.store.generation().await {
             Ok(g) => g,
             Err(_) => {
-                self.store_down
-                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                self.set_store_up(false);
                 return false;
             }
         };
