@@ -266,6 +266,9 @@ struct Inner {
     sessions: Mutex<HashMap<TokenHash, (Principal, Instant)>>,
     /// Unused tickets by hash.
     tickets: Mutex<HashMap<TokenHash, (Principal, Instant)>>,
+    /// The file's modification time as last read or written (many nodes share the file;
+    /// see `refresh`).
+    seen: Mutex<Option<std::time::SystemTime>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -375,7 +378,7 @@ impl Auth {
     ) -> Self {
         let dummy_hash = hash_password("lyt dummy password for unknown users")
             .unwrap_or_else(|_| String::from("$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
-        Self {
+        let auth = Self {
             inner: Arc::new(Inner {
                 accounts: Mutex::new(accounts),
                 file,
@@ -384,8 +387,60 @@ impl Auth {
                 ticket_ttl,
                 sessions: Mutex::default(),
                 tickets: Mutex::default(),
+                seen: Mutex::default(),
             }),
+        };
+        auth.note_file_time();
+        auth
+    }
+
+    /// Remembers the file's current modification time as this process's own.
+    fn note_file_time(&self) {
+        if let Some(path) = &self.inner.file {
+            *lock(&self.inner.seen) = std::fs::metadata(path).and_then(|m| m.modified()).ok();
         }
+    }
+
+    /// Takes the accounts from `staff.json` when another process (another node sharing the
+    /// data directory) changed it since this one last read or wrote it: a disabled account
+    /// is disabled on every node, and its sessions and tickets here end. Returns whether
+    /// anything was read. Called every two seconds with many nodes, and before every change.
+    pub fn refresh(&self) -> Result<bool, StoreError> {
+        let Some(path) = &self.inner.file else {
+            return Ok(false);
+        };
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        if modified.is_none() || *lock(&self.inner.seen) == modified {
+            return Ok(false);
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| StoreError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let file: StaffFile = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let fresh: BTreeMap<String, Account> = file
+            .accounts
+            .into_iter()
+            .map(|a| (a.username.clone(), a))
+            .collect();
+        let ended: Vec<String> = {
+            let mut accounts = lock(&self.inner.accounts);
+            let ended = accounts
+                .keys()
+                .filter(|u| fresh.get(*u).is_none_or(|a| a.disabled))
+                .cloned()
+                .collect();
+            *accounts = fresh;
+            ended
+        };
+        for username in ended {
+            self.end_sessions(&username);
+        }
+        *lock(&self.inner.seen) = modified;
+        Ok(true)
     }
 
     /// Whether account changes outlive the process.
@@ -400,6 +455,10 @@ impl Auth {
         username: &str,
         change: impl FnOnce(&mut Account) -> Result<R, AccountError>,
     ) -> Result<R, AccountError> {
+        // Another node's change first, so this one does not overwrite it.
+        if let Err(e) = self.refresh() {
+            return Err(AccountError::Io(e.to_string()));
+        }
         let mut accounts = lock(&self.inner.accounts);
         let account = accounts.get_mut(username).ok_or(AccountError::NotFound)?;
         let before = account.clone();
@@ -413,7 +472,11 @@ impl Auth {
 
     fn persist(&self, accounts: &BTreeMap<String, Account>) -> Result<(), AccountError> {
         match &self.inner.file {
-            Some(path) => save(path, accounts).map_err(|e| AccountError::Io(e.to_string())),
+            Some(path) => {
+                save(path, accounts).map_err(|e| AccountError::Io(e.to_string()))?;
+                self.note_file_time();
+                Ok(())
+            }
             None => Ok(()),
         }
     }
@@ -543,6 +606,8 @@ impl Auth {
         check_username(username)?;
         check_account_alias(alias)?;
         let (password, hash) = new_password().await?;
+        self.refresh()
+            .map_err(|e| AccountError::Io(e.to_string()))?;
         let mut accounts = lock(&self.inner.accounts);
         if accounts.contains_key(username) {
             return Err(AccountError::Conflict("that username is taken"));
@@ -927,6 +992,44 @@ mod tests {
         a.set_disabled("maja", false).unwrap();
         assert!(a.login("maja", "correct horse", None).await.is_ok());
         assert_eq!(a.set_disabled("nobody", true), Err(AccountError::NotFound));
+    }
+
+    /// Two nodes sharing one data directory: an account disabled on one is disabled on the
+    /// other at its next refresh (its sessions there end), and a change on the other does
+    /// not overwrite it.
+    #[tokio::test]
+    async fn nodes_sharing_the_file_see_each_others_changes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = [AccountConfig {
+            username: "maja".into(),
+            alias: "Maja".into(),
+            role: Role::Counsellor,
+            password_hash: Secret::new(hash_password("correct horse").unwrap()),
+        }];
+        let ttl = Duration::from_secs(60);
+        let a = Auth::open(&cfg, tmp.path(), ttl, ttl).unwrap();
+        let b = Auth::open(&cfg, tmp.path(), ttl, ttl).unwrap();
+        let (token, _) = b.login("maja", "correct horse", None).await.unwrap();
+        assert!(!b.refresh().unwrap(), "nothing changed yet");
+        // File times can be coarse: make the change visibly later.
+        std::thread::sleep(Duration::from_millis(20));
+        a.set_disabled("maja", true).unwrap();
+        assert!(b.refresh().unwrap());
+        assert_eq!(
+            b.session(&token),
+            None,
+            "the session on the other node ended"
+        );
+        assert_eq!(
+            b.login("maja", "correct horse", None).await,
+            Err(LoginFailed::Credentials)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        // A change on B reads A's first: maja stays disabled.
+        b.create("lea", "Lea", Role::Counsellor).await.unwrap();
+        let c = Auth::open(&cfg, tmp.path(), ttl, ttl).unwrap();
+        assert!(c.account("maja").unwrap().disabled);
+        assert!(c.account("lea").is_some());
     }
 
     /// Changes are saved atomically and survive a reopen; configured accounts are merged in.

@@ -253,17 +253,38 @@ impl ReferralStore {
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(&dir)?;
-        let mut state = State::default();
-        for entry in std::fs::read_dir(&dir)? {
+        let stats_file = referral_stats_file(data_dir);
+        let store = Self {
+            dir,
+            stats_file,
+            retention_s: retention_days.saturating_mul(86_400),
+            time_zone,
+            state: Arc::new(Mutex::new(State::default())),
+        };
+        store.rescan(&mut store.lock())?;
+        store.expire(now)?;
+        Ok(store)
+    }
+
+    /// Reads the directory and the daily counts again: with many nodes sharing the data
+    /// directory, another node may have stored or acknowledged referrals since.
+    fn rescan(&self, state: &mut State) -> std::io::Result<()> {
+        let mut by_id = BTreeMap::new();
+        for entry in std::fs::read_dir(&self.dir)? {
             let path = entry?.path();
             let Some(stem) = path
                 .file_name()
                 .and_then(|n| n.to_str())
                 .and_then(|n| n.strip_suffix(".json"))
             else {
-                continue; // temporary files of an interrupted write
+                continue; // the lock file, temporary files of an interrupted write
             };
-            let text = std::fs::read_to_string(&path)?;
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                // Acknowledged by another node meanwhile.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
             let r: StoredReferral = serde_json::from_str(&text).map_err(|e| {
                 std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
@@ -271,27 +292,35 @@ impl ReferralStore {
                 )
             })?;
             if r.id == stem && is_id(stem) {
-                state.by_id.insert(r.id.clone(), r);
+                by_id.insert(r.id.clone(), r);
             }
         }
-        let stats_file = referral_stats_file(data_dir);
-        if let Ok(text) = std::fs::read_to_string(&stats_file) {
-            state.daily = serde_json::from_str(&text).map_err(|e| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("{}: {e}", stats_file.display()),
-                )
-            })?;
+        state.by_id = by_id;
+        match std::fs::read_to_string(&self.stats_file) {
+            Ok(text) => {
+                state.daily = serde_json::from_str(&text).map_err(|e| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("{}: {e}", self.stats_file.display()),
+                    )
+                })?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
         }
-        let store = Self {
-            dir,
-            stats_file,
-            retention_s: retention_days.saturating_mul(86_400),
-            time_zone,
-            state: Arc::new(Mutex::new(state)),
-        };
-        store.expire(now)?;
-        Ok(store)
+        Ok(())
+    }
+
+    /// An exclusive lock on the directory across processes (nodes sharing it), held while
+    /// a change reads and writes.
+    fn dir_lock(&self) -> std::io::Result<std::fs::File> {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.join(".lock"))?;
+        f.lock()?;
+        Ok(f)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -313,6 +342,8 @@ impl ReferralStore {
     ) -> Result<String, StoreError> {
         let id = crate::crypto::b64_encode(id);
         let mut state = self.lock();
+        let _dir = self.dir_lock()?;
+        self.rescan(&mut state)?;
         if state.by_id.contains_key(&id) {
             return Err(StoreError::Duplicate);
         }
@@ -346,8 +377,11 @@ impl ReferralStore {
 
     /// The office's unacknowledged referrals, oldest first.
     pub fn list(&self, office_id: &str) -> Vec<StoredReferral> {
-        let mut v: Vec<StoredReferral> = self
-            .lock()
+        let mut state = self.lock();
+        if let Err(e) = self.rescan(&mut state) {
+            tracing::error!(error = %e, "referral directory");
+        }
+        let mut v: Vec<StoredReferral> = state
             .by_id
             .values()
             .filter(|r| r.office_id == office_id)
@@ -360,6 +394,8 @@ impl ReferralStore {
     /// Acknowledges (deletes) one of the office's referrals.
     pub fn ack(&self, office_id: &str, id: &str) -> Result<(), StoreError> {
         let mut state = self.lock();
+        let _dir = self.dir_lock()?;
+        self.rescan(&mut state)?;
         match state.by_id.get(id) {
             Some(r) if r.office_id == office_id => {}
             _ => return Err(StoreError::NotFound),
@@ -372,6 +408,8 @@ impl ReferralStore {
     /// Deletes referrals older than the retention.
     pub fn expire(&self, now: u64) -> Result<usize, StoreError> {
         let mut state = self.lock();
+        let _dir = self.dir_lock()?;
+        self.rescan(&mut state)?;
         let old: Vec<String> = state
             .by_id
             .values()
@@ -475,6 +513,29 @@ mod tests {
 
     /// Stored referrals survive a reopen; ack deletes; other offices cannot ack or see;
     /// retention deletes old ones; duplicates are refused; monthly counts are kept.
+    /// Nodes sharing one data directory: a referral stored through one is listed and
+    /// acknowledged through another, and both count it once.
+    #[test]
+    fn nodes_share_the_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let now = 1_800_000_000;
+        let a = ReferralStore::open(tmp.path(), 30, jiff::tz::TimeZone::UTC, now).unwrap();
+        let b = ReferralStore::open(tmp.path(), 30, jiff::tz::TimeZone::UTC, now).unwrap();
+        let code = a.put(&[1; 16], "kbh", sealed(), now).unwrap();
+        b.put(&[2; 16], "kbh", sealed(), now).unwrap();
+        assert!(matches!(
+            b.put(&[1; 16], "kbh", sealed(), now),
+            Err(StoreError::Duplicate)
+        ));
+        let listed = b.list("kbh");
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed.iter().filter(|r| r.code == code).count(), 1);
+        b.ack("kbh", &crate::crypto::b64_encode(&[1; 16])).unwrap();
+        assert_eq!(a.list("kbh").len(), 1);
+        let month = a.monthly();
+        assert_eq!(month["kbh"].values().sum::<u64>(), 2);
+    }
+
     #[test]
     fn durable_store() {
         let tmp = tempfile::tempdir().unwrap();

@@ -176,6 +176,22 @@ async fn save_stats(
     }
 }
 
+/// Re-reads `staff.json` every two seconds when another node changed it, until shutdown.
+async fn refresh_accounts(auth: Auth, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(2));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let a = auth.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || a.refresh()).await {
+            tracing::error!(error = %e, "the staff accounts file cannot be read");
+        }
+    }
+}
+
 /// Deletes referrals past their retention every hour until shutdown.
 async fn expire_referrals(
     store: Option<crate::referral::ReferralStore>,
@@ -342,7 +358,7 @@ impl Server {
         let metrics_for_expiry = metrics.clone();
         let state = AppState {
             relay: relay.clone(),
-            auth,
+            auth: auth.clone(),
             metrics,
             config: Arc::new(config),
             origins: Arc::new(origins.clone()),
@@ -381,6 +397,10 @@ impl Server {
                     tracing::warn!(error = %e, "today's saved statistics cannot be read; starting from zero")
                 }
             }
+        }
+        if relay.cluster().is_some() {
+            // Many nodes share the data directory: take other nodes' account changes.
+            tokio::spawn(refresh_accounts(auth.clone(), shutdown.clone()));
         }
         let stats_saver = tokio::spawn(save_stats(
             relay.clone(),

@@ -531,7 +531,10 @@ mod tests {
             assert!(all.lines().any(|l| l == row), "{row} missing in\n{all}");
         }
         assert!(!all.contains("2026-12-01"), "outside the range");
-        assert!(all.lines().any(|l| l.starts_with("2026-11-29,joined,")), "{all}");
+        assert!(
+            all.lines().any(|l| l.starts_with("2026-11-29,joined,")),
+            "{all}"
+        );
         let public = export_csv(tmp.path(), "2026-11-23", "2026-11-23", true).unwrap();
         assert!(public.lines().any(|l| l == "2026-11-23,channel,phone,<3"));
         assert!(
