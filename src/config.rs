@@ -689,6 +689,28 @@ mod tests {
         assert!(err.to_string().contains("allowed_origins"), "{err}");
     }
 
+    /// TLS paths come from the environment like any setting; one without the other is
+    /// refused with a message naming both.
+    #[test]
+    fn tls_settings() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("LYT_TLS__CERT", "/etc/lyt/cert.pem"),
+                ("LYT_TLS__KEY", "/etc/lyt/key.pem"),
+                ("LYT_LIMITS__TLS_HANDSHAKE_TIMEOUT_S", "5"),
+            ]),
+        )
+        .unwrap()
+        .config;
+        assert!(c.tls.enabled());
+        assert_eq!(c.tls.key.as_deref(), Some(Path::new("/etc/lyt/key.pem")));
+        assert_eq!(c.limits.tls_handshake_timeout_s, 5);
+        assert!(!Config::default().tls.enabled());
+        let err = Config::load(None, env(&[("LYT_TLS__CERT", "/etc/lyt/cert.pem")])).unwrap_err();
+        assert!(err.to_string().contains("tls.key"), "{err}");
+    }
+
     /// Secrets never appear in any printout of the configuration.
     #[test]
     fn secrets_are_redacted() {
