@@ -59,6 +59,15 @@ cargo fmt --all -- --check
 say "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 
+# --- dependency policy (issue #9; deny.toml, docs/security.md "Dependencies") -----------------
+# Licences, bans and sources need no network beyond crates.io. Advisories (the RustSec
+# database on GitHub) and `npm audit` are run where the network allows: see docs/security.md.
+# cargo-deny is built once when missing (about 3 CPU-minutes; 6 min wall on a busy 2-core box).
+say "cargo deny check licenses bans sources"
+command -v cargo-deny >/dev/null || cargo install --locked cargo-deny@0.20.2
+cargo deny check licenses bans sources
+# --- end dependency policy -------------------------------------------------------------------
+
 say "cargo test"
 cargo test --all-targets --locked
 

@@ -150,6 +150,8 @@ pub struct LimitsConfig {
     pub max_body_bytes: usize,
     /// Seconds a client has to send its request headers (against slowloris).
     pub header_read_timeout_s: u64,
+    /// Seconds a client has to complete the TLS handshake when lyt terminates TLS (`[tls]`).
+    pub tls_handshake_timeout_s: u64,
 }
 
 impl Default for LimitsConfig {
@@ -171,7 +173,39 @@ impl Default for LimitsConfig {
             shutdown_grace_s: 10,
             max_body_bytes: 16 * 1024,
             header_read_timeout_s: 10,
+            tls_handshake_timeout_s: 10,
         }
+    }
+}
+
+/// TLS termination inside lyt, for deployments without a reverse proxy (see `src/tls.rs`).
+/// Both paths set: the public listener speaks only HTTPS/WSS, every response carries HSTS and
+/// the session cookie is `Secure`. Neither set: plain HTTP (behind a TLS proxy).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TlsConfig {
+    /// PEM file: the server certificate, then its intermediates (`LYT_TLS__CERT`).
+    pub cert: Option<PathBuf>,
+    /// PEM file: the certificate's private key, PKCS#8, PKCS#1 or SEC1 (`LYT_TLS__KEY`).
+    pub key: Option<PathBuf>,
+    /// `max-age` of the `Strict-Transport-Security` header sent while TLS is on.
+    pub hsts_max_age_s: u64,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            cert: None,
+            key: None,
+            hsts_max_age_s: 365 * 24 * 3600,
+        }
+    }
+}
+
+impl TlsConfig {
+    /// Whether lyt terminates TLS itself.
+    pub fn enabled(&self) -> bool {
+        self.cert.is_some() && self.key.is_some()
     }
 }
 
@@ -325,8 +359,10 @@ pub struct Config {
     /// Origins allowed to open WebSockets and call the API (exact match, e.g.
     /// `https://example.org`). Demo mode adds the local origins of `listen`.
     pub allowed_origins: Vec<String>,
-    /// Mark the session cookie `Secure` (set when served over TLS or behind a TLS proxy).
+    /// Mark the session cookie `Secure` (set it behind a TLS proxy; always on with `[tls]`).
     pub secure_cookies: bool,
+    /// TLS termination inside lyt (off: plain HTTP, for a TLS proxy in front).
+    pub tls: TlsConfig,
     /// The routing queues.
     pub queues: Vec<QueueConfig>,
     /// The phone line.
@@ -376,6 +412,7 @@ impl Default for Config {
             public_url: None,
             allowed_origins: Vec::new(),
             secure_cookies: false,
+            tls: TlsConfig::default(),
             queues: vec![
                 queue("da/exit", "Vil gerne ud", "Getting out"),
                 queue("da/health", "Helbred", "Health"),
@@ -556,6 +593,9 @@ impl Config {
             }
         }
         crate::routing::hours::Schedule::new(&self.hours).map_err(ConfigError::Invalid)?;
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return bad(crate::tls::TlsError::Incomplete.to_string());
+        }
         let l = &self.limits;
         if l.mailbox == 0 || l.offer_timeout_s == 0 || l.ping_s == 0 || l.idle_s <= l.ping_s {
             return bad(
@@ -661,6 +701,28 @@ mod tests {
         let err =
             Config::load(None, env(&[("LYT_ALLOWED_ORIGINS", r#"["example.org"]"#)])).unwrap_err();
         assert!(err.to_string().contains("allowed_origins"), "{err}");
+    }
+
+    /// TLS paths come from the environment like any setting; one without the other is
+    /// refused with a message naming both.
+    #[test]
+    fn tls_settings() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("LYT_TLS__CERT", "/etc/lyt/cert.pem"),
+                ("LYT_TLS__KEY", "/etc/lyt/key.pem"),
+                ("LYT_LIMITS__TLS_HANDSHAKE_TIMEOUT_S", "5"),
+            ]),
+        )
+        .unwrap()
+        .config;
+        assert!(c.tls.enabled());
+        assert_eq!(c.tls.key.as_deref(), Some(Path::new("/etc/lyt/key.pem")));
+        assert_eq!(c.limits.tls_handshake_timeout_s, 5);
+        assert!(!Config::default().tls.enabled());
+        let err = Config::load(None, env(&[("LYT_TLS__CERT", "/etc/lyt/cert.pem")])).unwrap_err();
+        assert!(err.to_string().contains("tls.key"), "{err}");
     }
 
     /// Secrets never appear in any printout of the configuration.

@@ -21,6 +21,7 @@ pub mod routing;
 pub mod server;
 pub mod stats;
 pub mod store;
+pub mod tls;
 pub mod web;
 
 pub use config::Config;

@@ -426,15 +426,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if config.accounts.is_empty() {
         tracing::warn!("no accounts configured: nobody can log in as a counsellor");
     }
+    let scheme = if config.tls.enabled() {
+        "https"
+    } else {
+        "http"
+    };
     let server = Server::start(config).await?;
-    println!("lyt listening on http://{} (public)", server.public_addr);
+    println!(
+        "lyt listening on {scheme}://{} (public)",
+        server.public_addr
+    );
     println!(
         "lyt internal on http://{} (/metrics /healthz /readyz)",
         server.internal_addr
     );
     if let Some(demo) = &demo {
-        print_demo(demo, &server);
-        if !args.no_demo_bot {
+        print_demo(demo, &server, scheme);
+        if scheme == "https" {
+            // The bot's client speaks plain HTTP and WebSocket only.
+            println!("DEMO bot not started: it does not speak TLS (unset [tls] to try the demo)");
+        } else if !args.no_demo_bot {
             start_demo_bot(demo, &server);
         }
     }
@@ -450,7 +461,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     clippy::print_stdout,
     reason = "demo credentials are the point of demo mode"
 )]
-fn print_demo(demo: &demo::Demo, server: &Server) {
+fn print_demo(demo: &demo::Demo, server: &Server, scheme: &str) {
     println!();
     println!("==================== DEMO MODE — not for real use ====================");
     println!("DEMO accounts (from {}):", demo.dir.display());
@@ -473,7 +484,7 @@ fn print_demo(demo: &demo::Demo, server: &Server) {
     );
     println!("DEMO allowed origins: {}", server.origins.join(" "));
     println!(
-        "DEMO try it: open http://127.0.0.1:{}/demo — the demo bot answers as Ali (--no-demo-bot to turn it off)",
+        "DEMO try it: open {scheme}://127.0.0.1:{}/demo — the demo bot answers as Ali (--no-demo-bot to turn it off)",
         server.public_addr.port()
     );
     println!("======================================================================");

@@ -269,6 +269,14 @@ impl Server {
         let hours =
             crate::routing::hours::Schedule::new(&config.hours).map_err(StartError::Config)?;
         let limits = crate::limits::Limits::new(config.rate.clone());
+        let tls = crate::tls::acceptor(&config.tls)
+            .map_err(|e| StartError::Config(e.to_string()))?
+            .map(|acceptor| http::listen::Tls {
+                acceptor,
+                handshake_timeout: Duration::from_secs(
+                    config.limits.tls_handshake_timeout_s.max(1),
+                ),
+            });
         let public = bind(config.listen).await?;
         let internal = bind(config.internal).await?;
         let public_addr = public.local_addr().map_err(|source| StartError::Bind {
@@ -290,10 +298,15 @@ impl Server {
         );
         if config.demo {
             let port = public_addr.port();
+            let scheme = if config.tls.enabled() {
+                "https"
+            } else {
+                "http"
+            };
             allowed.extend([
-                format!("http://127.0.0.1:{port}"),
-                format!("http://localhost:{port}"),
-                format!("http://[::1]:{port}"),
+                format!("{scheme}://127.0.0.1:{port}"),
+                format!("{scheme}://localhost:{port}"),
+                format!("{scheme}://[::1]:{port}"),
             ]);
         }
         let origins = Origins::new(allowed.iter().map(String::as_str));
@@ -376,6 +389,7 @@ impl Server {
         let public_srv = http::listen::serve(
             public,
             http::public_router(state.clone()),
+            tls,
             header_timeout,
             shutdown.clone(),
             grace,

@@ -175,7 +175,7 @@ impl IntoResponse for ApiError {
 /// The public router: REST API and WebSockets.
 pub fn public_router(state: AppState) -> Router {
     let max_body = state.config.limits.max_body_bytes;
-    Router::new()
+    let router = Router::new()
         .route("/v1/status", get(status))
         .route("/v1/offices", get(offices))
         .route("/v1/auth/login", post(login))
@@ -206,8 +206,24 @@ pub fn public_router(state: AppState) -> Router {
         .layer(axum::middleware::map_response_with_state(
             state.metrics.clone(),
             count_response,
-        ))
-        .with_state(state)
+        ));
+    // HSTS only when lyt itself serves HTTPS: sent over plain HTTP it is ignored by browsers,
+    // and behind a TLS proxy the proxy sets it.
+    let router = if state.config.tls.enabled() {
+        let hsts = HeaderValue::from_str(&format!("max-age={}", state.config.tls.hsts_max_age_s))
+            .unwrap_or_else(|_| HeaderValue::from_static("max-age=31536000"));
+        router.layer(axum::middleware::map_response(move |mut res: Response| {
+            let hsts = hsts.clone();
+            async move {
+                res.headers_mut()
+                    .insert(header::STRICT_TRANSPORT_SECURITY, hsts);
+                res
+            }
+        }))
+    } else {
+        router
+    };
+    router.with_state(state)
 }
 
 /// The internal router: metrics and health, never exposed publicly.
@@ -446,7 +462,7 @@ async fn login(
         }
     };
     s.metrics.logins.with_label_values(&["ok"]).inc();
-    let secure = if s.config.secure_cookies {
+    let secure = if s.config.secure_cookies || s.config.tls.enabled() {
         "; Secure"
     } else {
         ""
