@@ -139,7 +139,7 @@ export function reduceShift(s: ShiftState, e: ShiftEvent): ShiftState {
       return { ...s, calls: [...s.calls, { key: e.key, log: e.log, status: 'sending' as const }].slice(-20) };
     case 'call_result': {
       const status = e.ok ? 'counted' as const : e.detail === 'unconfirmed' ? 'unconfirmed' as const : 'refused' as const;
-      const calls = s.calls.map((c) => c.key !== e.key ? c : { key: c.key, log: c.log, status, ...(e.ok || e.detail === undefined ? {} : { detail: e.detail }) });
+      const calls = s.calls.map((c) => c.key !== e.key ? c : { key: c.key, log: c.log, status, ...(status === 'refused' && e.detail !== undefined ? { detail: e.detail } : {}) });
       return { ...s, calls };
     }
     case 'select':
