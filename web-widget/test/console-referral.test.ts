@@ -16,6 +16,7 @@ import {
 } from '../src/console/referral.js';
 import type { ReferralDraft, ReferralForm } from '../src/console/referral.js';
 import { ReferralFlow } from '../src/console/referral-flow.js';
+import { newChat, reduceChats } from '../src/console/chats.js';
 import type { ShiftEvent } from '../src/console/state.js';
 import { offerCard } from '../src/widget/referral.js';
 import { identity, NOW } from './console-fixtures.js';
@@ -299,6 +300,18 @@ describe('the referral steps of a chat', () => {
     expect(t.messages.filter((m) => m.msg.k === 'referral_code').length).toBe(1);
     t.flow.onSecured('c1');
     expect(t.messages.filter((m) => m.msg.k === 'referral_code').length).toBe(1);
+    expect(t.steps()).toEqual(['offered', 'sealing', 'sent', 'code_pending', 'stored']);
+  });
+
+  /** The connection drops while a referral awaits its code: the counsellor is told it may or may not be stored. */
+  it('says so when the answer is lost with the connection', async () => {
+    const t = harness();
+    t.flow.offer('c1', draftOf());
+    t.flow.onConsent('c1', { offer_hash: t.offerHash(), yes: true });
+    await flush();
+    t.flow.onDrop();
+    expect(t.events.at(-1)).toMatchObject({ type: 'chat_referral', status: { step: 'refused', detail: expect.stringContaining('may or may not be stored') } });
+    expect(t.flow.offer('c1', draftOf())).toBeUndefined();
   });
 
   /** Without a secure session no offer goes out. */
@@ -307,5 +320,24 @@ describe('the referral steps of a chat', () => {
     t.setSecure(false);
     expect(t.flow.offer('c1', draftOf())).toBe('not_secure');
     expect(t.steps()).toEqual([]);
+  });
+});
+
+describe('a chat\'s referral status', () => {
+  /** Each step becomes the chat's status and a note in its log; an answer to another offer is noted without changing the status. */
+  it('records each step', () => {
+    let chats = reduceChats([], { type: 'chat_accepted', conv: 'c1', queue: 'da/exit' });
+    const step = (s: 'offered' | 'not_this_offer' | 'stored', detail?: string): void => {
+      chats = reduceChats(chats, { type: 'chat_referral', conv: 'c1', status: { step: s, officeName: 'Bro', ...(detail === undefined ? {} : { detail }) }, nowS: NOW });
+    };
+    step('offered');
+    step('not_this_offer');
+    expect(chats[0]?.referral).toEqual({ step: 'offered', officeName: 'Bro' });
+    step('stored', 'BRO-1234-5678');
+    expect(chats[0]?.referral?.detail).toBe('BRO-1234-5678');
+    expect(chats[0]?.lines.map((l) => [l.note, l.text])).toEqual([
+      ['referral_offered', 'Bro'], ['referral_not_this_offer', 'Bro'], ['referral_stored', 'BRO-1234-5678'],
+    ]);
+    expect(newChat('x', 'da/exit').referral).toBeUndefined();
   });
 });

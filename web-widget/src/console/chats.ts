@@ -28,13 +28,13 @@ export type NoteKind =
 
 /** Where a chat's brobygger referral stands (see `referral-flow.ts`). */
 export type ReferralStep =
-  | 'offered' | 'not_this_offer' | 'declined' | 'sealing' | 'sent' | 'stored' | 'refused' | 'cancelled';
+  | 'offered' | 'not_this_offer' | 'declined' | 'sealing' | 'sent' | 'code_pending' | 'stored' | 'refused' | 'cancelled';
 
 /** A referral's step as the counsellor sees it. */
 export interface ReferralStatus {
   readonly step: ReferralStep;
   readonly officeName: string;
-  /** `stored`: the code; `refused`: the relay's or the console's reason. */
+  /** `stored`, `code_pending`: the code; `refused`: the relay's or the console's reason. */
   readonly detail?: string;
 }
 
@@ -153,7 +153,7 @@ function reduceChat(c: Chat | undefined, e: ChatEvent): Chat | undefined {
       return undefined;
     case 'chat_referral': {
       // The note's value: the code once stored, the reason when refused, else the office.
-      const value = e.status.step === 'stored' || e.status.step === 'refused' ? e.status.detail ?? '' : e.status.officeName;
+      const value = e.status.detail ?? e.status.officeName;
       const next = e.status.step === 'not_this_offer' ? c : { ...c, referral: e.status };
       return note(next, `referral_${e.status.step}`, e.nowS, value);
     }

@@ -112,14 +112,32 @@ export class ReferralFlow {
     const p = this.pending.get(conv);
     if (p?.step !== 'sent') return;
     this.pending.delete(conv);
-    this.report(conv, { step: 'stored', officeName: p.office.name, detail: code });
-    if (!this.deps.sendApp(conv, codeMessage(p.office, code))) this.pending.set(conv, { step: 'code_unsent', office: p.office, code });
+    if (this.deps.sendApp(conv, codeMessage(p.office, code))) {
+      this.report(conv, { step: 'stored', officeName: p.office.name, detail: code });
+    } else {
+      this.pending.set(conv, { step: 'code_unsent', office: p.office, code });
+      this.report(conv, { step: 'code_pending', officeName: p.office.name, detail: code });
+    }
   }
 
   /** The chat's session is up again: a code that could not be sent goes now. */
   onSecured(conv: string): void {
     const p = this.pending.get(conv);
-    if (p?.step === 'code_unsent' && this.deps.sendApp(conv, codeMessage(p.office, p.code))) this.pending.delete(conv);
+    if (p?.step !== 'code_unsent' || !this.deps.sendApp(conv, codeMessage(p.office, p.code))) return;
+    this.pending.delete(conv);
+    this.report(conv, { step: 'stored', officeName: p.office.name, detail: p.code });
+  }
+
+  /** The connection dropped: a referral awaiting its code may or may not have been stored; its answer is lost. */
+  onDrop(): void {
+    for (const [conv, p] of this.pending) {
+      if (p.step !== 'sent') continue;
+      this.pending.delete(conv);
+      this.report(conv, {
+        step: 'refused', officeName: p.office.name,
+        detail: 'the connection dropped before the relay confirmed it, so it may or may not be stored and no code was given',
+      });
+    }
   }
 
   /** A relay error: the referral awaiting its code (if any) was refused. True if it was taken as one. */

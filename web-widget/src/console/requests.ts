@@ -42,10 +42,11 @@ export class PendingRequests {
     return this.referrals.onError(code, message);
   }
 
-  /** The connection dropped: calls without an answer may or may not have been counted. */
+  /** The connection dropped: calls and referrals without an answer may or may not have been counted or stored. */
   onDrop(): void {
     for (const key of this.calls) this.deps.dispatch({ type: 'call_result', key, ok: false, detail: 'unconfirmed' });
     this.calls = [];
+    this.referrals.onDrop();
   }
 
   /** Forgets everything (log out, end of shift). */

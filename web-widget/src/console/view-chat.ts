@@ -49,10 +49,11 @@ const NOTES: Readonly<Record<NoteKind, (v: string) => string>> = {
   transferred: () => 'The chat was handed over.',
   link_lost: () => 'Your connection dropped. Reconnecting; the visitor will renew the secure session.',
   referral_offered: (v) => `Referral to ${v} offered. Waiting for the visitor’s answer.`,
-  referral_not_this_offer: () => 'The visitor answered an offer that is not the one open now, so nothing was sealed.',
+  referral_not_this_offer: () => 'The visitor answered an offer that is not the one open now; that answer was not acted on.',
   referral_declined: () => 'The visitor said no to the referral. Nothing was sealed or sent.',
   referral_sealing: () => 'The visitor said yes. Signing and sealing the referral…',
   referral_sent: () => 'The sealed referral was sent. Waiting for the relay to store it.',
+  referral_code_pending: (v) => `Referral stored with the code ${v}. It goes to the visitor as soon as the secure session is back.`,
   referral_stored: (v) => `Referral stored. The visitor got the code ${v} with the office’s address and hours.`,
   referral_refused: (v) => `The referral was not stored: ${v}. Nothing was given to the visitor.`,
   referral_cancelled: () => 'The chat ended before the referral was agreed and sealed, so nothing was sent.',
@@ -66,6 +67,7 @@ function referralText(r: ReferralStatus | undefined): string {
     case 'declined': return `Referral to ${r.officeName}: the visitor said no. Nothing was sent.`;
     case 'sealing': return `Referral to ${r.officeName}: the visitor said yes — sealing.`;
     case 'sent': return `Referral to ${r.officeName}: sealed and sent — waiting for the relay.`;
+    case 'code_pending': return `Referral to ${r.officeName}: stored with code ${r.detail ?? ''} — not yet given to the visitor.`;
     case 'stored': return `Referral to ${r.officeName}: stored. Code ${r.detail ?? ''} given to the visitor.`;
     case 'refused': return `Referral to ${r.officeName}: not stored (${r.detail ?? 'refused'}).`;
     case 'cancelled': return `Referral to ${r.officeName}: cancelled, nothing was sent.`;
