@@ -136,6 +136,8 @@ describe('the console', () => {
     await axe(maja, 'referral form');
     await maja.screenshot({ path: artifact('console-referral-form.png'), fullPage: true });
     await form.getByRole('button', { name: 'Show the offer to the visitor' }).click();
+    // The form closes once the offer went; the chat says what it waits for.
+    await form.waitFor({ state: 'detached' });
     await pane().locator('.referral-status', { hasText: 'waiting for the visitor’s answer' }).waitFor();
 
     // The visitor sees exactly the form's fields and says yes.
@@ -172,6 +174,7 @@ describe('the console', () => {
     const form = await openForm();
     await form.getByRole('checkbox', { name: 'Legal advice' }).check();
     await form.getByRole('button', { name: 'Show the offer to the visitor' }).click();
+    await form.waitFor({ state: 'detached' });
     const card = visitor.locator('li.offer');
     await card.getByRole('heading', { name: `Maja foreslår en henvisning til ${OFFICE}` }).waitFor({ timeout: 15_000 });
     await expect(card.locator('.fields li').allTextContents()).resolves.toEqual([

@@ -182,7 +182,8 @@ function showShift(id: ReadyIdentity, cfg: ConsoleConfig): void {
     callbackDone: (cbId, tags) => connection?.callbackDone(cbId, tags),
     offices: () => loadOffices(cfg.orgRoot),
     refer: (conv, draft) => {
-      const problem = connection?.requests.referrals.offer(conv, draft) ?? 'not_secure';
+      if (connection === undefined) return REFER_PROBLEMS.not_secure;
+      const problem = connection.requests.referrals.offer(conv, draft);
       return problem === undefined ? undefined : REFER_PROBLEMS[problem];
     },
     logCall: (log) => {
