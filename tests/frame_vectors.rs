@@ -42,6 +42,7 @@ fn server_name(f: &ServerFrame) -> &'static str {
         ServerFrame::Peer { .. } => "peer",
         ServerFrame::Ended { .. } => "ended",
         ServerFrame::ReferralStored { .. } => "referral_stored",
+        ServerFrame::CallLogged { .. } => "call_logged",
         ServerFrame::Callbacks { .. } => "callbacks",
         ServerFrame::CallbackReceived { .. } => "callback_received",
         ServerFrame::Error { .. } => "error",
@@ -99,6 +100,10 @@ fn server_frames() -> Vec<ServerFrame> {
         ServerFrame::ReferralStored {
             conv: conv(),
             code: "BRO-4KQ7-9MXC".into(),
+        },
+        ServerFrame::CallLogged {
+            started: 1_700_000_000,
+            ended: 1_700_000_600,
         },
         ServerFrame::Callbacks {
             items: vec![CallbackItem {
@@ -271,7 +276,7 @@ fn frames_json_is_current() {
         std::fs::write(&path, &text).unwrap();
     }
     let names: std::collections::BTreeSet<_> = server_frames().iter().map(server_name).collect();
-    assert_eq!(names.len(), 16, "one example of every server frame");
+    assert_eq!(names.len(), 17, "one example of every server frame");
     for c in client_frames() {
         let json = c["json"].as_str().unwrap();
         let ok = match c["from"].as_str().unwrap() {

@@ -670,6 +670,14 @@ async fn phone_calls_count_and_export() {
         })
         .await
         .unwrap();
+        // Counted, and the console is told so.
+        assert_eq!(
+            c.frame(WAIT).await.unwrap(),
+            lyt::protocol::ServerFrame::CallLogged {
+                started: t - 600,
+                ended: t - 60
+            }
+        );
     }
     c.send(&CounsellorFrame::CallLog {
         started: t - 600,

@@ -94,8 +94,8 @@ pub enum CounsellorFrame {
         tags: Tags,
     },
     /// A phone call a counsellor took (start and end, Unix seconds, and anonymous tags), so
-    /// the statistics cover phone and chat alike. Counted under channel `phone`; no answer
-    /// unless it is refused (an addition to §3).
+    /// the statistics cover phone and chat alike. Counted under channel `phone`; answered
+    /// with `call_logged` once counted, or an error (an addition to §3).
     CallLog {
         started: u64,
         ended: u64,
@@ -173,6 +173,8 @@ pub enum ServerFrame {
     Ended { conv: ConvId, reason: String },
     /// A referral was stored; the code to give the visitor.
     ReferralStored { conv: ConvId, code: String },
+    /// To a counsellor: the phone call logged with these times was counted.
+    CallLogged { started: u64, ended: u64 },
     /// Pending callback requests for the phone desk.
     Callbacks { items: Vec<CallbackItem> },
     /// To a visitor: their sealed callback request was stored under this id.

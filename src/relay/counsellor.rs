@@ -212,6 +212,8 @@ impl CounsellorHandler {
                 relay.with(|h| {
                     h.record_contact("phone", language.as_ref().map(|l| l.as_str()), &tags);
                 });
+                self.mailbox
+                    .send(&ServerFrame::CallLogged { started, ended });
                 Ok(())
             }
             CounsellorFrame::CallbackDone { id: request, tags } => {

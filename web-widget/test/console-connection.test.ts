@@ -2,8 +2,10 @@
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
-  b64Decode, b64Encode, Initiator, prologue, receiveMessage, sendMessage, verifyBundle,
+  b64Decode, b64Encode, Initiator, offerHash, openReferral, openReferralPlaintext, prologue, receiveMessage, sealedFromWire, sendMessage,
+  verifyBundle, x25519Public,
 } from '../src/proto/index.js';
+import { checkForm } from '../src/console/referral.js';
 import type { AppMessage, Session } from '../src/proto/index.js';
 import { DUTY_CONFIRM_MS, ShiftConnection } from '../src/console/connection.js';
 import { startShift } from '../src/console/shift.js';
@@ -23,8 +25,11 @@ let conn: ShiftConnection;
 const sock = (): FakeSocket => sockets.at(-1)!;
 const flush = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
+let signing: { sign: (m: Uint8Array) => Promise<Uint8Array>; idCert: Uint8Array; alias: string };
+
 beforeEach(async () => {
   const id = identity();
+  signing = { sign: (m) => id.signer.sign(m), idCert: id.idCert, alias: 'Maja' };
   root = id.root;
   shift = await startShift(id.signer, id.idCert, id.root, Math.floor(Date.now() / 1000));
   sockets = [];
@@ -41,6 +46,7 @@ beforeEach(async () => {
     dispatch: (e) => events.push(e),
     nowMs: () => NOW * 1000,
     isSeen: () => seen,
+    identity: signing,
   }, shift);
 });
 afterEach(() => {
@@ -269,5 +275,85 @@ describe('a dropped connection', () => {
     expect(events.at(-1)).toEqual({ type: 'callbacks', items: [item] });
     conn.callbackDone(conv, { outcome: 'advice', channel: 'phone' });
     expect(sock().of('callback_done')).toEqual([{ t: 'callback_done', id: conv, tags: { outcome: 'advice', channel: 'phone' } }]);
+  });
+});
+
+describe('referrals and call logs', () => {
+  const officeSecret = crypto.getRandomValues(new Uint8Array(32));
+  const office = { id: 'bro-kbh', name: 'Bro KBH', municipality: 'København', address: 'Gade 1', hours: 'Mon 10-12', recipientPub: x25519Public(officeSecret) };
+  const checked = checkForm({ officeId: 'bro-kbh', needs: ['health'], contactMode: 'code', contact: '', language: 'da', interpreter: false, safety: '', note: '' }, [office]);
+  if (!checked.ok) throw new Error('bad form');
+  const draft = checked.draft;
+
+  /** A live chat; returns the visitor's session. */
+  async function liveChat(): Promise<Session> {
+    await onDuty();
+    sock().push({ t: 'offer', conv, queue: 'da/exit', waited_s: 1, expires_s: 30 });
+    conn.accept({ conv, queue: 'da/exit' });
+    const visitor = visitorHandshake();
+    visitorSends(visitor, { k: 'hello' });
+    return visitor;
+  }
+
+  /** Offer in the chat → a consent for another offer does nothing → yes to this one: signed, sealed, sent; stored → the code to the visitor. */
+  it('seals on the visitor\'s yes and gives the code', async () => {
+    const visitor = await liveChat();
+    expect(conn.requests.referrals.offer(conv, draft)).toBeUndefined();
+    const f = sock().of('data').at(-1)!;
+    const received = receiveMessage(visitor, f['n'] as number, b64Decode(f['m'] as string));
+    expect(received.message).toMatchObject({ k: 'referral_offer', office_id: 'bro-kbh', office_name: 'Bro KBH' });
+    const hash = offerHash(received.json);
+    const seenData = sock().of('data').length;
+    visitorSends(visitor, { k: 'referral_consent', offer_hash: new Uint8Array(32), yes: true });
+    await flush();
+    expect(sock().of('referral')).toEqual([]);
+    visitorSends(visitor, { k: 'referral_consent', offer_hash: hash, yes: true });
+    await flush();
+    const ref = sock().of('referral')[0]!;
+    expect(ref).toMatchObject({ t: 'referral', conv, office_id: 'bro-kbh' });
+    const rid = b64Decode(ref['id'] as string);
+    const plaintext = openReferral('bro-kbh', officeSecret, rid, sealedFromWire(ref['sealed'] as { enc: string; ct: string }));
+    const opened = openReferralPlaintext(root, 'bro-kbh', rid, plaintext, NOW);
+    expect(JSON.parse(new TextDecoder().decode(opened.body))).toMatchObject({ needs: ['health'], contact: 'will quote the code', counsellor_alias: 'Maja' });
+
+    sock().push({ t: 'referral_stored', conv, code: 'BRO-AB12-CD34' });
+    expect(visitorReads(visitor, seenData)).toEqual([{ k: 'referral_code', code: 'BRO-AB12-CD34', office_name: 'Bro KBH', address: 'Gade 1', hours: 'Mon 10-12' }]);
+    const steps = events.flatMap((e) => (e.type === 'chat_referral' ? [e.status.step] : []));
+    expect(steps).toEqual(['offered', 'not_this_offer', 'sealing', 'sent', 'stored']);
+  });
+
+  /** The relay's refusal of a waiting referral is shown in the chat, not as a general notice; a no seals nothing. */
+  it('reports refusals and seals nothing on a no', async () => {
+    const visitor = await liveChat();
+    conn.requests.referrals.offer(conv, draft);
+    let f = sock().of('data').at(-1)!;
+    visitorSends(visitor, { k: 'referral_consent', offer_hash: offerHash(receiveMessage(visitor, f['n'] as number, b64Decode(f['m'] as string)).json), yes: true });
+    await flush();
+    sock().push({ t: 'error', code: 'not_found', message: 'no such brobygger office' });
+    expect(events.at(-1)).toMatchObject({ type: 'chat_referral', conv, status: { step: 'refused', detail: 'not_found: no such brobygger office' } });
+    expect(events.some((e) => e.type === 'notice')).toBe(false);
+
+    conn.requests.referrals.offer(conv, draft);
+    f = sock().of('data').at(-1)!;
+    visitorSends(visitor, { k: 'referral_consent', offer_hash: offerHash(receiveMessage(visitor, f['n'] as number, b64Decode(f['m'] as string)).json), yes: false });
+    await flush();
+    expect(sock().of('referral')).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({ type: 'chat_referral', status: { step: 'declined' } });
+  });
+
+  /** Call logs go out as `call_log`; `call_logged` and a refusal mark them in order. */
+  it('logs calls', async () => {
+    await onDuty();
+    // Duty counts as accepted at the first offer (until then a refusal would be duty's).
+    sock().push({ t: 'offer', conv, queue: 'da/exit', waited_s: 1, expires_s: 30 });
+    const log = { started: NOW - 600, ended: NOW - 60, language: 'da', tags: { outcome: 'advice', channel: 'phone' } };
+    expect(conn.requests.logCall(1, log)).toBe(true);
+    expect(conn.requests.logCall(2, log)).toBe(true);
+    expect(sock().of('call_log')).toEqual([{ t: 'call_log', ...log }, { t: 'call_log', ...log }]);
+    sock().push({ t: 'call_logged', started: NOW - 600, ended: NOW - 60 });
+    sock().push({ t: 'error', code: 'bad_frame', message: 'unknown topic' });
+    expect(events.filter((e) => e.type === 'call_result')).toEqual([
+      { type: 'call_result', key: 1, ok: true }, { type: 'call_result', key: 2, ok: false, detail: 'bad_frame: unknown topic' },
+    ]);
   });
 });

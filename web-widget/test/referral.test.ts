@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildReferralPlaintext, openReferralPlaintext } from '../src/proto/referral.js';
+import { ed25519Sign } from '../src/proto/keys.js';
+import { buildReferralPlaintext, openReferralPlaintext, signReferralPlaintext } from '../src/proto/referral.js';
 import { b64, errorCode, loadVector, utf8 } from './vectors.js';
 
 const seals = loadVector<{
@@ -16,6 +17,14 @@ describe('referral inner plaintext', () => {
   it('builds the vector plaintext exactly', () => {
     const built = buildReferralPlaintext(b64(certs.counsellor.identity_secret), b64(r.id_cert), r.office_id, id, utf8(r.r));
     expect(new TextDecoder().decode(built)).toBe(r.plaintext);
+  });
+
+  /** Signing through a signer (the console's non-extractable key) gives the same bytes; a signer that gives no signature is refused. */
+  it('signs through a signer exactly as with the seed', async () => {
+    const seed = b64(certs.counsellor.identity_secret);
+    const built = await signReferralPlaintext((m) => Promise.resolve(ed25519Sign(seed, m)), b64(r.id_cert), r.office_id, id, utf8(r.r));
+    expect(new TextDecoder().decode(built)).toBe(r.plaintext);
+    await expect(signReferralPlaintext(() => Promise.resolve(new Uint8Array(3)), b64(r.id_cert), r.office_id, id, utf8(r.r))).rejects.toThrow();
   });
 
   /** It opens for its office and id at a time inside the identity window, and nowhere else. */

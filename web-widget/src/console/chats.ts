@@ -24,7 +24,19 @@ export type ChatPhase = 'securing' | 'secure' | 'ended';
 /** Notes the console adds to a chat (drawn in the counsellor's language by the view). */
 export type NoteKind =
   | 'secured' | 'renewed' | 'renewed_after_reload' | 'visitor_away' | 'visitor_back' | 'ended'
-  | 'crypto_failed' | 'transferred' | 'link_lost';
+  | 'crypto_failed' | 'transferred' | 'link_lost' | `referral_${ReferralStep}`;
+
+/** Where a chat's brobygger referral stands (see `referral-flow.ts`). */
+export type ReferralStep =
+  | 'offered' | 'not_this_offer' | 'declined' | 'sealing' | 'sent' | 'code_pending' | 'stored' | 'refused' | 'cancelled';
+
+/** A referral's step as the counsellor sees it. */
+export interface ReferralStatus {
+  readonly step: ReferralStep;
+  readonly officeName: string;
+  /** `stored`, `code_pending`: the code; `refused`: the relay's or the console's reason. */
+  readonly detail?: string;
+}
 
 export interface Chat {
   readonly conv: string;
@@ -45,6 +57,8 @@ export interface Chat {
   readonly endedReason?: string;
   /** Highest visitor counter shown in this epoch (-1: none). */
   readonly lastReceived: number;
+  /** The latest referral of this chat, if any. */
+  readonly referral?: ReferralStatus;
 }
 
 /** Everything that can happen to chats. */
@@ -61,6 +75,7 @@ export type ChatEvent =
   | { readonly type: 'chat_ended'; readonly conv: string; readonly reason: string; readonly nowS: number }
   | { readonly type: 'chat_seen'; readonly conv: string }
   | { readonly type: 'chat_closed'; readonly conv: string }
+  | { readonly type: 'chat_referral'; readonly conv: string; readonly status: ReferralStatus; readonly nowS: number }
   | { readonly type: 'chats_link_lost'; readonly nowS: number };
 
 /** A fresh chat waiting for the visitor's handshake. */
@@ -136,6 +151,12 @@ function reduceChat(c: Chat | undefined, e: ChatEvent): Chat | undefined {
       return c.unread === 0 ? c : { ...c, unread: 0 };
     case 'chat_closed':
       return undefined;
+    case 'chat_referral': {
+      // The note's value: the code once stored, the reason when refused, else the office.
+      const value = e.status.detail ?? e.status.officeName;
+      const next = e.status.step === 'not_this_offer' ? c : { ...c, referral: e.status };
+      return note(next, `referral_${e.status.step}`, e.nowS, value);
+    }
     case 'chats_link_lost':
       return c.phase === 'ended' ? c : note({ ...c, phase: 'securing', peerTyping: false }, 'link_lost', e.nowS);
   }

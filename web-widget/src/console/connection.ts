@@ -2,8 +2,8 @@
  * The counsellor's connection (PROTOCOL.md §3, docs/protocol.md): the `/v1/counsellor`
  * WebSocket opened with a single-use ticket, duty with the shift bundle, offers, the Noise
  * responder handshake per conversation, encrypted messages with acks, typing and read
- * receipts, transfer, end with tags, break, and the phone desk's `callback_done`. It turns
- * frames into {@link ShiftEvent}s and never touches the DOM.
+ * receipts, transfer, end with tags, break, the phone desk's `callback_done`, and (through
+ * `requests.ts`) referrals and call logs. Frames become {@link ShiftEvent}s; no DOM here.
  *
  * A dropped connection is reopened with a new ticket and the same shift key; the relay parks
  * the live chats meanwhile and gives them back (`resumed`) when duty is sent again, and each
@@ -14,6 +14,8 @@ import { encodeFrame, FrameError, parseServerFrame } from '../proto/index.js';
 import type { AppMessage, CounsellorFrame, ServerFrame, Tags } from '../proto/index.js';
 import { Conv } from './conv.js';
 import { offerFromFrame } from './offer.js';
+import type { SigningIdentity } from './referral.js';
+import { PendingRequests } from './requests.js';
 import type { Shift } from './shift.js';
 import type { DutySettings, ShiftEvent } from './state.js';
 import { OPEN, type SocketLike, wireSocket } from '../shared/socket.js';
@@ -30,6 +32,7 @@ export interface ConnectionDeps {
   readonly nowMs: () => number;
   /** Whether the counsellor is looking at this chat now (it is shown and the page is visible). */
   readonly isSeen: (conv: string) => boolean;
+  readonly identity?: SigningIdentity & { readonly alias: string }; // Signs referrals; none: no referrals.
 }
 
 /** Seconds before reconnect attempt `i`, before jitter. */
@@ -49,8 +52,19 @@ export class ShiftConnection {
   private confirmTimer: ReturnType<typeof setTimeout> | undefined;
   private dutyPending = false;
   private closed = false;
+  /** Call logs and referrals: made through here, answered through the connection. */
+  readonly requests: PendingRequests;
 
-  constructor(private readonly deps: ConnectionDeps, private readonly shift: Shift) {}
+  constructor(private readonly deps: ConnectionDeps, private readonly shift: Shift) {
+    const sendApp = (conv: string, msg: AppMessage): boolean => {
+      const c = this.convs.get(conv);
+      return c !== undefined && this.sendApp(conv, c, msg) !== undefined;
+    };
+    this.requests = new PendingRequests({
+      sendApp, sendFrame: (frame) => this.send(frame), dispatch: (e) => this.deps.dispatch(e),
+      nowS: () => Math.floor(this.deps.nowMs() / 1000), ...(deps.identity === undefined ? {} : { identity: deps.identity }),
+    });
+  }
 
   /** Connects (if needed) and goes on duty with `settings`. */
   goOnDuty(settings: DutySettings): void {
@@ -83,6 +97,7 @@ export class ShiftConnection {
     clearTimeout(this.confirmTimer);
     for (const c of this.convs.values()) c.forget();
     this.convs.clear();
+    this.requests.clear();
     this.shift.wipe();
     const ws = this.ws;
     this.ws = undefined;
@@ -112,7 +127,7 @@ export class ShiftConnection {
   sendText(conv: string, body: string): boolean {
     const c = this.convs.get(conv);
     if (c?.secure !== true) return false;
-    this.stopTyping(conv, c, false);
+    c.stopTyping(false);
     const ts = Math.floor(this.deps.nowMs() / 1000);
     const n = this.sendApp(conv, c, { k: 'text', body, ts });
     if (n === undefined) return false;
@@ -123,17 +138,7 @@ export class ShiftConnection {
   /** Call on every edit of the message box: `typing on` once, `off` after a pause or when empty. */
   typing(conv: string, hasText: boolean): void {
     const c = this.convs.get(conv);
-    if (c?.secure !== true) return;
-    clearTimeout(c.typingTimer);
-    if (!hasText) {
-      this.stopTyping(conv, c, true);
-      return;
-    }
-    if (!c.typingOn) {
-      c.typingOn = true;
-      this.sendApp(conv, c, { k: 'typing', on: true });
-    }
-    c.typingTimer = setTimeout(() => this.stopTyping(conv, c, true), TYPING_IDLE_S * 1000);
+    if (c?.secure === true) c.typing(hasText, TYPING_IDLE_S, (on) => this.sendApp(conv, c, { k: 'typing', on }));
   }
 
   /** The counsellor now sees `conv`: a read receipt for everything received, once. */
@@ -188,6 +193,7 @@ export class ShiftConnection {
     clearTimeout(this.confirmTimer);
     // Every session belongs to an epoch that just ended; the relay starts new ones on duty.
     for (const c of this.convs.values()) c.forget();
+    this.requests.onDrop();
     this.deps.dispatch({ type: 'link', link: 'reconnecting' });
     if (this.closed) return;
     const base = BACKOFF_S[Math.min(this.attempt, BACKOFF_S.length - 1)] ?? 8;
@@ -212,8 +218,10 @@ export class ShiftConnection {
     this.deps.dispatch({ type: 'duty_confirmed' });
   }
 
-  private send(frame: CounsellorFrame): void {
-    if (this.ws?.readyState === OPEN) this.ws.send(encodeFrame(frame));
+  private send(frame: CounsellorFrame): boolean {
+    if (this.ws?.readyState !== OPEN) return false;
+    this.ws.send(encodeFrame(frame));
+    return true;
   }
 
   private sendApp(conv: string, c: Conv, msg: AppMessage): number | undefined {
@@ -226,12 +234,6 @@ export class ShiftConnection {
       this.fail(conv, c);
       return undefined;
     }
-  }
-
-  private stopTyping(conv: string, c: Conv, send: boolean): void {
-    clearTimeout(c.typingTimer);
-    if (c.typingOn && send) this.sendApp(conv, c, { k: 'typing', on: false });
-    c.typingOn = false;
   }
 
   private onText(text: string): void {
@@ -280,6 +282,12 @@ export class ShiftConnection {
         return;
       case 'callbacks':
         this.deps.dispatch({ type: 'callbacks', items: f.items });
+        return;
+      case 'referral_stored':
+        this.requests.referrals.onStored(f.conv, f.code);
+        return;
+      case 'call_logged':
+        this.requests.onCallLogged();
         return;
       case 'error':
         this.onError(f.code, f.message);
@@ -330,6 +338,7 @@ export class ShiftConnection {
     switch (msg.k) {
       case 'hello':
         if (c.safetyCode !== undefined) this.deps.dispatch({ type: 'chat_secured', conv, safetyCode: c.safetyCode, nowS });
+        this.requests.referrals.onSecured(conv);
         return;
       case 'text': {
         const seen = this.deps.isSeen(conv);
@@ -346,12 +355,16 @@ export class ShiftConnection {
       case 'bye':
         this.deps.dispatch({ type: 'chat_peer_typing', conv, on: false });
         return; // The relay's `ended` follows.
+      case 'referral_consent':
+        this.requests.referrals.onConsent(conv, msg);
+        return;
       default:
-        return; // Referral messages come from the counsellor's side only.
+        return; // Offers and codes go from the counsellor to the visitor only.
     }
   }
 
   private onEnded(conv: string, reason: string, nowS: number): void {
+    this.requests.referrals.onEnded(conv);
     const c = this.convs.get(conv);
     if (c === undefined) {
       // An offer that went away (expired, withdrawn, the visitor left).
@@ -373,6 +386,7 @@ export class ShiftConnection {
       this.deps.dispatch({ type: 'duty_refused', message });
       return;
     }
+    if (this.requests.onError(code, message)) return;
     this.deps.dispatch({ type: 'notice', notice: { kind: 'problem', key: 'relay_error', detail: `${code}: ${message}` } });
   }
 

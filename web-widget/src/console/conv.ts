@@ -14,8 +14,9 @@ export class Conv {
   upto = -1;
   /** Highest visitor counter covered by a `read` sent in this epoch. */
   readSent = -1;
-  typingOn = false;
-  typingTimer: ReturnType<typeof setTimeout> | undefined;
+  private typingOn = false;
+  private typingTimer: ReturnType<typeof setTimeout> | undefined;
+  private sendTyping: ((on: boolean) => void) | undefined;
   /** The counsellor ended it; the relay's `ended` then closes it in the view. */
   endedByMe = false;
 
@@ -57,6 +58,28 @@ export class Conv {
       if (e instanceof CryptoError && e.code === 'replay') return undefined;
       throw e;
     }
+  }
+
+  /** An edit of the message box: `typing on` once, `off` after `idleS` or when empty (`send` sends it). */
+  typing(hasText: boolean, idleS: number, send: (on: boolean) => void): void {
+    clearTimeout(this.typingTimer);
+    this.sendTyping = send;
+    if (!hasText) {
+      this.stopTyping(true);
+      return;
+    }
+    if (!this.typingOn) {
+      this.typingOn = true;
+      send(true);
+    }
+    this.typingTimer = setTimeout(() => this.stopTyping(true), idleS * 1000);
+  }
+
+  /** Ends the typing state; `typing off` is sent only if `send` and it was on. */
+  stopTyping(send: boolean): void {
+    clearTimeout(this.typingTimer);
+    if (this.typingOn && send) this.sendTyping?.(false);
+    this.typingOn = false;
   }
 
   /** Drops the session's keys (poison is a session's only way to wipe them) and this epoch's counters. */

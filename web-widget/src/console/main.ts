@@ -19,11 +19,14 @@ import { ShiftConnection } from './connection.js';
 import { enrol } from './enrol.js';
 import type { ReadyIdentity } from './enrol.js';
 import { indexedDbStore } from './identity.js';
+import { brobyggerOffices } from './offices.js';
+import type { BrobyggerOffice } from './offices.js';
 import { clearDuty, loadDuty, saveDuty } from './resume.js';
 import { startShift } from './shift.js';
 import { initialShift, reduceShift } from './state.js';
 import type { DutySettings, Notice, ShiftEvent, ShiftState } from './state.js';
 import { ShiftView } from './view-shift.js';
+import { parseIdCert } from '../proto/index.js';
 
 const api = new StaffApi();
 const wsUrl = `${location.origin.replace(/^http/, 'ws')}/v1/counsellor`;
@@ -48,6 +51,7 @@ let identity: ReadyIdentity | undefined;
 let config: ConsoleConfig | undefined;
 let deskPub: Uint8Array | undefined;
 let ticker: ReturnType<typeof setInterval> | undefined;
+let callKey = 0;
 
 /** A new, empty `<main>` for the next screen. */
 function screen(): HTMLElement {
@@ -114,11 +118,12 @@ async function ticket(): Promise<string> {
 
 async function goOnDuty(settings: DutySettings): Promise<void> {
   beeper.unlock();
-  if (identity === undefined || config === undefined) return;
+  const id = identity;
+  if (id === undefined || config === undefined) return;
   if (connection === undefined) {
     let shift;
     try {
-      shift = await startShift(identity.signer, identity.idCert, config.orgRoot, Math.floor(Date.now() / 1000));
+      shift = await startShift(id.signer, id.idCert, config.orgRoot, Math.floor(Date.now() / 1000));
     } catch (e) {
       dispatch({ type: 'duty_refused', message: e instanceof Error ? e.message : 'the shift key could not be made' });
       return;
@@ -127,6 +132,7 @@ async function goOnDuty(settings: DutySettings): Promise<void> {
       url: wsUrl, ticket, dispatch, nowMs: () => Date.now(),
       openSocket: (url) => new WebSocket(url),
       isSeen: (conv) => state.active === conv && document.visibilityState === 'visible',
+      identity: { sign: (m) => id.signer.sign(m), idCert: id.idCert, alias: parseIdCert(id.idCert).alias },
     }, shift);
   }
   connection.goOnDuty(settings);
@@ -174,7 +180,19 @@ function showShift(id: ReadyIdentity, cfg: ConsoleConfig): void {
     close: (conv) => dispatch({ type: 'chat_closed', conv }),
     colleagues: () => api.colleagues(),
     callbackDone: (cbId, tags) => connection?.callbackDone(cbId, tags),
-  }, () => deskPub);
+    offices: () => loadOffices(cfg.orgRoot),
+    refer: (conv, draft) => {
+      if (connection === undefined) return REFER_PROBLEMS.not_secure;
+      const problem = connection.requests.referrals.offer(conv, draft);
+      return problem === undefined ? undefined : REFER_PROBLEMS[problem];
+    },
+    logCall: (log) => {
+      callKey += 1;
+      if (connection?.requests.logCall(callKey, log) !== true) return 'Not connected to the relay right now; try again in a moment.';
+      dispatch({ type: 'call_sent', key: callKey, log });
+      return undefined;
+    },
+  }, () => deskPub, parseIdCert(id.idCert).alias);
   const main = screen();
   main.replaceChildren(h('h1', { class: 'sr-only', tabindex: '-1' }, 'Shift'), view.el);
   draw(undefined);
@@ -196,6 +214,19 @@ document.addEventListener('visibilitychange', () => {
     connection?.markSeen(active);
   }
 });
+
+const REFER_PROBLEMS = {
+  no_identity: 'This console has no identity key to sign referrals with.',
+  busy: 'A referral in this chat is being sealed or stored; wait for it to finish.',
+  not_secure: 'The chat is not secure right now; wait until the session is renewed.',
+} as const;
+
+/** The brobygger offices whose certificates verify now (fetched each time the form opens). */
+async function loadOffices(orgRoot: Uint8Array): Promise<readonly BrobyggerOffice[]> {
+  const res = await fetch('/v1/offices', { cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' });
+  if (!res.ok) return [];
+  return brobyggerOffices(await res.json(), orgRoot, Math.floor(Date.now() / 1000));
+}
 
 async function loadDesk(orgRoot: Uint8Array): Promise<void> {
   try {

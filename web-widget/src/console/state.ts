@@ -6,6 +6,7 @@
  */
 
 import type { CallbackItem } from '../proto/index.js';
+import type { CallLog } from './calllog.js';
 import { reduceChats } from './chats.js';
 import type { Chat, ChatEvent } from './chats.js';
 import type { Offer } from './offer.js';
@@ -44,7 +45,18 @@ export interface ShiftState {
   /** The chat shown in the pane. */
   readonly active?: string;
   readonly callbacks: readonly CallbackItem[];
+  /** Phone calls logged in this tab, newest last (times and tags only). */
+  readonly calls: readonly LoggedCall[];
   readonly notice?: Notice;
+}
+
+/** A logged phone call and whether the relay counted it. */
+export interface LoggedCall {
+  readonly key: number;
+  readonly log: CallLog;
+  /** `sending`: no answer yet; `unconfirmed`: the connection dropped before one. */
+  readonly status: 'sending' | 'counted' | 'refused' | 'unconfirmed';
+  readonly detail?: string;
 }
 
 /** Everything that can happen during a shift. */
@@ -60,13 +72,15 @@ export type ShiftEvent =
   | { readonly type: 'offer_gone'; readonly conv: string; readonly reason: string }
   | { readonly type: 'offer_declined'; readonly conv: string }
   | { readonly type: 'callbacks'; readonly items: readonly CallbackItem[] }
+  | { readonly type: 'call_sent'; readonly key: number; readonly log: CallLog }
+  | { readonly type: 'call_result'; readonly key: number; readonly ok: boolean; readonly detail?: string }
   | { readonly type: 'select'; readonly conv: string }
   | { readonly type: 'notice'; readonly notice: Notice }
   | { readonly type: 'dismiss_notice' };
 
 /** Before the first shift. */
 export function initialShift(): ShiftState {
-  return { duty: 'off', link: 'offline', offers: [], chats: [], callbacks: [] };
+  return { duty: 'off', link: 'offline', offers: [], chats: [], callbacks: [], calls: [] };
 }
 
 function withoutOffer(s: ShiftState, conv: string): ShiftState {
@@ -121,6 +135,13 @@ export function reduceShift(s: ShiftState, e: ShiftEvent): ShiftState {
       return withoutOffer(s, e.conv);
     case 'callbacks':
       return { ...s, callbacks: e.items };
+    case 'call_sent':
+      return { ...s, calls: [...s.calls, { key: e.key, log: e.log, status: 'sending' as const }].slice(-20) };
+    case 'call_result': {
+      const status = e.ok ? 'counted' as const : e.detail === 'unconfirmed' ? 'unconfirmed' as const : 'refused' as const;
+      const calls = s.calls.map((c) => c.key !== e.key ? c : { key: c.key, log: c.log, status, ...(status === 'refused' && e.detail !== undefined ? { detail: e.detail } : {}) });
+      return { ...s, calls };
+    }
     case 'select':
       return s.chats.some((c) => c.conv === e.conv) ? onChat({ ...s, active: e.conv }, { type: 'chat_seen', conv: e.conv }) : s;
     case 'notice':

@@ -5,10 +5,13 @@
  */
 
 import { button, h } from '../widget/dom.js';
-import type { Chat, ChatLine, NoteKind } from './chats.js';
+import type { Chat, ChatLine, NoteKind, ReferralStatus } from './chats.js';
 import type { Colleague, QueueName } from './config.js';
 import { queueName } from './config.js';
+import type { BrobyggerOffice } from './offices.js';
+import type { ReferralDraft } from './referral.js';
 import { tagForm, transferForm } from './view-forms.js';
+import { referralForm } from './view-referral.js';
 import type { TagVocabulary } from './tags.js';
 import type { Tags } from '../proto/index.js';
 
@@ -20,6 +23,10 @@ export interface ChatActions {
   readonly end: (conv: string, tags: Tags) => void;
   readonly close: (conv: string) => void;
   readonly colleagues: () => Promise<readonly Colleague[]>;
+  /** The verified brobygger offices (fetched when the form opens). */
+  readonly offices: () => Promise<readonly BrobyggerOffice[]>;
+  /** Sends a referral offer; a problem to show, or `undefined` when it went. */
+  readonly refer: (conv: string, draft: ReferralDraft) => string | undefined;
 }
 
 /** What a pane needs from the configuration. */
@@ -27,6 +34,8 @@ export interface ChatContext {
   readonly queues: readonly QueueName[];
   readonly canned: Readonly<Record<string, readonly string[]>>;
   readonly tags: TagVocabulary;
+  /** The counsellor's certified alias (named in referrals). */
+  readonly alias: string;
 }
 
 const NOTES: Readonly<Record<NoteKind, (v: string) => string>> = {
@@ -39,7 +48,31 @@ const NOTES: Readonly<Record<NoteKind, (v: string) => string>> = {
   crypto_failed: () => 'The secure session failed, so the chat was ended. Nothing more can be read or sent.',
   transferred: () => 'The chat was handed over.',
   link_lost: () => 'Your connection dropped. Reconnecting; the visitor will renew the secure session.',
+  referral_offered: (v) => `Referral to ${v} offered. Waiting for the visitor’s answer.`,
+  referral_not_this_offer: () => 'The visitor answered an offer that is not the one open now; that answer was not acted on.',
+  referral_declined: () => 'The visitor said no to the referral. Nothing was sealed or sent.',
+  referral_sealing: () => 'The visitor said yes. Signing and sealing the referral…',
+  referral_sent: () => 'The sealed referral was sent. Waiting for the relay to store it.',
+  referral_code_pending: (v) => `Referral stored with the code ${v}. It goes to the visitor as soon as the secure session is back.`,
+  referral_stored: (v) => `Referral stored. The visitor got the code ${v} with the office’s address and hours.`,
+  referral_refused: (v) => `The referral was not stored: ${v}. Nothing was given to the visitor.`,
+  referral_cancelled: () => 'The chat ended before the referral was agreed and sealed, so nothing was sent.',
 };
+
+/** One line on where the chat's referral stands. */
+function referralText(r: ReferralStatus | undefined): string {
+  if (r === undefined) return '';
+  switch (r.step) {
+    case 'offered': case 'not_this_offer': return `Referral to ${r.officeName}: waiting for the visitor’s answer.`;
+    case 'declined': return `Referral to ${r.officeName}: the visitor said no. Nothing was sent.`;
+    case 'sealing': return `Referral to ${r.officeName}: the visitor said yes — sealing.`;
+    case 'sent': return `Referral to ${r.officeName}: sealed and sent — waiting for the relay.`;
+    case 'code_pending': return `Referral to ${r.officeName}: stored with code ${r.detail ?? ''} — not yet given to the visitor.`;
+    case 'stored': return `Referral to ${r.officeName}: stored. Code ${r.detail ?? ''} given to the visitor.`;
+    case 'refused': return `Referral to ${r.officeName}: not stored (${r.detail ?? 'refused'}).`;
+    case 'cancelled': return `Referral to ${r.officeName}: cancelled, nothing was sent.`;
+  }
+}
 
 function endText(reason: string): string {
   switch (reason) {
@@ -68,6 +101,8 @@ export class ChatPane {
   private readonly canned: HTMLSelectElement;
   private readonly tools: HTMLDivElement;
   private readonly formSlot: HTMLDivElement;
+  private readonly referBtn: HTMLButtonElement;
+  private readonly referStatus: HTMLParagraphElement;
   private readonly lineEls = new Map<string, HTMLLIElement>();
   private shown: Chat | undefined;
 
@@ -90,7 +125,10 @@ export class ChatPane {
       }
     });
     this.formSlot = h('div', { class: 'form-slot' });
+    this.referBtn = button('Refer to a brobygger…', () => void this.openReferral());
+    this.referStatus = h('p', { class: 'referral-status', role: 'status' });
     this.tools = h('div', { class: 'tools' },
+      this.referBtn,
       button('Transfer…', () => void this.openTransfer()),
       button('End chat…', () => this.openEnd(), { class: 'danger' }));
     const compose = h('div', { class: 'compose' },
@@ -99,7 +137,7 @@ export class ChatPane {
         h('label', { for: `${id}-canned` }, 'Canned response'), this.canned, this.sendBtn));
     this.el = h('section', { class: 'chat', 'aria-labelledby': `${id}-h` },
       this.heading, this.safety, this.logBox,
-      this.typingEl, compose, this.tools, this.formSlot);
+      this.typingEl, compose, this.referStatus, this.tools, this.formSlot);
   }
 
   /** Moves focus to the message box (or the heading when there is none to type in). */
@@ -130,6 +168,9 @@ export class ChatPane {
     this.box.disabled = !canWrite;
     this.sendBtn.disabled = !canWrite;
     this.canned.disabled = !canWrite;
+    this.referBtn.disabled = !canWrite;
+    const referral = referralText(c.referral);
+    if (this.referStatus.textContent !== referral) this.referStatus.textContent = referral;
     if (c.phase === 'ended' && prev?.phase !== 'ended') this.showEnded(c);
   }
 
@@ -193,6 +234,21 @@ export class ChatPane {
         this.formSlot.replaceChildren();
         this.heading.focus();
         this.actions.transfer(this.conv, to);
+      },
+      cancel: () => this.closeForm(),
+    });
+    this.formSlot.replaceChildren(form);
+    form.querySelector<HTMLElement>('h3')?.focus();
+  }
+
+  private async openReferral(): Promise<void> {
+    const offices = await this.actions.offices().catch(() => []);
+    const lang = this.shown?.queue.split('/')[0] ?? '';
+    const form = referralForm(this.conv, offices, lang, this.ctx.alias, {
+      submit: (draft) => {
+        const problem = this.actions.refer(this.conv, draft);
+        if (problem === undefined) this.closeForm();
+        return problem;
       },
       cancel: () => this.closeForm(),
     });

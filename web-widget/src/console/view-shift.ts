@@ -13,6 +13,10 @@ import { queueName, skillsOffered } from './config.js';
 import { clock, openOffers, secondsLeft } from './offer.js';
 import type { Offer } from './offer.js';
 import type { DutySettings, ShiftState } from './state.js';
+import type { CallLog } from './calllog.js';
+import type { BrobyggerOffice } from './offices.js';
+import type { ReferralDraft } from './referral.js';
+import { CallsPanel } from './view-calls.js';
 import { ChatPane } from './view-chat.js';
 import { DeskPanel } from './view-desk.js';
 import { words } from './view-forms.js';
@@ -32,6 +36,10 @@ export interface ShiftActions {
   readonly close: (conv: string) => void;
   readonly colleagues: () => Promise<readonly Colleague[]>;
   readonly callbackDone: (id: string, tags: Tags) => void;
+  readonly offices: () => Promise<readonly BrobyggerOffice[]>;
+  readonly refer: (conv: string, draft: ReferralDraft) => string | undefined;
+  /** Logs a phone call; a problem to show, or `undefined` when it was sent. */
+  readonly logCall: (call: CallLog) => string | undefined;
 }
 
 export class ShiftView {
@@ -45,6 +53,7 @@ export class ShiftView {
   /** Announces new offers to screen readers (the list itself is not a live region). */
   private readonly announce: HTMLElement;
   readonly desk: DeskPanel;
+  private readonly calls: CallsPanel;
   private readonly panes = new Map<string, ChatPane>();
   private readonly offerEls = new Map<string, { li: HTMLLIElement; left: HTMLElement }>();
   private readonly chatEls = new Map<string, HTMLButtonElement>();
@@ -52,7 +61,8 @@ export class ShiftView {
   private chatCount = 0;
   private shown: ShiftState | undefined;
 
-  constructor(private readonly config: ConsoleConfig, private readonly actions: ShiftActions, deskPub: () => Uint8Array | undefined) {
+  constructor(private readonly config: ConsoleConfig, private readonly actions: ShiftActions, deskPub: () => Uint8Array | undefined,
+    private readonly alias: string) {
     this.dutyEl = h('section', { class: 'duty', 'aria-labelledby': 'duty-h' });
     this.offersList = h('ul', { class: 'offers', 'aria-label': 'Offers' });
     this.announce = h('p', { class: 'sr-only', 'aria-live': 'assertive' });
@@ -62,8 +72,9 @@ export class ShiftView {
     this.empty = h('p', { class: 'muted empty' }, 'No chats yet. Accepted offers open here.');
     this.paneSlot = h('div', { class: 'panes' }, this.empty);
     this.desk = new DeskPanel(config.tags, deskPub, actions.callbackDone);
+    this.calls = new CallsPanel(config.tags, skillsOffered(config.queues).langs, actions.logCall);
     const side = h('div', { class: 'side' }, this.dutyEl, this.offersSection,
-      h('nav', { 'aria-labelledby': 'chats-h' }, h('h2', { id: 'chats-h', tabindex: '-1' }, 'Chats'), this.chatList), this.desk.el);
+      h('nav', { 'aria-labelledby': 'chats-h' }, h('h2', { id: 'chats-h', tabindex: '-1' }, 'Chats'), this.chatList), this.desk.el, this.calls.el);
     this.el = h('div', { class: 'shift' }, side, this.paneSlot);
   }
 
@@ -75,6 +86,7 @@ export class ShiftView {
     this.renderOffers(s.offers, nowMs);
     this.renderChats(s, prev);
     if (prev?.callbacks !== s.callbacks) this.desk.render(s.callbacks);
+    this.calls.render(s.calls);
   }
 
   /** Updates the countdowns (called every second while offers are open). */
@@ -179,7 +191,7 @@ export class ShiftView {
   }
 
   private renderChats(s: ShiftState, prev: ShiftState | undefined): void {
-    const ctx = { queues: this.config.queues, canned: this.config.canned, tags: this.config.tags };
+    const ctx = { queues: this.config.queues, canned: this.config.canned, tags: this.config.tags, alias: this.alias };
     let lostFocus = false;
     for (const [conv, pane] of this.panes) {
       if (!s.chats.some((c) => c.conv === conv)) {

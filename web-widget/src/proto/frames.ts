@@ -109,6 +109,7 @@ export type ServerFrame =
   | { readonly t: 'callback_received'; readonly id: ConvIdText }
   | { readonly t: 'ended'; readonly conv: ConvIdText; readonly reason: KnownEndedReason | (string & {}) }
   | { readonly t: 'referral_stored'; readonly conv: ConvIdText; readonly code: string }
+  | { readonly t: 'call_logged'; readonly started: number; readonly ended: number }
   | { readonly t: 'callbacks'; readonly items: readonly CallbackItem[] }
   | { readonly t: 'error'; readonly code: ErrorCode; readonly message: string; readonly retry_after_s?: number }
   | { readonly t: 'hs1'; readonly conv: ConvIdText; readonly m: string }

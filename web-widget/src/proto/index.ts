@@ -35,5 +35,5 @@ export type {
   ServerFrameType, Tags, VisitorFrame,
 } from './frames.js';
 export { FrameError, parseServerFrame } from './server-frames.js';
-export { buildReferralPlaintext, openReferralPlaintext } from './referral.js';
-export type { OpenedReferral } from './referral.js';
+export { buildReferralPlaintext, openReferralPlaintext, signReferralPlaintext } from './referral.js';
+export type { OpenedReferral, ReferralSigner } from './referral.js';

@@ -23,6 +23,15 @@ export interface OpenedReferral {
   readonly signer: IdCert;
 }
 
+/** Signs a message with a counsellor identity key (a WebCrypto key or a seed); the secret stays with the signer. */
+export type ReferralSigner = (message: Uint8Array) => Promise<Uint8Array>;
+
+function innerJson(r: Uint8Array, sig: Uint8Array, idCert: Uint8Array): Uint8Array {
+  if (sig.length !== 64) throw fail('referral', 'the identity key gave no Ed25519 signature');
+  const fields = [['body', r], ['sig', sig], ['id_cert', idCert]] as const;
+  return utf8Encode(`{${fields.map(([k, v]) => `${jsonString(k)}:${jsonString(b64Encode(v))}`).join(',')}}`);
+}
+
 /** Builds the inner plaintext: signs `r` with the counsellor identity seed and attaches `id_cert`. */
 export function buildReferralPlaintext(
   identitySeed: Uint8Array,
@@ -31,9 +40,21 @@ export function buildReferralPlaintext(
   referralId: Uint8Array,
   r: Uint8Array,
 ): Uint8Array {
-  const sig = ed25519Sign(identitySeed, referralSignatureMessage(officeId, referralId, r));
-  const fields = [['body', r], ['sig', sig], ['id_cert', idCert]] as const;
-  return utf8Encode(`{${fields.map(([k, v]) => `${jsonString(k)}:${jsonString(b64Encode(v))}`).join(',')}}`);
+  return innerJson(r, ed25519Sign(identitySeed, referralSignatureMessage(officeId, referralId, r)), idCert);
+}
+
+/**
+ * As {@link buildReferralPlaintext}, signing through `sign` (the console's identity key,
+ * which never leaves WebCrypto): the same message, so the same bytes for the same key.
+ */
+export async function signReferralPlaintext(
+  sign: ReferralSigner,
+  idCert: Uint8Array,
+  officeId: string,
+  referralId: Uint8Array,
+  r: Uint8Array,
+): Promise<Uint8Array> {
+  return innerJson(r, await sign(referralSignatureMessage(officeId, referralId, r)), idCert);
 }
 
 /** Parses `{"body","sig","id_cert"}` strictly; throws `referral`. */

@@ -132,6 +132,7 @@ const FRAMES: Readonly<Record<ServerFrameType, Shape>> = {
   callback_received: { id: convId },
   ended: { conv: convId, reason: slug },
   referral_stored: { conv: convId, code: text(64) },
+  call_logged: { started: u64, ended: u64 },
   callbacks: { items: list(object({ id: text(256), queue: queueId, sealed, age_s: u64 }), 1000) },
   error: { code: errorCode, message: text(1024), retry_after_s: u64 },
   hs1: { conv: convId, m: blob },
