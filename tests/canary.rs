@@ -7,13 +7,14 @@
 //! is found in anything lyt logged or wrote to its data directory (statistics, referrals,
 //! `staff.json`, which holds password hashes only).
 //!
-//! The places searched are a list (`Places`): the Redis variant — a dump of the state store
-//! and "every key has a TTL" — is one more entry and one more check once the relay runs on
-//! Redis (issue #7; `lyt serve --redis` refuses to start until then). (Its own test binary:
-//! it installs the global logger.)
+//! The run is done twice: in memory, and as a node on a real `redis-server` (started on a
+//! free port); then a dump of every key in Redis is searched too, and each key must carry a
+//! TTL. (Its own test binary: it installs the global logger.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "support/redis_server.rs"]
+mod redis_server;
 
 use std::io::Write;
 use std::path::Path;
@@ -29,6 +30,7 @@ use lyt::crypto::{self, AppMessage};
 use lyt::demo::BROBYGGER_ID;
 use lyt::protocol::{ConvId, CounsellorFrame, ServerFrame, Skills, Tags, VisitorFrame};
 use lyt::referral::{Consent, Referral, WILL_QUOTE_CODE};
+use redis_server::RedisServer;
 use serde_json::{Value, json};
 
 /// Every canary starts with this (any case): one search finds them all.
@@ -540,28 +542,110 @@ async fn supervisor_work(ts: &TestServer, secrets: &mut Secrets) {
     secrets.add("reset password", reset["password"].as_str().unwrap());
 }
 
-/// The whole run at `trace`, then the search.
-#[tokio::test]
+/// The whole run at `trace`, in memory and then as a node on Redis, then the search: the
+/// log, the data directories, and a dump of every key in Redis (each of which must carry a
+/// TTL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_canary_in_logs_or_data() {
     let capture = Capture::default();
     let writer = capture.clone();
     lyt::logging::init("trace", move || writer.clone()).unwrap();
+    let mut secrets = Secrets::default();
+    let mut places = run(None, &mut secrets).await;
+    let redis = RedisServer::start();
+    places.extend(run(Some(redis.url()), &mut secrets).await);
+    places.push(("a dump of Redis".into(), redis_dump(&redis).await));
 
+    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("counsellor connected") && log.contains("frame refused"),
+        "the log records the sessions"
+    );
+    assert!(
+        log.contains("one node of many"),
+        "the second run was on Redis"
+    );
+    places.push(("the log at trace".into(), log));
+    assert_clean(&places, &secrets);
+}
+
+/// Every key in Redis with its value (of any type), as text; asserts each has a TTL.
+async fn redis_dump(redis: &RedisServer) -> String {
+    let mut con = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert!(!keys.is_empty(), "the run used Redis");
+    let mut out = String::new();
+    for key in keys {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert!(ttl > 0, "{key} has no TTL ({ttl})");
+        let kind: String = redis::cmd("TYPE")
+            .arg(&key)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        let value: redis::Value = match kind.as_str() {
+            "string" => redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut con)
+                .await
+                .unwrap(),
+            "hash" => redis::cmd("HGETALL")
+                .arg(&key)
+                .query_async(&mut con)
+                .await
+                .unwrap(),
+            "zset" => redis::cmd("ZRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES")
+                .query_async(&mut con)
+                .await
+                .unwrap(),
+            "stream" => redis::cmd("XRANGE")
+                .arg(&key)
+                .arg("-")
+                .arg("+")
+                .query_async(&mut con)
+                .await
+                .unwrap(),
+            other => panic!("unexpected type {other} of {key}"),
+        };
+        out.push_str(&format!("{key} = {value:?}\n"));
+    }
+    out
+}
+
+/// One whole run against a fresh server (a node on Redis at `redis`, if given); returns the
+/// places it wrote.
+async fn run(redis: Option<String>, secrets: &mut Secrets) -> Places {
     let ts = start(|c| {
         c.rate.trusted_proxy_header = Some("x-forwarded-for".into());
         let data = c.demo_dir.with_file_name("data");
         std::fs::create_dir_all(&data).unwrap();
         c.data_dir = Some(data);
+        c.redis.url = redis.map(lyt::config::Secret::new);
     })
     .await;
     let data_dir = ts.demo.dir.with_file_name("data");
-    let mut secrets = Secrets::default();
     for a in &ts.demo.accounts {
         secrets.add("demo password", a.password.clone());
     }
     let (desk, office) = office_keys(&ts).await;
-    let mut maja = counsellor(&ts, "maja", "da", &mut secrets).await;
-    let mut ali = counsellor(&ts, "ali", "en", &mut secrets).await;
+    let mut maja = counsellor(&ts, "maja", "da", secrets).await;
+    let mut ali = counsellor(&ts, "ali", "en", secrets).await;
 
     // Two counsellors, each with their own language, take 15 visitors each at the same time.
     let (mut maja_tokens, ali_tokens) = tokio::join!(
@@ -587,9 +671,9 @@ async fn no_canary_in_logs_or_data() {
     }
 
     callbacks(&ts, &mut maja, &desk).await;
-    referral(&ts, &mut maja, &office, &mut secrets).await;
+    referral(&ts, &mut maja, &office, secrets).await;
     failed_logins(&ts).await;
-    supervisor_work(&ts, &mut secrets).await;
+    supervisor_work(&ts, secrets).await;
 
     // The stored referral as it waits for its office, then the office pulls it.
     let mut places = Places::new();
@@ -635,14 +719,8 @@ async fn no_canary_in_logs_or_data() {
             .any(|(p, t)| p.contains("stats") && t.contains("advice")),
         "the statistics were saved"
     );
-    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        log.contains("counsellor connected") && log.contains("frame refused"),
-        "the log records the sessions"
-    );
-    places.push(("the log at trace".into(), log));
-    assert_clean(&places, &secrets);
     drop(dir);
+    places
 }
 
 /// The search itself finds a canary wherever it is, in any case, and a secret by value.
