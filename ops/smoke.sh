@@ -13,9 +13,11 @@
 #      only the data directory writable) starts, is ready, and stops cleanly;
 #   7. the node stops cleanly on SIGTERM.
 #
-# Usage: ops/smoke.sh [--nodes 1]        (LYT_BIN: the lyt binary; built when unset)
-# Structured for a multi-node variant: `--nodes N --redis URL` would start N nodes on one
-# Redis (start_node), put the bot on the first node and the probe on the last.
+# Usage: ops/smoke.sh [--nodes N [--redis URL]]   (LYT_BIN: the lyt binary; built when unset)
+# With N > 1 the nodes share state in Redis, as ops/compose.yaml runs them: a redis-server
+# from ops/redis.conf (its ACL user with a fresh password, on a free loopback port) unless
+# --redis names one; the bot is on the first node and the probe on the last, so the
+# encrypted chat crosses nodes; nginx balances the N nodes with the compose upstream.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,10 +30,7 @@ while (($#)); do
     *) echo "usage: ops/smoke.sh [--nodes N --redis URL]" >&2; exit 2 ;;
   esac
 done
-if [ "$nodes" != 1 ] || [ -n "$redis_url" ]; then
-  echo "ops/smoke.sh: the multi-node variant is not written yet (lyt serve --redis is being wired)" >&2
-  exit 2
-fi
+[[ "$nodes" =~ ^[1-9]$ ]] || { echo "ops/smoke.sh: --nodes is 1 to 9" >&2; exit 2; }
 
 say() { printf '\n== smoke: %s\n' "$*"; }
 fail() { echo "ops/smoke.sh: $*" >&2; exit 1; }
@@ -49,6 +48,7 @@ work="$(mktemp -d)"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  if [ -n "${pids_redis:-}" ]; then kill "$pids_redis" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -63,6 +63,23 @@ config="$PWD/ops/lyt.example.toml"
 
 say "lyt serve --check"
 "$lyt" serve --config "$config" --check
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+if [ "$nodes" -gt 1 ] && [ -z "$redis_url" ]; then
+  say "redis-server from ops/redis.conf (the lyt ACL user, a fresh password)"
+  redis_port="$(free_port)"; redis_password="$(openssl rand -hex 32)"
+  mkdir -p "$work/redis"
+  sed -e "s/CHANGE-ME-to-a-long-random-password/$redis_password/" -e "s/^port .*/port $redis_port/" \
+      -e "s/^bind .*/bind 127.0.0.1/" ops/redis.conf >"$work/redis/redis.conf"
+  redis-server "$work/redis/redis.conf" --dir "$work/redis" >"$work/redis/out" 2>&1 &
+  pids_redis=$!
+  for _ in $(seq 50); do
+    REDISCLI_AUTH="$redis_password" redis-cli -p "$redis_port" --user lyt ping 2>/dev/null | grep -q PONG && break
+    sleep 0.1
+  done
+  redis_url="redis://lyt:$redis_password@127.0.0.1:$redis_port"
+fi
+if [ -n "$redis_url" ]; then export LYT_REDIS__URL="$redis_url"; fi
 
 # Starts node $1; sets node_http[$1], node_internal[$1] and org_root.
 declare -A node_http node_internal
@@ -98,13 +115,20 @@ grep -q 'DEMO bot on duty as Ali' "$work/bot.out" || { cat "$work/bot.out" "$wor
 say "a visitor chats end to end through node $nodes"
 "$lyt" probe --server "$last" --org-root "$org_root" --queue da/exit --timeout-s 30
 grep -q 'DEMO bot chat .* safety code' "$work/bot.out" || fail "the bot did not take the chat"
+if [ "$nodes" -gt 1 ]; then
+  say "a second visitor through node 2, to the same bot on node 1"
+  "$lyt" probe --server "${node_http[2]}" --org-root "$org_root" --queue da/exit --timeout-s 30
+fi
 
 say "metrics"
 metrics="$(curl -fsS "${node_internal[1]}/metrics")"
-grep -q '^lyt_offers_total{result="accepted"} 1$' <<<"$metrics" || fail "no accepted offer counted"
-grep -q '^lyt_store_up 1$' <<<"$metrics" || fail "lyt_store_up is not 1"
+chats=$([ "$nodes" -gt 1 ] && echo 2 || echo 1)
+grep -q "^lyt_offers_total{result=\"accepted\"} $chats\$" <<<"$metrics" || fail "not $chats accepted offers on node 1"
+for i in $(seq "$nodes"); do
+  curl -fsS "${node_internal[$i]}/metrics" | grep -q '^lyt_store_up 1$' || fail "lyt_store_up is not 1 on node $i"
+done
 # The bot ended the chat on the visitor's bye and tagged it: one anonymous contact.
-grep -q '^lyt_contacts_total{channel="chat",outcome="advice"} 1$' <<<"$metrics" || fail "the chat was not counted"
+grep -q "^lyt_contacts_total{channel=\"chat\",outcome=\"advice\"} $chats\$" <<<"$metrics" || fail "the chats were not counted"
 
 say "the widget loader matches its SRI hash"
 integrity="$(curl -fsS "$first/widget/embed.json" | sed -n 's/.*"integrity":"\([^"]*\)".*/\1/p')"
@@ -116,14 +140,22 @@ if command -v nginx >/dev/null; then
   n="$work/nginx"; mkdir -p "$n/tls"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
     -subj /CN=chat.example.org -keyout "$n/tls/privkey.pem" -out "$n/tls/fullchain.pem" 2>/dev/null
-  free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
   http_port="$(free_port)"; https_port="$(free_port)"
   cp /etc/nginx/mime.types "$n/"
   sed -e "s#^pid .*#pid $n/nginx.pid;#" -e "s#/dev/stdout#$n/access.log#" \
       -e "s#^error_log .*#error_log $n/error.log crit;#" ops/nginx/nginx.conf >"$n/nginx.conf"
   sed -e "s/listen 80;/listen 127.0.0.1:$http_port;/" -e "s/listen 443 ssl http2;/listen 127.0.0.1:$https_port ssl http2;/" \
       -e '/listen \[::\]/d' ops/nginx/lyt-site.conf >"$n/lyt-site.conf"
-  sed "s#127.0.0.1:8080#${first#http://}#" ops/nginx/lyt-upstream.conf >"$n/lyt-upstream.conf"
+  if [ "$nodes" -gt 1 ]; then
+    # The compose upstream (least_conn for visitors, hash by address for staff), with this
+    # run's nodes in place of lyt1..lyt3.
+    servers=""
+    for i in $(seq "$nodes"); do servers+="    server ${node_http[$i]#http://} max_fails=1 fail_timeout=10s;\n"; done
+    awk -v servers="$servers" '/^ *server lyt[0-9]+:8080/ { if (!done[NR_UP]++) printf "%s", servers; next } /^upstream/ { NR_UP++ } { print }' \
+      ops/nginx/lyt-upstream.compose.conf >"$n/lyt-upstream.conf"
+  else
+    sed "s#127.0.0.1:8080#${first#http://}#" ops/nginx/lyt-upstream.conf >"$n/lyt-upstream.conf"
+  fi
   nginx -p "$n" -c "$n/nginx.conf" -g 'daemon off;' &
   pids+=($!)
   base="https://127.0.0.1:$https_port"
@@ -134,7 +166,7 @@ if command -v nginx >/dev/null; then
   # A WebSocket upgrade through the proxy: 101 and lyt's hello frame.
   upgrade="$(curl -ksi --http1.1 --max-time 3 "$base/v1/visitor" \
     -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
-    -H 'Sec-WebSocket-Key: c21va2UtdGVzdC1rZXktMTY=' -H "Origin: $first" --output - 2>/dev/null || true)"
+    -H 'Sec-WebSocket-Key: c21va2UtdGVzdC1rZXktMTY=' -H "Origin: https://www.example.org" --output - 2>/dev/null || true)"
   grep -q '^HTTP/1.1 101' <<<"$upgrade" || fail "no WebSocket upgrade through nginx: $upgrade"
   grep -qa '"t":"hello"' <<<"$upgrade" || fail "no hello frame through nginx"
   proxied="sha384-$(curl -ksf "$base/widget/embed.js" | openssl dgst -sha384 -binary | openssl base64 -A)"

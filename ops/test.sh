@@ -79,9 +79,11 @@ if [ -d web-widget/browser ]; then
 fi
 
 # --- ops (#11): each deployment file checked by its own tool (ops/validate.sh installs
-# them), then one node from the example config with a bot and a probe chat (ops/smoke.sh).
-say "ops: validate the deployment files, smoke-test one node"
+# them), then one node from the example config with a bot and a probe chat, and three
+# nodes on a redis-server from ops/redis.conf with the chat across nodes (ops/smoke.sh).
+say "ops: validate the deployment files, smoke-test one node and three on Redis"
 cargo build --locked --bin lyt
 ops_lyt="${CARGO_TARGET_DIR:-$PWD/target}/debug/lyt"
 LYT_BIN="$ops_lyt" ./ops/validate.sh
 LYT_BIN="$ops_lyt" ./ops/smoke.sh
+LYT_BIN="$ops_lyt" ./ops/smoke.sh --nodes 3
