@@ -319,3 +319,58 @@ async fn join_refused_overloaded(v: &mut WsClient) {
         other => panic!("expected overloaded, got {other:?}"),
     }
 }
+
+/// A counsellor's connection on node B drops mid-chat: the visitor (on node A) is told the
+/// counsellor is away and a message meanwhile is refused (not lost); the same account comes
+/// back on node C within the reconnect window and takes the chat back under a new epoch:
+/// `resumed` for the console, a new `assigned` for the visitor, a fresh handshake, and the
+/// chat goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counsellor_reconnecting_on_another_node_keeps_the_chat() {
+    let redis = RedisServer::start();
+    let nodes = Nodes::new(&redis);
+    let a = nodes.start().await;
+    let b = nodes.start().await;
+    let c_node = nodes.start().await;
+    let (mut v, c, mut v_chat, _, conv, _) = cross_node_pair(&a, &b).await;
+    drop(c);
+    match next(&mut v).await {
+        ServerFrame::Peer { state, .. } => assert_eq!(state, "away"),
+        other => panic!("expected peer away, got {other:?}"),
+    }
+    visitor_says(&mut v, &mut v_chat, "are you there?").await;
+    assert_eq!(error_code(&mut v).await, lyt::protocol::ErrorCode::Conflict);
+
+    let mut c = c_node.counsellor("maja", 1).await;
+    assert!(matches!(next(&mut c).await, ServerFrame::Resumed { conv: got } if got == conv));
+    let ServerFrame::Assigned { bundle, .. } = next(&mut v).await else {
+        panic!("expected a new assigned")
+    };
+    let (hs, m) = VisitorHandshake::start(&a.demo.org_root_pub, conv, &bundle, now()).unwrap();
+    v.send(&VisitorFrame::Hs1 { conv, m }).await.unwrap();
+    let ServerFrame::Hs1 { m, .. } = next(&mut c).await else {
+        panic!("expected hs1")
+    };
+    let (mut c_chat, m) = c.shift.accept(conv, &m).unwrap();
+    c.send(&CounsellorFrame::Hs2 { conv, m }).await.unwrap();
+    let ServerFrame::Hs2 { m, .. } = next(&mut v).await else {
+        panic!("expected hs2")
+    };
+    let mut v_chat = hs.finish(&m).unwrap();
+    let (n, m) = v_chat.seal(&AppMessage::Hello {}).unwrap();
+    v.send(&VisitorFrame::Data { conv, n, m }).await.unwrap();
+    assert_eq!(
+        receive(&mut c, &mut c_chat).await.unwrap().1,
+        AppMessage::Hello {}
+    );
+    counsellor_says(&mut c, &mut c_chat, "back again").await;
+    assert_eq!(
+        receive(&mut v, &mut v_chat).await.unwrap().1,
+        text("back again")
+    );
+    // The parked connection's presence is gone once its chat was taken back.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let snapshot = b.server.relay().cluster().unwrap().figures();
+    assert_eq!(snapshot.on_duty.len(), 1, "{:?}", snapshot.on_duty);
+    assert_eq!(snapshot.live, 1);
+}

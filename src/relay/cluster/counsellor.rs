@@ -196,12 +196,78 @@ impl Cluster {
                 on_break,
                 wrap_up_until_ms: wrap,
                 free_since_ms: free,
+                parked: Vec::new(),
             });
         }
-        if self.present(id).await {
-            Ok(())
-        } else {
-            Err(super::UNAVAILABLE)
+        if !self.present(id).await {
+            return Err(super::UNAVAILABLE);
+        }
+        self.reclaim(id).await;
+        Ok(())
+    }
+
+    /// The account of counsellor `id` is on duty again: its chats parked on any node (the
+    /// reconnect window) are theirs again, each under a new epoch — the console gets
+    /// `resumed{conv}`, the visitor a new `assigned` with the new shift key.
+    async fn reclaim(&self, id: ConnId) {
+        let Some(alias) = self.local().counsellors.get(&id).map(|c| c.alias.clone()) else {
+            return;
+        };
+        let Ok(on_duty) = self.store.on_duty().await else {
+            return;
+        };
+        let me = self.name(id);
+        for o in on_duty {
+            let Ok(d) = serde_json::from_slice::<Duty>(&o.duty) else {
+                continue;
+            };
+            if d.parked.is_empty() || !d.alias.eq_ignore_ascii_case(&alias) || o.counsellor == me {
+                continue;
+            }
+            for (conv, queue) in d.parked {
+                if self.store.live_with(conv).await.ok().flatten().as_deref()
+                    != Some(o.counsellor.as_str())
+                {
+                    continue;
+                }
+                self.take_over(id, &me, conv, &queue).await;
+                self.send(&o.counsellor, Kind::Reclaimed { conv }, None)
+                    .await;
+            }
+        }
+    }
+
+    /// Moves live `conv` to counsellor `id` (`me`) under a new epoch: through the front of
+    /// its queue, an offer and its acceptance, each a compare-and-set.
+    async fn take_over(
+        &self,
+        id: ConnId,
+        me: &str,
+        conv: ConvId,
+        queue: &crate::protocol::QueueId,
+    ) {
+        // A reclaim is never refused for capacity (as on one node).
+        let moved = async {
+            self.store
+                .requeue_front(conv, queue, self.priority(queue))
+                .await?;
+            self.store
+                .offer(conv, me, u32::MAX, self.cfg.offer_timeout)
+                .await?;
+            self.store.accept(conv, me).await
+        };
+        if moved.await.is_err() {
+            // Routed elsewhere meanwhile, or gone: the visitor is served by the queue.
+            return;
+        }
+        if let Some(c) = self.local().counsellors.get_mut(&id) {
+            c.offers
+                .insert(conv, (queue.clone(), Instant::now(), Duration::ZERO));
+        }
+        if self.finish_accept(id, conv, false).await.is_ok()
+            && let Some(c) = self.local().counsellors.get(&id)
+        {
+            c.mailbox.send(&ServerFrame::Resumed { conv });
         }
     }
 
@@ -273,6 +339,34 @@ impl Cluster {
                 return Err(GONE);
             }
         }
+        let _ = (queue, waited, frame);
+        self.finish_accept(id, conv, true).await
+    }
+
+    /// After the store accepted `conv` for counsellor `id`: a new epoch (buffers reset, the
+    /// counsellor's end attached, `assigned` kept for the visitor), the chat live here, and
+    /// `assigned` sent to the visitor wherever they are.
+    /// `first` counts the wait (not for a reclaimed chat).
+    async fn finish_accept(&self, id: ConnId, conv: ConvId, first: bool) -> Result<(), Refusal> {
+        const GONE: Refusal = (ErrorCode::Conflict, "this offer is no longer open");
+        let (queue, waited, frame) = {
+            let local = self.local();
+            let c = local
+                .counsellors
+                .get(&id)
+                .ok_or((ErrorCode::Internal, "unknown connection"))?;
+            let duty = c.duty.as_ref().ok_or(GONE)?;
+            let frame: Utf8Bytes = ServerFrame::Assigned {
+                conv,
+                bundle: duty.bundle.clone(),
+                alias: c.alias.clone(),
+            }
+            .to_json()
+            .into();
+            let (queue, at, waited) = c.offers.get(&conv).cloned().ok_or(GONE)?;
+            (queue, waited + at.elapsed(), frame)
+        };
+        let me = self.name(id);
         let setup = async {
             self.store.reset_buffers(conv).await?;
             self.store.attach(conv, Side::Counsellor, &me, None).await?;
@@ -305,13 +399,15 @@ impl Cluster {
                 );
             }
         }
-        self.metrics.offers.with_label_values(&["accepted"]).inc();
         self.metrics.conversations_live.inc();
-        self.metrics
-            .wait_seconds
-            .with_label_values(&[queue.as_str()])
-            .observe(waited.as_secs_f64());
-        self.hub_stats(|h| h.count_waited(waited.as_secs_f64()));
+        if first {
+            self.metrics.offers.with_label_values(&["accepted"]).inc();
+            self.metrics
+                .wait_seconds
+                .with_label_values(&[queue.as_str()])
+                .observe(waited.as_secs_f64());
+            self.hub_stats(|h| h.count_waited(waited.as_secs_f64()));
+        }
         if let Some(v) = visitor {
             self.send(
                 &v,
@@ -487,15 +583,104 @@ impl Cluster {
             return;
         };
         let me = self.name(id);
-        let _ = self.store.absent(&me).await;
         for conv in c.offers.keys() {
             if self.store.withdraw(*conv, &me, false).await.is_ok() {
                 self.metrics.offers.with_label_values(&["withdrawn"]).inc();
             }
         }
-        for (conv, live) in c.live {
-            self.requeue_live(conv, &live.queue, live.visitor.as_deref())
+        let window = self.cfg.reconnect_window;
+        match c.duty {
+            Some(mut duty) if !window.is_zero() && !c.live.is_empty() => {
+                // Parked: the presence stays (marked) so the same account can reclaim the
+                // chats from any node; the visitors are told the counsellor is away.
+                duty.parked = c.live.iter().map(|(k, l)| (*k, l.queue.clone())).collect();
+                let visitors = c
+                    .live
+                    .iter()
+                    .map(|(k, l)| (*k, l.visitor.clone()))
+                    .collect();
+                self.local().parked.insert(
+                    id,
+                    super::Parked {
+                        duty,
+                        since: Instant::now(),
+                        visitors,
+                    },
+                );
+                self.present_parked(id).await;
+                for (conv, live) in c.live {
+                    if let Some(v) = live.visitor {
+                        let frame = ServerFrame::Peer {
+                            conv,
+                            state: "away".into(),
+                        };
+                        self.send_frame(&v, Kind::CounsellorAway { conv }, &frame)
+                            .await;
+                    }
+                }
+            }
+            _ => {
+                let _ = self.store.absent(&me).await;
+                for (conv, live) in c.live {
+                    self.requeue_live(conv, &live.queue, live.visitor.as_deref())
+                        .await;
+                }
+            }
+        }
+    }
+
+    /// Renews a parked connection's presence.
+    pub(super) async fn present_parked(&self, id: ConnId) {
+        let duty = self
+            .local()
+            .parked
+            .get(&id)
+            .and_then(|p| serde_json::to_vec(&p.duty).ok());
+        if let Some(duty) = duty {
+            let _ = self
+                .store
+                .present(&self.name(id), duty, super::tick::PRESENCE_TTL)
                 .await;
+        }
+    }
+
+    /// Parked chats whose window passed go back to the front of their queue; parked
+    /// connections with nothing left end their presence.
+    pub(super) async fn expire_parked(&self) {
+        let window = self.cfg.reconnect_window;
+        let (due, done): (Vec<(ConnId, super::Parked)>, Vec<ConnId>) = {
+            let mut local = self.local();
+            let due_ids: Vec<ConnId> = local
+                .parked
+                .iter()
+                .filter(|(_, p)| p.since.elapsed() >= window)
+                .map(|(id, _)| *id)
+                .collect();
+            let due = due_ids
+                .into_iter()
+                .filter_map(|id| local.parked.remove(&id).map(|p| (id, p)))
+                .collect();
+            let done = std::mem::take(
+                &mut *self
+                    .unparked
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
+            (due, done)
+        };
+        for id in done {
+            let _ = self.store.absent(&self.name(id)).await;
+        }
+        for (id, p) in due {
+            let me = self.name(id);
+            for (conv, queue) in &p.duty.parked {
+                if self.store.live_with(*conv).await.ok().flatten().as_deref() == Some(me.as_str())
+                {
+                    let visitor = p.visitors.get(conv).cloned().flatten();
+                    self.requeue_live(*conv, queue, visitor.as_deref()).await;
+                }
+            }
+            let _ = self.store.absent(&me).await;
         }
     }
 

@@ -110,6 +110,10 @@ enum Kind {
     Requeued { conv: ConvId, queue: QueueId },
     /// To a visitor's node: their counsellor is gone; put the conversation back in its queue.
     CounsellorLost { conv: ConvId },
+    /// To a visitor: the counsellor's connection dropped; they may come back.
+    CounsellorAway { conv: ConvId },
+    /// To a parked counsellor connection: `conv` was reclaimed by the same account.
+    Reclaimed { conv: ConvId },
     /// Close the connection: the conversation was resumed on another one.
     Close,
 }
@@ -135,6 +139,8 @@ struct VisitorConv {
     catch_up_until: Option<Instant>,
     /// The position last pushed.
     last_position: u32,
+    /// The counsellor's connection dropped; they may come back (reconnect window).
+    counsellor_away: bool,
 }
 
 #[derive(Debug)]
@@ -155,6 +161,10 @@ struct Duty {
     wrap_up_until_ms: u64,
     /// Unix ms since when they have had a free slot.
     free_since_ms: u64,
+    /// Set when the connection dropped and its live chats wait for the same account to come
+    /// back (the reconnect window): the chats and their queues. No offers meanwhile.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    parked: Vec<(ConvId, QueueId)>,
 }
 
 /// A live conversation, as the node holding the counsellor knows it.
@@ -177,10 +187,22 @@ struct LocalCounsellor {
     live: HashMap<ConvId, CounsellorConv>,
 }
 
+/// A dropped counsellor connection whose live chats wait for the same account (the
+/// reconnect window). Its presence is kept (marked parked) so another node can reclaim the
+/// chats, and so they go back to the queue if this node dies.
+#[derive(Debug)]
+struct Parked {
+    duty: Duty,
+    since: Instant,
+    /// The visitor's connection of each parked chat.
+    visitors: HashMap<ConvId, Option<String>>,
+}
+
 #[derive(Debug, Default)]
 struct Local {
     visitors: HashMap<ConnId, LocalVisitor>,
     counsellors: HashMap<ConnId, LocalCounsellor>,
+    parked: HashMap<ConnId, Parked>,
 }
 
 /// Figures of the last tick, for `/v1/status` and the dashboard.
@@ -210,6 +232,9 @@ pub struct Cluster {
     figures: Mutex<ClusterFigures>,
     /// Set while the store cannot be reached (for `/readyz` and the metrics).
     store_down: std::sync::atomic::AtomicBool,
+    /// Parked connections whose chats were all reclaimed: their presence ends on the next
+    /// tick.
+    unparked: Mutex<Vec<ConnId>>,
 }
 
 /// A refusal for a store that cannot be reached.
@@ -256,6 +281,7 @@ impl Cluster {
             }),
             cfg,
             store_down: std::sync::atomic::AtomicBool::new(false),
+            unparked: Mutex::new(Vec::new()),
         })
     }
 
@@ -402,6 +428,7 @@ impl Cluster {
     fn deliver(&self, note: Note, frame: Option<Utf8Bytes>) -> Option<(ConvId, QueueId)> {
         let id = note.to;
         let mut requeue = None;
+        let mut unpark = None;
         {
             let mut local = self.local();
             let local = &mut *local;
@@ -417,6 +444,7 @@ impl Cluster {
                     Kind::Assigned { conv, counsellor } => match v.conv.as_mut() {
                         Some(c) if c.conv == conv => {
                             c.counsellor = Some(counsellor);
+                            c.counsellor_away = false;
                             c.awaiting_hs1 = true;
                             c.hs2_acked = false;
                             c.delivered = Some(counter::ASSIGNED);
@@ -436,6 +464,7 @@ impl Cluster {
                         if let Some(c) = v.conv.as_mut().filter(|c| c.conv == conv) {
                             c.queue = queue;
                             c.counsellor = None;
+                            c.counsellor_away = false;
                             c.awaiting_hs1 = false;
                             c.delivered = None;
                             c.last_position = 0;
@@ -447,6 +476,14 @@ impl Cluster {
                             requeue = Some((conv, c.queue.clone()));
                         }
                         false
+                    }
+                    Kind::CounsellorAway { conv } => {
+                        if let Some(c) = v.conv.as_mut().filter(|c| c.conv == conv) {
+                            c.counsellor_away = true;
+                            true
+                        } else {
+                            false
+                        }
                     }
                     Kind::Close => {
                         v.conv = None;
@@ -460,6 +497,7 @@ impl Cluster {
                     | Kind::Offer { .. }
                     | Kind::Withdrawn { .. }
                     | Kind::Peer { .. } => true,
+                    Kind::Reclaimed { .. } => false,
                 };
                 if push && let Some(f) = frame {
                     v.mailbox.push(f);
@@ -509,14 +547,33 @@ impl Cluster {
                         false
                     }
                     Kind::Frame => true,
-                    Kind::Assigned { .. } | Kind::Requeued { .. } | Kind::CounsellorLost { .. } => {
-                        false
-                    }
+                    Kind::Assigned { .. }
+                    | Kind::Requeued { .. }
+                    | Kind::CounsellorLost { .. }
+                    | Kind::CounsellorAway { .. }
+                    | Kind::Reclaimed { .. } => false,
                 };
                 if push && let Some(f) = frame {
                     c.mailbox.push(f);
                 }
+            } else if let Some(p) = local.parked.get_mut(&id) {
+                if let Kind::Reclaimed { conv } = note.kind {
+                    // The chat is live on the reclaiming connection now (counted there).
+                    self.metrics.conversations_live.dec();
+                    p.visitors.remove(&conv);
+                    p.duty.parked.retain(|(c, _)| *c != conv);
+                    if p.visitors.is_empty() {
+                        local.parked.remove(&id);
+                        unpark = Some(id);
+                    }
+                }
             }
+        }
+        if let Some(id) = unpark {
+            self.unparked
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(id);
         }
         requeue
     }

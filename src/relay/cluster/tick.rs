@@ -52,6 +52,7 @@ impl Cluster {
             let ok = self.claim_expired().await;
             self.set_store_up(ok);
             if ok {
+                self.expire_parked().await;
                 self.route().await;
                 self.catch_up(true).await;
             }
@@ -133,6 +134,10 @@ impl Cluster {
             .collect();
         for id in ids {
             self.present(id).await;
+        }
+        let parked: Vec<ConnId> = self.local().parked.keys().copied().collect();
+        for id in parked {
+            self.present_parked(id).await;
         }
     }
 
@@ -242,11 +247,13 @@ impl Cluster {
             let Ok(d) = serde_json::from_slice::<Duty>(&o.duty) else {
                 continue;
             };
-            figures_duty.push((d.alias.clone(), o.load, d.capacity, d.on_break));
+            if d.parked.is_empty() {
+                figures_duty.push((d.alias.clone(), o.load, d.capacity, d.on_break));
+            }
             let idx = names.len() as u64;
             names.push(o.counsellor.clone());
             capacity.push(d.capacity);
-            if d.on_break || d.wrap_up_until_ms > now_ms {
+            if d.on_break || !d.parked.is_empty() || d.wrap_up_until_ms > now_ms {
                 continue;
             }
             available.push(routing::Available {

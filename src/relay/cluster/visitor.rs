@@ -172,6 +172,10 @@ impl Cluster {
             .and_then(|v| v.conv.as_ref())
             .filter(|c| c.conv == conv)
         {
+            Some(c) if c.counsellor_away => Err((
+                ErrorCode::Conflict,
+                "your counsellor is reconnecting; please wait",
+            )),
             Some(c) => c.counsellor.clone().ok_or((
                 ErrorCode::Conflict,
                 "no counsellor in this conversation yet",
@@ -223,6 +227,7 @@ impl Cluster {
                 delivered: None,
                 catch_up_until: None,
                 last_position: 0,
+                counsellor_away: false,
             });
         }
         let limits = JoinLimits {
@@ -414,6 +419,7 @@ impl Cluster {
             delivered: None,
             catch_up_until: Some(Instant::now() + CATCH_UP_FOR),
             last_position: 0,
+            counsellor_away: false,
         };
         let mut frames = Vec::new();
         if counsellor.is_some() {
