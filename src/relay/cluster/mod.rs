@@ -556,16 +556,16 @@ impl Cluster {
                 if push && let Some(f) = frame {
                     c.mailbox.push(f);
                 }
-            } else if let Some(p) = local.parked.get_mut(&id) {
-                if let Kind::Reclaimed { conv } = note.kind {
-                    // The chat is live on the reclaiming connection now (counted there).
-                    self.metrics.conversations_live.dec();
-                    p.visitors.remove(&conv);
-                    p.duty.parked.retain(|(c, _)| *c != conv);
-                    if p.visitors.is_empty() {
-                        local.parked.remove(&id);
-                        unpark = Some(id);
-                    }
+            } else if let Some(p) = local.parked.get_mut(&id)
+                && let Kind::Reclaimed { conv } = note.kind
+            {
+                // The chat is live on the reclaiming connection now (counted there).
+                self.metrics.conversations_live.dec();
+                p.visitors.remove(&conv);
+                p.duty.parked.retain(|(c, _)| *c != conv);
+                if p.visitors.is_empty() {
+                    local.parked.remove(&id);
+                    unpark = Some(id);
                 }
             }
         }
