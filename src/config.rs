@@ -256,6 +256,9 @@ pub struct ReferralsConfig {
     /// Each office's API token, as its SHA-256 in base64url (from `lyt referral token`):
     /// `office_tokens.kbh-1 = "…"`. The token itself is given to the office only.
     pub office_tokens: std::collections::BTreeMap<String, String>,
+    /// Optional per office: a URL lyt POSTs `{"event":"referral_waiting","office_id":…}` to
+    /// when a referral for it is stored (nothing of the referral; `src/webhook.rs`).
+    pub webhooks: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for ReferralsConfig {
@@ -263,6 +266,7 @@ impl Default for ReferralsConfig {
         Self {
             retention_days: 30,
             office_tokens: std::collections::BTreeMap::new(),
+            webhooks: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -590,6 +594,11 @@ impl Config {
                 return bad(format!(
                     "canned.{lang}: each response must be 1-1000 characters"
                 ));
+            }
+        }
+        for (office, url) in &self.referrals.webhooks {
+            if let Err(why) = crate::webhook::check_url(url) {
+                return bad(format!("referrals.webhooks.{office}: {why}"));
             }
         }
         crate::routing::hours::Schedule::new(&self.hours).map_err(ConfigError::Invalid)?;

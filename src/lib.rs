@@ -23,6 +23,7 @@ pub mod stats;
 pub mod store;
 pub mod tls;
 pub mod web;
+pub mod webhook;
 
 pub use config::Config;
 pub use server::Server;

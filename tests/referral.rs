@@ -450,3 +450,80 @@ async fn restart_keeps_referrals() {
     server.shutdown();
     server.wait().await;
 }
+
+/// An office with a webhook is told that a referral waits — its id and nothing of the
+/// referral — and then pulls it; an office whose webhook is down still gets its referral by
+/// pulling.
+#[tokio::test]
+async fn webhook_tells_the_office_and_nothing_more() {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, String)>(4);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/lyt-hook", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/lyt-hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let tx = tx.clone();
+            async move {
+                let ct = headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                tx.send((ct, body)).await.unwrap();
+                "ok"
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let ts = start(move |c| {
+        c.referrals.webhooks.insert(BROBYGGER_ID.into(), hook);
+    })
+    .await;
+    let recipient = office_pub(&ts).await;
+    let (_v, mut c, _vc, c_chat) = encrypted_pair(&ts, "maja").await;
+    let (id, sealed) = maja_referral(&ts, &recipient);
+    let ct = sealed.ct.clone();
+    c.send(&CounsellorFrame::Referral {
+        conv: c_chat.conv(),
+        id: ConvId(id),
+        office_id: BROBYGGER_ID.into(),
+        sealed,
+    })
+    .await
+    .unwrap();
+    let code = stored_code(&mut c).await.unwrap();
+    let (content_type, body) = tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(content_type, "application/json");
+    let got: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        got,
+        serde_json::json!({"event": "referral_waiting", "office_id": BROBYGGER_ID})
+    );
+    for secret in [
+        code.clone(),
+        lyt::crypto::b64_encode(&id),
+        lyt::crypto::b64_encode(&ct),
+    ] {
+        assert!(!body.contains(&secret), "the webhook carries {secret}");
+    }
+    let (office_key, token) = lyt::demo::brobygger(&ts.demo.dir).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let report = pull_as(&ts, &office_key, &token, out.path()).await;
+    assert_eq!(report.saved.len(), 1);
+    assert_eq!(report.saved[0].0, code);
+}
+
+/// A webhook URL that is not http(s) stops the start with a message naming the setting.
+#[tokio::test]
+async fn a_bad_webhook_url_is_refused_at_start() {
+    let mut config = lyt::Config::default();
+    config
+        .referrals
+        .webhooks
+        .insert("kbh".into(), "ftp://office.example/".into());
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("referrals.webhooks.kbh"), "{err}");
+}

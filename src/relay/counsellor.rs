@@ -274,14 +274,20 @@ impl CounsellorHandler {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
+            let office = office_id.clone();
             let put = tokio::task::spawn_blocking(move || {
-                store.put(&referral_id.0, &office_id, sealed, now)
+                store.put(&referral_id.0, &office, sealed, now)
             })
             .await;
             match put {
                 Ok(Ok(code)) => {
                     app.metrics.referrals.with_label_values(&["stored"]).inc();
                     mailbox.send(&ServerFrame::ReferralStored { conv, code });
+                    if let Some(url) = app.config.referrals.webhooks.get(&office_id) {
+                        let ok = crate::webhook::notify(url, &office_id).await;
+                        let result = if ok { "webhook_sent" } else { "webhook_failed" };
+                        app.metrics.referrals.with_label_values(&[result]).inc();
+                    }
                 }
                 Ok(Err(crate::referral::StoreError::Duplicate)) => refuse(
                     &app,
