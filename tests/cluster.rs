@@ -374,3 +374,49 @@ async fn a_counsellor_reconnecting_on_another_node_keeps_the_chat() {
     assert_eq!(snapshot.on_duty.len(), 1, "{:?}", snapshot.on_duty);
     assert_eq!(snapshot.live, 1);
 }
+
+/// The same relay on a Redis Cluster of three masters (node inboxes on sharded pub/sub): a
+/// visitor on node A and a counsellor on node B chat, the visitor resumes on node C.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_runs_on_a_redis_cluster() {
+    let cluster = redis_server::RedisCluster::start();
+    let urls = cluster.urls();
+    let demo_dir = tempfile::tempdir().unwrap();
+    let start_node = || {
+        let urls = urls.clone();
+        start_in(
+            tempfile::tempdir().unwrap(),
+            demo_dir.path().join("lyt-demo"),
+            move |c| {
+                c.redis.url = Some(lyt::config::Secret::new(urls[0].clone()));
+                c.redis.cluster = urls[1..]
+                    .iter()
+                    .map(|u| lyt::config::Secret::new(u.clone()))
+                    .collect();
+            },
+        )
+    };
+    let a = start_node().await;
+    let b = start_node().await;
+    let c_node = start_node().await;
+    let (v, mut c, mut v_chat, mut c_chat, conv, token) = cross_node_pair(&a, &b).await;
+    drop(v);
+    a.stop().await;
+    counsellor_says(&mut c, &mut c_chat, "on the cluster").await;
+    let mut v = c_node.visitor().await;
+    v.send(&VisitorFrame::Resume {
+        token,
+        conv,
+        upto: None,
+    })
+    .await
+    .unwrap();
+    assert!(matches!(next(&mut v).await, ServerFrame::Resumed { .. }));
+    let mut got = Vec::new();
+    while got.is_empty() {
+        if let Some((_, m)) = receive(&mut v, &mut v_chat).await {
+            got.push(m);
+        }
+    }
+    assert_eq!(got, vec![text("on the cluster")]);
+}
