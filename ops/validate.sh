@@ -81,11 +81,11 @@ run_lyt health --help >/dev/null
 
 # --- compose --------------------------------------------------------------------------------
 say "compose.yaml: docker-compose config"
-(cd ops && LYT_REDIS_PASSWORD=0123abcd docker-compose -f compose.yaml config -q)
-if (cd ops && env -u LYT_REDIS_PASSWORD docker-compose -f compose.yaml config -q) 2>/dev/null; then
+(cd ops && LYT_REDIS_PASSWORD=0123abcd LYT_RATE_SHARED_KEY=0123abcd docker-compose -f compose.yaml config -q)
+if (cd ops && LYT_RATE_SHARED_KEY=0123abcd env -u LYT_REDIS_PASSWORD docker-compose -f compose.yaml config -q) 2>/dev/null; then
   fail "compose.yaml must refuse to start without LYT_REDIS_PASSWORD"
 fi
-(cd ops && LYT_REDIS_PASSWORD=0123abcd docker-compose -f compose.yaml config --services) | sort >"$work/services"
+(cd ops && LYT_REDIS_PASSWORD=0123abcd LYT_RATE_SHARED_KEY=0123abcd docker-compose -f compose.yaml config --services) | sort >"$work/services"
 printf '%s\n' lyt1 lyt2 lyt3 proxy redis | cmp -s - "$work/services" || fail "compose.yaml: services are $(tr '\n' ' ' <"$work/services")"
 
 say "compose.yaml: the Redis start script against a real redis-server"

@@ -50,6 +50,12 @@ pub struct RateConfig {
     /// When behind a proxy: the header that carries the client address (e.g.
     /// `x-forwarded-for`); the last address in it is used. Unset: the socket's peer.
     pub trusted_proxy_header: Option<String>,
+    /// With many nodes (`serve --redis`): a secret every node shares (`LYT_RATE__SHARED_KEY`,
+    /// any long random string). `joins_per_hour` is then also counted across nodes in Redis,
+    /// under an HMAC of the address prefix keyed by this secret and the UTC date — the tag
+    /// changes daily and a dump of Redis cannot be tied to addresses without the secret.
+    /// Unset: each node counts only its own joins.
+    pub shared_key: Option<crate::config::Secret<String>>,
 }
 
 impl Default for RateConfig {
@@ -64,6 +70,7 @@ impl Default for RateConfig {
             logins_per_min_per_address: 30,
             tickets_per_min: 30,
             trusted_proxy_header: None,
+            shared_key: None,
         }
     }
 }
@@ -78,6 +85,17 @@ fn quota(per: u32, period: Duration, burst: u32) -> Quota {
     Quota::with_period(replenish.max(Duration::from_nanos(1)))
         .unwrap_or_else(|| Quota::per_second(n))
         .allow_burst(NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN))
+}
+
+/// What an address is counted by: IPv4 /32, IPv6 /64 (a v4-mapped address as IPv4).
+fn prefix(ip: IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(v4) => v4.octets().to_vec(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.octets().to_vec(),
+            None => v6.octets()[..8].to_vec(),
+        },
+    }
 }
 
 /// Every limiter of the service; a cheap-clone handle.
@@ -161,15 +179,31 @@ impl Limits {
             .unwrap_or_else(|| peer.ip())
     }
 
+    /// The tag under which joins from `ip` are counted across nodes (`rate.shared_key`), or
+    /// `None` without a shared key: hex of the first 16 bytes of
+    /// HMAC(HMAC(shared_key, "lyt join quota " ‖ UTC date), address prefix).
+    pub fn shared_tag(&self, ip: IpAddr) -> Option<String> {
+        let secret = self.inner.cfg.shared_key.as_ref()?;
+        let date = crate::stats::local_date(&jiff::tz::TimeZone::UTC);
+        let mut day = <Hmac<Sha256>>::new_from_slice(secret.expose().as_bytes())
+            .expect("HMAC takes any key length");
+        day.update(b"lyt join quota ");
+        day.update(date.as_bytes());
+        let day = day.finalize().into_bytes();
+        let mut mac = <Hmac<Sha256>>::new_from_slice(&day).expect("HMAC takes any key length");
+        mac.update(&prefix(ip));
+        let digest = mac.finalize().into_bytes();
+        Some(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// `joins_per_hour`.
+    pub fn joins_per_hour(&self) -> u32 {
+        self.inner.cfg.joins_per_hour
+    }
+
     /// The keyed hash of an address prefix (IPv4 /32, IPv6 /64) under today's key.
     pub fn address_key(&self, ip: IpAddr) -> AddressKey {
-        let prefix: Vec<u8> = match ip {
-            IpAddr::V4(v4) => v4.octets().to_vec(),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => v4.octets().to_vec(),
-                None => v6.octets()[..8].to_vec(),
-            },
-        };
+        let prefix = prefix(ip);
         let mut guard = self
             .inner
             .key

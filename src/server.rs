@@ -321,6 +321,12 @@ impl Server {
                 if let Some(c) = relay.cluster() {
                     tracing::info!(node = c.node(), "one node of many: shared state in Redis");
                 }
+                if config.rate.shared_key.is_none() {
+                    tracing::warn!(
+                        "rate.shared_key is not set: joins per address are counted per node; \
+                         set the same secret on every node to count them across nodes"
+                    );
+                }
                 relay
             }
         };

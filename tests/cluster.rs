@@ -420,3 +420,61 @@ async fn the_relay_runs_on_a_redis_cluster() {
     }
     assert_eq!(got, vec![text("on the cluster")]);
 }
+
+/// Joins per address are counted across nodes when the nodes share `rate.shared_key`: with
+/// two joins an hour, a third from the same address on another node is refused with the
+/// wait; Redis holds only a keyed tag of the address, with a TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_quotas_are_counted_across_nodes() {
+    let redis = RedisServer::start();
+    let demo_dir = tempfile::tempdir().unwrap();
+    let url = redis.url();
+    let start_node = || {
+        let url = url.clone();
+        start_in(
+            tempfile::tempdir().unwrap(),
+            demo_dir.path().join("lyt-demo"),
+            move |c| {
+                c.redis.url = Some(lyt::config::Secret::new(url));
+                c.rate.joins_per_hour = 2;
+                c.rate.shared_key = Some(lyt::config::Secret::new("a shared test secret".into()));
+            },
+        )
+    };
+    let a = start_node().await;
+    let b = start_node().await;
+    for _ in 0..2 {
+        let mut v = a.visitor().await;
+        join(&mut v, "da/exit").await;
+        v.send(&VisitorFrame::Leave {}).await.unwrap();
+        assert_eq!(ended(&mut v).await, "visitor_left");
+    }
+    let mut v = b.visitor().await;
+    v.send_text(r#"{"t":"join","queue":"da/exit"}"#.to_owned())
+        .await
+        .unwrap();
+    match v.frame(WAIT).await.unwrap() {
+        ServerFrame::Error {
+            code,
+            retry_after_s,
+            ..
+        } => {
+            assert_eq!(code, lyt::protocol::ErrorCode::RateLimited);
+            assert!(retry_after_s.is_some_and(|s| s > 0 && s <= 3600));
+        }
+        other => panic!("expected rate_limited, got {other:?}"),
+    }
+    let mut con = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("lyt:{q:*")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(!keys[0].contains("127.0.0.1"));
+    every_key_has_a_ttl(&redis).await;
+}

@@ -521,6 +521,24 @@ async fn heartbeat_expires(b: &impl Backend) {
     assert_eq!(s.alive("n1").await, Ok(false));
 }
 
+/// A shared counter counts across nodes within its window, then starts again.
+async fn counters_count_across_nodes_and_expire(b: &impl Backend) {
+    let (a, other) = (b.store().await, b.store().await);
+    let window = Duration::from_millis(400);
+    assert_eq!(a.count("t1", window).await.unwrap().0, 1);
+    assert_eq!(other.count("t1", window).await.unwrap().0, 2);
+    let (n, left) = a.count("t1", window).await.unwrap();
+    assert_eq!(n, 3);
+    assert!(left <= window && left > Duration::ZERO, "{left:?}");
+    assert_eq!(
+        other.count("t2", window).await.unwrap().0,
+        1,
+        "tags are apart"
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(a.count("t1", window).await.unwrap().0, 1, "a new window");
+}
+
 /// Counsellors are on duty while their presence is renewed; when it expires one node claims
 /// them, their offers go back, and their live chats can be put back at the front.
 async fn presence_expires_and_is_claimed_once(b: &impl Backend) {
@@ -782,6 +800,7 @@ conformance!(
     buffers_expire,
     inbox_delivers_in_order,
     heartbeat_expires,
+    counters_count_across_nodes_and_expire,
     presence_expires_and_is_claimed_once,
     requeue_front_goes_first,
     leases_lapse_and_are_claimed,

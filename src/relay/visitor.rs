@@ -29,7 +29,10 @@ pub async fn endpoint(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let addr = app.limits.address_key(app.limits.client_ip(&headers, peer));
+    let ip = app.limits.client_ip(&headers, peer);
+    let addr = app.limits.address_key(ip);
+    // With many nodes and a shared key: the tag joins are counted under across nodes.
+    let shared_tag = app.relay.cluster().and_then(|_| app.limits.shared_tag(ip));
     if let Err(wait) = app.limits.visitor_connect(addr) {
         app.metrics
             .frames_refused
@@ -61,6 +64,7 @@ pub async fn endpoint(
             addr,
             budget: app.limits.frame_budget(false),
             worker,
+            shared_tag,
         }
     })
 }
@@ -88,6 +92,8 @@ struct VisitorHandler {
     budget: FrameBudget,
     /// With many nodes: the worker applying this connection's frames in order.
     worker: Option<tokio::sync::mpsc::Sender<VisitorOp>>,
+    /// With many nodes and `rate.shared_key`: the tag of this address's join quota.
+    shared_tag: Option<String>,
 }
 
 impl VisitorHandler {
@@ -138,7 +144,12 @@ impl VisitorHandler {
                         refuse_wait(&self.app, &self.mailbox, ErrorCode::RateLimited, msg, wait);
                         return Ok(());
                     }
-                    VisitorOp::Join(queue)
+                    VisitorOp::Join(
+                        queue,
+                        self.shared_tag
+                            .clone()
+                            .map(|t| (t, self.app.limits.joins_per_hour())),
+                    )
                 }
                 VisitorFrame::Hs1 { conv, .. } => VisitorOp::Hs1(conv, text),
                 VisitorFrame::Data { conv, n, .. } => VisitorOp::Data(conv, n, text),

@@ -70,6 +70,11 @@ pub fn conversation(conv: ConvId) -> [String; 3] {
     ]
 }
 
+/// A counter of `Store::count` (its own slot): `tag` is a keyed hash, never an address.
+pub fn counter(tag: &str) -> String {
+    format!("lyt:{{q:{tag}}}:n")
+}
+
 /// Whether `node` is alive.
 pub fn alive(node: &str) -> String {
     format!("lyt:{{node:{node}}}:alive")

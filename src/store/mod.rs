@@ -367,6 +367,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         node: &'a str,
     ) -> BoxFuture<'a, StoreResult<mpsc::Receiver<InboxEvent>>>;
 
+    /// Counts one more event under `tag` in a fixed window of `window` that starts with the
+    /// first event, and returns the count so far and the time left in the window: a quota
+    /// shared by every node (joins per address). `tag` must be a keyed hash, never an
+    /// address; the counter expires with its window.
+    fn count<'a>(
+        &'a self,
+        tag: &'a str,
+        window: Duration,
+    ) -> BoxFuture<'a, StoreResult<(u64, Duration)>>;
+
     /// `node` is alive for `ttl` more.
     fn heartbeat<'a>(&'a self, node: &'a str, ttl: Duration) -> BoxFuture<'a, StoreResult<()>>;
 

@@ -21,8 +21,9 @@ const CATCH_UP_FOR: Duration = Duration::from_secs(3);
 /// A visitor frame for the shared engine, applied in order by the connection's worker.
 #[derive(Debug)]
 pub enum VisitorOp {
-    /// `join{queue}`.
-    Join(QueueId),
+    /// `join{queue}`, with the address's shared quota tag and limit per hour (when
+    /// `rate.shared_key` is set).
+    Join(QueueId, Option<(String, u32)>),
     /// `hs1` (verbatim).
     Hs1(ConvId, Utf8Bytes),
     /// `data{n}` (verbatim).
@@ -68,7 +69,14 @@ impl Cluster {
     /// Applies one visitor frame.
     pub async fn visitor_op(&self, id: ConnId, op: VisitorOp) -> Result<(), Refusal> {
         match op {
-            VisitorOp::Join(queue) => self.visitor_join(id, queue).await,
+            VisitorOp::Join(queue, quota) => {
+                if let Some((tag, limit)) = quota
+                    && !self.join_quota(id, &tag, limit).await?
+                {
+                    return Ok(());
+                }
+                self.visitor_join(id, queue).await
+            }
             VisitorOp::Hs1(conv, text) => {
                 let to = self.visitor_live(id, conv)?;
                 self.visitor_conv_mut(id, conv, |c| c.awaiting_hs1 = false);
@@ -139,6 +147,31 @@ impl Cluster {
                 Ok(())
             }
         }
+    }
+
+    /// Counts a join from this address across nodes; false (and `rate_limited` with the
+    /// wait sent) when over `limit` per hour.
+    async fn join_quota(&self, id: ConnId, tag: &str, limit: u32) -> Result<bool, Refusal> {
+        let (n, left) = self
+            .store
+            .count(tag, Duration::from_secs(3600))
+            .await
+            .map_err(|e| self.refusal(&e))?;
+        if n <= u64::from(limit) {
+            return Ok(true);
+        }
+        self.metrics
+            .frames_refused
+            .with_label_values(&[ErrorCode::RateLimited.as_str()])
+            .inc();
+        if let Some(v) = self.local().visitors.get(&id) {
+            v.mailbox.send(&ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                message: "too many chats started from here; wait and try again".into(),
+                retry_after_s: Some(left.as_secs().max(1)),
+            });
+        }
+        Ok(false)
     }
 
     /// Applies `f` to visitor `id`'s conversation `conv`, if it is that.

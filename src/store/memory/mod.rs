@@ -597,4 +597,20 @@ impl Store for MemoryStore {
     fn alive<'a>(&'a self, node: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
         ready(self.with(|s, _| Ok(s.alive.contains_key(node))))
     }
+
+    fn count<'a>(
+        &'a self,
+        tag: &'a str,
+        window: Duration,
+    ) -> BoxFuture<'a, StoreResult<(u64, Duration)>> {
+        ready(self.with(|s, now| {
+            s.counters.retain(|_, (_, until)| *until > now);
+            let (n, until) = s
+                .counters
+                .entry(tag.to_owned())
+                .or_insert((0, now + window));
+            *n += 1;
+            Ok((*n, until.saturating_duration_since(now)))
+        }))
+    }
 }

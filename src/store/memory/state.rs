@@ -21,6 +21,8 @@ pub(super) struct State {
     pub(super) inboxes: HashMap<String, Vec<Subscriber>>,
     /// The generation of the routing state (see `Store::generation`); empty until asked.
     pub(super) generation: String,
+    /// `Store::count`: tag → count and the end of its window.
+    pub(super) counters: HashMap<String, (u64, Instant)>,
 }
 
 #[derive(Debug, Default)]

@@ -55,6 +55,29 @@ pub(super) async fn heartbeat(s: &RedisStore, node: &str, ttl: Duration) -> Stor
     Ok(())
 }
 
+/// One pipeline (one round trip, one key): `INCR`, `PEXPIRE … NX` (the window starts with
+/// the first event; the key never lives without a TTL), `PTTL`.
+pub(super) async fn count(
+    s: &RedisStore,
+    tag: &str,
+    window: Duration,
+) -> StoreResult<(u64, Duration)> {
+    let key = keys::counter(tag);
+    let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+    let (n, left): (u64, i64) = redis::pipe()
+        .incr(&key, 1)
+        .cmd("PEXPIRE")
+        .arg(&key)
+        .arg(ms)
+        .arg("NX")
+        .ignore()
+        .pttl(&key)
+        .query_async(&mut s.con.clone())
+        .await
+        .map_err(unavailable)?;
+    Ok((n, Duration::from_millis(u64::try_from(left).unwrap_or(0))))
+}
+
 pub(super) async fn alive(s: &RedisStore, node: &str) -> StoreResult<bool> {
     s.con
         .clone()

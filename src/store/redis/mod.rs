@@ -473,6 +473,14 @@ impl Store for RedisStore {
     fn alive<'a>(&'a self, node: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
         Box::pin(inbox::alive(self, node))
     }
+
+    fn count<'a>(
+        &'a self,
+        tag: &'a str,
+        window: Duration,
+    ) -> BoxFuture<'a, StoreResult<(u64, Duration)>> {
+        Box::pin(inbox::count(self, tag, window))
+    }
 }
 
 /// A cluster client with the store's timeouts, speaking RESP3 (needed for sharded pub/sub).
