@@ -135,9 +135,14 @@ fn sio_event(name: &str, arg: &str) -> Result<String, Fail> {
         .map_err(|_| fail("encode"))
 }
 
-/// The event name and argument of a socket.io text frame.
+/// The event name and its first argument (empty when none) of a socket.io text frame.
 fn sio_parse(t: &str) -> Option<(String, String)> {
-    let (name, arg): (String, String) = serde_json::from_str(t.strip_prefix("42")?).ok()?;
+    let v: Vec<serde_json::Value> = serde_json::from_str(t.strip_prefix("42")?).ok()?;
+    let name = v.first()?.as_str()?.to_owned();
+    let arg = match v.get(1) {
+        None => String::new(),
+        Some(a) => a.as_str()?.to_owned(),
+    };
     Some((name, arg))
 }
 
@@ -275,6 +280,7 @@ mod tests {
         assert_eq!(sio_parse(&e), Some(("m".into(), "L01\"x".into())));
         assert_eq!(sio_parse("2"), None);
         assert_eq!(sio_parse("42[1]"), None);
+        assert_eq!(sio_parse(r#"42["joined"]"#), Some(("joined".into(), String::new())));
     }
 
     #[test]
