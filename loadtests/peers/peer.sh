@@ -81,6 +81,13 @@ case "$cmd" in
     fi
     if [ -f "$dir/pids" ]; then
       while read -r pid; do kill "$pid" 2>/dev/null || true; done < "$dir/pids"
+      # Wait until they are gone (lyt drains for a few seconds), so the port is free.
+      for _ in $(seq 1 150); do
+        alive=0
+        while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=1; done < "$dir/pids"
+        [ "$alive" = 0 ] && break
+        sleep 0.1
+      done
       rm -f "$dir/pids"
     fi
     ;;

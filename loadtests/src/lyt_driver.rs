@@ -295,13 +295,21 @@ pub async fn visitor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), Fai
                 let (Some(t), Some(c)) = (token.clone(), conv) else {
                     return Err(Fail("storm_before_ready".into()));
                 };
-                drop(ws);
+                drop_connection(&sh, ws).await;
                 ws = connect(&sh, k, "/v1/visitor").await?;
                 ws.send(&VisitorFrame::Resume { token: t, conv: c, upto }).await?;
             }
         }
     }
     Ok(())
+}
+
+/// Ends a connection for a storm or churn: abruptly (the socket is just dropped), or cleanly
+/// (a close frame after everything sent, as a page reload does).
+async fn drop_connection(sh: &Shared, ws: WsClient) {
+    if !sh.sc.abrupt_drop {
+        let _ = tokio::time::timeout(sh.step, ws.close()).await;
+    }
 }
 
 /// A counsellor chat as the counsellor side holds it.
@@ -406,7 +414,7 @@ pub async fn counsellor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), 
             }
             () = until(churn) => {
                 churn = None;
-                drop(ws);
+                drop_connection(&sh, ws).await;
                 // The keys of the lost connection are gone: the chats come back (to whichever
                 // connection of this account is on duty first) under a new handshake.
                 chats.clear();

@@ -80,6 +80,9 @@ pub struct Scenario {
     pub spread_sources: bool,
     /// Seconds any one protocol step may take before it counts as a `timeout` error.
     pub step_timeout_s: f64,
+    /// In a reconnect storm or churn, drop connections as a network failure does (no close
+    /// frame, unread input discarded) instead of closing them cleanly (a reload).
+    pub abrupt_drop: bool,
 }
 
 impl Default for Scenario {
@@ -103,6 +106,7 @@ impl Default for Scenario {
             accounts: vec!["maja".into(), "ali".into()],
             spread_sources: true,
             step_timeout_s: 30.0,
+            abrupt_drop: true,
         }
     }
 }
