@@ -141,11 +141,7 @@ impl Sender {
             if due >= sh.send_end {
                 break;
             }
-            out.push(schedule::encode(
-                self.k,
-                sh.clock.ns(due),
-                sh.sc.msg_bytes,
-            ));
+            out.push(schedule::encode(self.k, sh.clock.ns(due), sh.sc.msg_bytes));
             self.k += 1;
         }
         out
@@ -206,11 +202,7 @@ async fn until(at: Option<Instant>) {
 pub async fn visitor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), Fail> {
     let k = 2 * j;
     let mut ws = connect(&sh, k, "/v1/visitor").await?;
-    let queue = sh
-        .sc
-        .queue
-        .parse()
-        .map_err(|_| Fail("bad_queue".into()))?;
+    let queue = sh.sc.queue.parse().map_err(|_| Fail("bad_queue".into()))?;
     ws.send(&VisitorFrame::Join { queue }).await?;
     let joined = Instant::now();
     let mut token: Option<String> = None;

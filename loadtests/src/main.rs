@@ -17,7 +17,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Run a scenario: a TOML file, overridden by flags.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// (Internal) one generator process of a sharded run.
     #[command(hide = true)]
     Shard {

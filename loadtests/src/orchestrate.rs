@@ -39,7 +39,11 @@ pub async fn run(sc: Scenario, show_progress: bool) -> anyhow::Result<Report> {
     sc.check()?;
     let shards = sc.shard_count();
     let clock = Clock::new();
-    let start_delay = if shards > 1 { START_DELAY_S + 1.0 } else { START_DELAY_S };
+    let start_delay = if shards > 1 {
+        START_DELAY_S + 1.0
+    } else {
+        START_DELAY_S
+    };
     let t0_ns = clock.now_ns() + (start_delay * 1e9) as u64;
     let t0 = Instant::now() + Duration::from_secs_f64(start_delay);
     let tl = Timeline::of(&sc);
@@ -78,7 +82,9 @@ pub async fn run(sc: Scenario, show_progress: bool) -> anyhow::Result<Report> {
         total = run_shard(sc.clone(), 0, 1, t0_ns, move |s| {
             let [sent, rec, conns, errs] = counts(s);
             b.set_position(start.elapsed().as_secs());
-            b.set_message(format!("conns {conns} sent {sent} recv {rec} errors {errs}"));
+            b.set_message(format!(
+                "conns {conns} sent {sent} recv {rec} errors {errs}"
+            ));
         })
         .await?;
     } else {
@@ -88,7 +94,13 @@ pub async fn run(sc: Scenario, show_progress: bool) -> anyhow::Result<Report> {
         let mut children = Vec::new();
         for i in 0..shards {
             let mut child = tokio::process::Command::new(&exe)
-                .args(["shard", "--index", &i.to_string(), "--count", &shards.to_string()])
+                .args([
+                    "shard",
+                    "--index",
+                    &i.to_string(),
+                    "--count",
+                    &shards.to_string(),
+                ])
                 .args(["--t0-ns", &t0_ns.to_string(), "--scenario-json", &json])
                 .stdout(Stdio::piped())
                 .stdin(Stdio::null())
@@ -155,7 +167,11 @@ pub async fn child(sc: Scenario, index: u32, count: u32, t0_ns: u64) -> anyhow::
             let _ = out.flush();
         }
     };
-    match run_shard(sc, index, count, t0_ns, |s| emit(&ShardLine::Progress(counts(s)))).await {
+    match run_shard(sc, index, count, t0_ns, |s| {
+        emit(&ShardLine::Progress(counts(s)))
+    })
+    .await
+    {
         Ok(s) => emit(&ShardLine::Result(Box::new(s))),
         Err(e) => emit(&ShardLine::Failed(format!("{e:#}"))),
     }

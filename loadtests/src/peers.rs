@@ -77,8 +77,10 @@ async fn open(sh: &Shared, k: u32, path: &str) -> Result<Ws, Fail> {
     if sh.sc.target == Target::Socketio {
         sio_handshake(sh, &mut ws).await?;
     }
-    sh.rec
-        .connected(sh.sec(), u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+    sh.rec.connected(
+        sh.sec(),
+        u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    );
     Ok(ws)
 }
 
@@ -257,7 +259,7 @@ async fn until(at: Option<Instant>) {
 
 /// An idle connection to a peer, held until the end.
 pub async fn idle(sh: Arc<Shared>, j: u32) -> Result<(), Fail> {
-    let visitor = j % 2 == 0;
+    let visitor = j.is_multiple_of(2);
     let mut ws = subscribe(&sh, j / 2, visitor).await?;
     let sio = sh.sc.target == Target::Socketio;
     loop {
@@ -280,7 +282,10 @@ mod tests {
         assert_eq!(sio_parse(&e), Some(("m".into(), "L01\"x".into())));
         assert_eq!(sio_parse("2"), None);
         assert_eq!(sio_parse("42[1]"), None);
-        assert_eq!(sio_parse(r#"42["joined"]"#), Some(("joined".into(), String::new())));
+        assert_eq!(
+            sio_parse(r#"42["joined"]"#),
+            Some(("joined".into(), String::new()))
+        );
     }
 
     #[test]

@@ -47,7 +47,10 @@ mod tests {
         let me = std::process::id();
         let s = sample(&[me], 1.5).unwrap();
         assert_eq!(s.t_s, 1.5);
-        assert!(s.rss_bytes > 1024 * 1024, "a test process holds more than 1 MiB");
+        assert!(
+            s.rss_bytes > 1024 * 1024,
+            "a test process holds more than 1 MiB"
+        );
         let twice = sample(&[me, me], 0.0).unwrap();
         assert!(twice.rss_bytes >= s.rss_bytes, "pids add up");
         assert!(sample(&[], 0.0).is_none());

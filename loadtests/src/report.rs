@@ -198,8 +198,7 @@ impl Report {
                 rss_before_mib: mib(base.rss_bytes),
                 rss_measure_mib: mib(s0.rss_bytes),
                 kib_per_connection: (snap.connections > 0).then(|| {
-                    (s0.rss_bytes as f64 - base.rss_bytes as f64) / 1024.0
-                        / snap.connections as f64
+                    (s0.rss_bytes as f64 - base.rss_bytes as f64) / 1024.0 / snap.connections as f64
                 }),
             })
         });

@@ -276,7 +276,11 @@ mod tests {
         assert_eq!(t.event_s, t.measure_s + 4.0);
         assert_eq!(t.send_end_s, t.measure_s + 10.0);
         assert_eq!(t.end_s, t.send_end_s + 3.0);
-        assert_eq!(t.starts(&sc, 500), (1.0, 1.0), "steady: both sides together");
+        assert_eq!(
+            t.starts(&sc, 500),
+            (1.0, 1.0),
+            "steady: both sides together"
+        );
 
         let surge = Scenario {
             kind: Kind::Surge,
@@ -311,6 +315,10 @@ mod tests {
         assert_eq!(a, "127.3.0.1");
         assert_eq!(sh.source(251).unwrap().to_string(), "127.3.1.2");
         let distinct: std::collections::HashSet<_> = (0..20_000).map(|k| sh.source(k)).collect();
-        assert_eq!(distinct.len(), 20_000, "each address serves few connections");
+        assert_eq!(
+            distinct.len(),
+            20_000,
+            "each address serves few connections"
+        );
     }
 }

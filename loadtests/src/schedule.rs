@@ -78,7 +78,9 @@ impl Schedule {
         }
         let since = now.duration_since(self.first).as_nanos();
         let each = self.interval.as_nanos().max(1);
-        u64::try_from(since / each).unwrap_or(u64::MAX).saturating_add(1)
+        u64::try_from(since / each)
+            .unwrap_or(u64::MAX)
+            .saturating_add(1)
     }
 }
 
@@ -163,7 +165,11 @@ mod tests {
         let t = encode(7, 1_700_000_000_123_456_789, 100);
         assert_eq!(t.len(), 100);
         assert_eq!(decode(&t), Some((7, 1_700_000_000_123_456_789)));
-        assert_eq!(encode(1, 2, 3).len(), STAMP_BYTES, "never shorter than the stamp");
+        assert_eq!(
+            encode(1, 2, 3).len(),
+            STAMP_BYTES,
+            "never shorter than the stamp"
+        );
         assert_eq!(decode("hello"), None);
         assert_eq!(decode(&"y".repeat(STAMP_BYTES)), None);
     }
@@ -171,11 +177,7 @@ mod tests {
     #[test]
     fn schedule_is_open_loop() {
         let start = Instant::now();
-        let s = Schedule::new(
-            start,
-            Duration::from_millis(30),
-            Duration::from_millis(100),
-        );
+        let s = Schedule::new(start, Duration::from_millis(30), Duration::from_millis(100));
         assert_eq!(s.due(0), start + Duration::from_millis(30));
         assert_eq!(s.due(3), start + Duration::from_millis(330));
         assert_eq!(s.due_by(start), 0);
@@ -204,7 +206,11 @@ mod tests {
         assert_eq!(t.record(4), Arrival::Gap(2));
         assert_eq!(t.expected(), 5);
         t.accept_any_next();
-        assert_eq!(t.record(40), Arrival::InOrder, "a new epoch starts anywhere");
+        assert_eq!(
+            t.record(40),
+            Arrival::InOrder,
+            "a new epoch starts anywhere"
+        );
         assert_eq!(t.record(40), Arrival::Duplicate);
         assert_eq!(t.record(41), Arrival::InOrder);
     }

@@ -251,7 +251,9 @@ mod hist_b64 {
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Histogram<u64>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Histogram<u64>>, D::Error> {
         Option::<String>::deserialize(d)?
             .map(|t| super::decode_hist(&t).map_err(serde::de::Error::custom))
             .transpose()
@@ -262,10 +264,7 @@ mod hist_vec_b64 {
     use hdrhistogram::Histogram;
     use serde::{Deserialize as _, Deserializer, Serialize as _, Serializer};
 
-    pub fn serialize<S: Serializer>(
-        v: &[Option<Histogram<u64>>],
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(v: &[Option<Histogram<u64>>], s: S) -> Result<S::Ok, S::Error> {
         let texts = v
             .iter()
             .map(|h| h.as_ref().map(super::encode_hist).transpose())
