@@ -2,6 +2,7 @@
 //! binary), samples the server from `/proc`, shows progress and builds the report.
 
 use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -56,24 +57,35 @@ pub async fn run(sc: Scenario, show_progress: bool) -> anyhow::Result<Report> {
         indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} s {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    // The server, sampled every second from just before the start.
+    // The server, and the generator's own processes, sampled every second from just before
+    // the start.
     let pids = sc.server_pids.clone();
+    let gen_pids = Arc::new(Mutex::new(vec![std::process::id()]));
+    let gen_pids_s = Arc::clone(&gen_pids);
     let sampler = tokio::spawn(async move {
         tokio::time::sleep_until((t0 - Duration::from_millis(500)).into()).await;
         let baseline = procmon::sample(&pids, -0.5);
         let mut samples: Vec<Sample> = Vec::new();
+        let mut gen_samples: Vec<Sample> = Vec::new();
         let mut k = 0u32;
         loop {
             tokio::time::sleep_until((t0 + Duration::from_secs(u64::from(k))).into()).await;
             if let Some(s) = procmon::sample(&pids, f64::from(k)) {
                 samples.push(s);
             }
+            let g = gen_pids_s
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            if let Some(s) = procmon::sample(&g, f64::from(k)) {
+                gen_samples.push(s);
+            }
             if f64::from(k) > tl.end_s + 1.0 {
                 break;
             }
             k += 1;
         }
-        (baseline, samples)
+        (baseline, samples, gen_samples)
     });
     let mut total = Snapshot::default();
     if shards == 1 {
@@ -119,6 +131,12 @@ pub async fn run(sc: Scenario, show_progress: bool) -> anyhow::Result<Report> {
                     }
                 }
             });
+            if let Some(pid) = child.id() {
+                gen_pids
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(pid);
+            }
             children.push(child);
         }
         drop(tx);
@@ -153,8 +171,10 @@ pub async fn run(sc: Scenario, show_progress: bool) -> anyhow::Result<Report> {
         anyhow::ensure!(done == shards, "only {done} of {shards} shards reported");
     }
     bar.finish_and_clear();
-    let (baseline, samples) = sampler.await?;
-    Ok(Report::build(&sc, shards, &total, baseline, &samples))
+    let (baseline, samples, gen_samples) = sampler.await?;
+    let mut report = Report::build(&sc, shards, &total, baseline, &samples);
+    report.add_generator(&gen_samples);
+    Ok(report)
 }
 
 /// The child side: runs one shard and writes [`ShardLine`]s on standard output.

@@ -32,6 +32,9 @@ pub struct Second {
     pub server_cores: Option<f64>,
     /// Server resident memory at the end of this second, MiB.
     pub server_rss_mib: Option<f64>,
+    /// CPU used by the generator's own processes in this second, in cores.
+    #[serde(default)]
+    pub generator_cores: Option<f64>,
 }
 
 /// What the server used, from `/proc`.
@@ -96,6 +99,10 @@ pub struct Report {
     pub throughput_per_s: f64,
     /// Server resource use (when server pids were given).
     pub server: Option<ServerUse>,
+    /// CPU seconds of the generator's own processes over the whole run (it shares the
+    /// machine with the server: a busy generator delays messages too).
+    #[serde(default)]
+    pub generator_cpu_s: Option<f64>,
     /// Per second.
     pub seconds: Vec<Second>,
 }
@@ -161,6 +168,7 @@ impl Report {
                     latency: Percentiles::of(snap.latency_per_s.get(t).unwrap_or(&None)),
                     server_cores: cores,
                     server_rss_mib: rss,
+                    generator_cores: None,
                 }
             })
             .collect();
@@ -222,7 +230,22 @@ impl Report {
             peak_connects_per_s: snap.connects_per_s.iter().copied().max().unwrap_or(0),
             throughput_per_s: measure_messages as f64 / span,
             server,
+            generator_cpu_s: None,
             seconds,
+        }
+    }
+
+    /// Adds the generator's own CPU use, sampled like the server's.
+    pub fn add_generator(&mut self, samples: &[Sample]) {
+        if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
+            self.generator_cpu_s = Some((last.cpu_s - first.cpu_s).max(0.0));
+        }
+        for s in &mut self.seconds {
+            if let (Some(a), Some(b)) = (at(samples, s.t as f64), at(samples, s.t as f64 + 1.0))
+                && b.t_s > a.t_s
+            {
+                s.generator_cores = Some((b.cpu_s - a.cpu_s) / (b.t_s - a.t_s));
+            }
         }
     }
 
@@ -256,6 +279,16 @@ impl Report {
         );
         if !self.errors.is_empty() {
             s.push_str(&format!("\nerrors: {:?}", self.errors));
+        }
+        if let Some(g) = self.generator_cpu_s {
+            let peak = self
+                .seconds
+                .iter()
+                .filter_map(|s| s.generator_cores)
+                .fold(0.0, f64::max);
+            s.push_str(&format!(
+                "\ngenerator: {g:.1} CPU s in all, busiest second {peak:.2} cores"
+            ));
         }
         if let Some(sv) = &self.server {
             s.push_str(&format!(
@@ -366,7 +399,17 @@ impl Report {
             .iter()
             .filter_map(|s| s.server_cores.map(|c| (s.t as f64, c)))
             .collect();
-        let cmax = cores.iter().map(|p| p.1).fold(1.0, f64::max) * 1.15;
+        let gen_cores: Vec<(f64, f64)> = self
+            .seconds
+            .iter()
+            .filter_map(|s| s.generator_cores.map(|c| (s.t as f64, c)))
+            .collect();
+        let cmax = cores
+            .iter()
+            .chain(&gen_cores)
+            .map(|p| p.1)
+            .fold(1.0, f64::max)
+            * 1.15;
         let xmax = (self.seconds.len() as f64).max(1.0);
         let mut chart = ChartBuilder::on(&root)
             .caption(self.title("Throughput"), ("sans-serif", 18))
@@ -401,6 +444,14 @@ impl Report {
                 .map_err(plot_err)?
                 .label("server CPU (cores)")
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED));
+        }
+        if !gen_cores.is_empty() {
+            let grey = RGBColor(140, 140, 140);
+            chart
+                .draw_secondary_series(LineSeries::new(gen_cores, grey.stroke_width(1)))
+                .map_err(plot_err)?
+                .label("generator CPU (cores)")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], grey));
         }
         chart
             .configure_series_labels()
@@ -479,6 +530,18 @@ mod tests {
         assert_eq!(rep.peak_connects_per_s, 2);
         let json = serde_json::to_string(&rep).unwrap();
         assert!(json.contains("\"cpu_us_per_message\""));
+        let mut rep = rep;
+        let generator: Vec<Sample> = (0..9)
+            .map(|t| Sample {
+                t_s: f64::from(t),
+                cpu_s: 0.25 * f64::from(t),
+                rss_bytes: 0,
+            })
+            .collect();
+        rep.add_generator(&generator);
+        assert_eq!(rep.generator_cpu_s, Some(2.0));
+        assert_eq!(rep.seconds[1].generator_cores, Some(0.25));
+        assert!(rep.summary().contains("generator: 2.0 CPU s"));
     }
 
     #[test]
