@@ -187,6 +187,14 @@ pub async fn child(sc: Scenario, index: u32, count: u32, t0_ns: u64) -> anyhow::
             let _ = out.flush();
         }
     };
+    if let Err(e) = sc.check() {
+        emit(&ShardLine::Failed(format!("{e:#}")));
+        return Ok(());
+    }
+    anyhow::ensure!(
+        index < count,
+        "shard index {index} is not below the count {count}"
+    );
     match run_shard(sc, index, count, t0_ns, |s| {
         emit(&ShardLine::Progress(counts(s)))
     })
