@@ -237,12 +237,16 @@ impl Report {
 
     /// Adds the generator's own CPU use, sampled like the server's.
     pub fn add_generator(&mut self, samples: &[Sample]) {
-        if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
-            self.generator_cpu_s = Some((last.cpu_s - first.cpu_s).max(0.0));
-        }
+        // Child processes leave before the last sample: only increases count.
+        let total: f64 = samples
+            .windows(2)
+            .map(|w| (w[1].cpu_s - w[0].cpu_s).max(0.0))
+            .sum();
+        self.generator_cpu_s = (samples.len() >= 2).then_some(total);
         for s in &mut self.seconds {
             if let (Some(a), Some(b)) = (at(samples, s.t as f64), at(samples, s.t as f64 + 1.0))
                 && b.t_s > a.t_s
+                && b.cpu_s >= a.cpu_s
             {
                 s.generator_cores = Some((b.cpu_s - a.cpu_s) / (b.t_s - a.t_s));
             }
@@ -538,6 +542,13 @@ mod tests {
                 rss_bytes: 0,
             })
             .collect();
+        let mut generator = generator;
+        // The shard processes are gone by the last sample: that drop is not negative CPU.
+        generator.push(Sample {
+            t_s: 9.0,
+            cpu_s: 0.1,
+            rss_bytes: 0,
+        });
         rep.add_generator(&generator);
         assert_eq!(rep.generator_cpu_s, Some(2.0));
         assert_eq!(rep.seconds[1].generator_cores, Some(0.25));
