@@ -1,0 +1,433 @@
+//! Simulated lyt clients: a visitor and a counsellor per chat, speaking the real protocol
+//! with the real crypto of `lyt::client` — bundle verification, the Noise NK handshake,
+//! padded and encrypted messages, acks, resume, reclaim after a counsellor reconnects.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lyt::client::e2e::{Chat, CounsellorIdentity, VisitorHandshake};
+use lyt::client::{ClientError, ConnectOptions, Incoming, LoginSession, WsClient};
+use lyt::crypto::AppMessage;
+use lyt::protocol::{ConvId, CounsellorFrame, ServerFrame, Skills, VisitorFrame};
+use tokio::time::sleep_until;
+
+use crate::run::{Fail, Shared};
+use crate::scenario::Kind;
+use crate::schedule::{self, Schedule, SeqTracker};
+
+/// A demo counsellor account as one generator process uses it: logged in once, a ticket per
+/// connection.
+pub struct Account {
+    session: LoginSession,
+    identity: CounsellorIdentity,
+}
+
+/// What the lyt clients of a process share: the accounts and the pinned org root.
+pub struct LytCtx {
+    accounts: Vec<Account>,
+    org_root: [u8; 32],
+}
+
+impl From<ClientError> for Fail {
+    fn from(e: ClientError) -> Self {
+        Fail(match e {
+            ClientError::Timeout => "timeout".into(),
+            ClientError::Closed(Some((code, _))) => format!("closed_{code}"),
+            ClientError::Closed(None) => "closed".into(),
+            ClientError::Ws(_) => "websocket".into(),
+            ClientError::Io(_) => "connect".into(),
+            ClientError::Http(_) => "http".into(),
+            ClientError::Refused { status, .. } => format!("http_{status}"),
+            ClientError::Unexpected(_) => "unexpected_frame".into(),
+        })
+    }
+}
+
+impl From<lyt::client::e2e::E2eError> for Fail {
+    fn from(_: lyt::client::e2e::E2eError) -> Self {
+        Fail("crypto".into())
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl LytCtx {
+    /// Logs in to each account named by the scenario, on the first node.
+    pub async fn new(sh: &Shared) -> anyhow::Result<Self> {
+        let dir = &sh.sc.demo_dir;
+        let all = lyt::demo::read_accounts(dir)?;
+        let org_root = lyt::demo::org_root_pub(dir)?;
+        let base = sh.sc.node(0);
+        let mut accounts = Vec::new();
+        for name in &sh.sc.accounts {
+            let a = all
+                .iter()
+                .find(|a| &a.username == name)
+                .ok_or_else(|| anyhow::anyhow!("no demo account `{name}` in {}", dir.display()))?;
+            let session = lyt::client::login(base, Some(base), &a.username, &a.password)
+                .await
+                .map_err(|e| anyhow::anyhow!("login as {name}: {e}"))?;
+            let (key, cert) = lyt::demo::identity(dir, name)?;
+            accounts.push(Account {
+                session,
+                identity: CounsellorIdentity::new(key, cert),
+            });
+        }
+        Ok(Self { accounts, org_root })
+    }
+}
+
+fn ws_url(base: &str, path: &str) -> String {
+    format!("{}{path}", base.replacen("http", "ws", 1))
+}
+
+/// Connects and waits for the server's `hello`, recording the set-up time.
+async fn connect(sh: &Shared, k: u32, path: &str) -> Result<WsClient, Fail> {
+    let base = sh.sc.node(k);
+    let opts = ConnectOptions {
+        origin: Some(base.to_owned()),
+        source: sh.source(k),
+        ..ConnectOptions::default()
+    };
+    let started = Instant::now();
+    let mut ws = tokio::time::timeout(sh.step, WsClient::connect(&ws_url(base, path), &opts))
+        .await
+        .map_err(|_| Fail("timeout".into()))??;
+    match ws.frame(sh.step).await? {
+        ServerFrame::Hello { .. } => {}
+        _ => return Err(Fail("unexpected_frame".into())),
+    }
+    sh.rec.connected(sh.sec(), micros(started.elapsed()));
+    Ok(ws)
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// One side's outgoing messages: the schedule and how many went out.
+struct Sender {
+    sched: Schedule,
+    k: u64,
+}
+
+impl Sender {
+    fn new(sh: &Shared) -> Self {
+        let interval = sh.interval;
+        let phase = interval.mul_f64(rand::random::<f64>());
+        Self {
+            sched: Schedule::new(Instant::now(), phase, interval),
+            k: 0,
+        }
+    }
+
+    /// When the next message is due, if before the end of sending.
+    fn next(&self, sh: &Shared) -> Option<Instant> {
+        let due = self.sched.due(self.k);
+        (due < sh.send_end).then_some(due)
+    }
+
+    /// The texts of every message due by now, each stamped with its own due time.
+    fn due_texts(&mut self, sh: &Shared) -> Vec<String> {
+        let now = Instant::now();
+        let mut out = Vec::new();
+        while self.k < self.sched.due_by(now) {
+            let due = self.sched.due(self.k);
+            if due >= sh.send_end {
+                break;
+            }
+            out.push(schedule::encode(self.k, sh.clock.ns(due), sh.sc.msg_bytes));
+            self.k += 1;
+        }
+        out
+    }
+}
+
+/// Reads a received text: latency and sequence.
+fn on_text(sh: &Shared, tracker: &mut SeqTracker, body: &str) {
+    let Some((seq, due_ns)) = schedule::decode(body) else {
+        sh.rec.error("bad_stamp");
+        return;
+    };
+    match tracker.record(seq) {
+        schedule::Arrival::InOrder => {}
+        schedule::Arrival::Duplicate => {
+            sh.rec.duplicate();
+            return;
+        }
+        schedule::Arrival::Gap(n) => sh.rec.gap(n),
+    }
+    let latency_ns = sh.clock.now_ns().saturating_sub(due_ns);
+    sh.rec.received(sh.sec(), latency_ns / 1000);
+}
+
+async fn send_texts(
+    sh: &Shared,
+    ws: &mut WsClient,
+    chat: &mut Chat,
+    texts: Vec<String>,
+    visitor: bool,
+) -> Result<(), Fail> {
+    for body in texts {
+        let (n, m) = chat.seal(&AppMessage::Text {
+            body,
+            ts: unix_now(),
+        })?;
+        let conv = chat.conv();
+        if visitor {
+            ws.send(&VisitorFrame::Data { conv, n, m }).await?;
+        } else {
+            ws.send(&CounsellorFrame::Data { conv, n, m }).await?;
+        }
+        sh.rec.sent(sh.sec());
+    }
+    Ok(())
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn until(at: Option<Instant>) {
+    match at {
+        Some(at) => sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A simulated visitor of chat `j`: connects, joins, verifies the bundle, handshakes, sends
+/// on schedule and answers with acks; resumes after a reconnect storm.
+pub async fn visitor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), Fail> {
+    let k = 2 * j;
+    let mut ws = connect(&sh, k, "/v1/visitor").await?;
+    let queue = sh.sc.queue.parse().map_err(|_| Fail("bad_queue".into()))?;
+    ws.send(&VisitorFrame::Join { queue }).await?;
+    let joined = Instant::now();
+    let mut token: Option<String> = None;
+    let mut hs: Option<VisitorHandshake> = None;
+    let mut chat: Option<Chat> = None;
+    let mut conv: Option<ConvId> = None;
+    let mut upto: Option<u64> = None;
+    let mut tracker = SeqTracker::default();
+    let mut sender: Option<Sender> = None;
+    let mut ready_once = false;
+    let mut storm = (sh.sc.kind == Kind::ReconnectStorm).then_some(sh.event_at);
+    loop {
+        let next_send = match (&chat, &sender) {
+            (Some(_), Some(s)) => s.next(&sh),
+            _ => None,
+        };
+        tokio::select! {
+            biased;
+            () = sh.stop.cancelled() => break,
+            f = ws.next() => {
+                let f = match f {
+                    Ok(Incoming::Frame(f)) => f,
+                    Ok(Incoming::Closed(c)) => return Err(ClientError::Closed(c).into()),
+                    Err(e) => return Err(e.into()),
+                };
+                match f {
+                    ServerFrame::Queued { resume, .. } => token = Some(resume),
+                    ServerFrame::Assigned { conv: c, bundle, .. } => {
+                        let (h, m) = VisitorHandshake::start(&lc.org_root, c, &bundle, unix_now())?;
+                        ws.send(&VisitorFrame::Hs1 { conv: c, m }).await?;
+                        hs = Some(h);
+                        chat = None;
+                        conv = Some(c);
+                        upto = None;
+                        // A new epoch may be a new counsellor connection, counting afresh.
+                        tracker = SeqTracker::default();
+                        tracker.accept_any_next();
+                    }
+                    ServerFrame::Hs2 { m, .. } => {
+                        let Some(h) = hs.take() else {
+                            return Err(Fail("unexpected_hs2".into()));
+                        };
+                        let mut c = h.finish(&m)?;
+                        let (n, m) = c.seal(&AppMessage::Hello {})?;
+                        ws.send(&VisitorFrame::Data { conv: c.conv(), n, m }).await?;
+                        chat = Some(c);
+                        if !ready_once {
+                            ready_once = true;
+                            sh.rec.chat_ready(micros(joined.elapsed()));
+                            sender = Some(Sender::new(&sh));
+                        }
+                    }
+                    ServerFrame::Data { conv: c, n, m } => {
+                        let Some(ch) = chat.as_mut() else { continue };
+                        match ch.open(n, &m)? {
+                            Some(AppMessage::Text { body, .. }) => on_text(&sh, &mut tracker, &body),
+                            Some(_) => {}
+                            None => continue,
+                        }
+                        upto = Some(n);
+                        ws.send(&VisitorFrame::Ack { conv: c, upto: n }).await?;
+                    }
+                    ServerFrame::Peer { state, .. } if state == "away" => {
+                        // The counsellor dropped: their keys are gone; wait for `assigned`.
+                        chat = None;
+                    }
+                    ServerFrame::Ended { reason, .. } => {
+                        return Err(Fail(format!("ended_{reason}")));
+                    }
+                    ServerFrame::Error { code, .. } => sh.rec.error(code.as_str()),
+                    _ => {}
+                }
+            }
+            () = until(next_send) => {
+                if let (Some(ch), Some(s)) = (chat.as_mut(), sender.as_mut()) {
+                    let texts = s.due_texts(&sh);
+                    send_texts(&sh, &mut ws, ch, texts, true).await?;
+                }
+            }
+            () = until(storm) => {
+                storm = None;
+                let (Some(t), Some(c)) = (token.clone(), conv) else {
+                    return Err(Fail("storm_before_ready".into()));
+                };
+                drop_connection(&sh, ws).await;
+                ws = connect(&sh, k, "/v1/visitor").await?;
+                ws.send(&VisitorFrame::Resume { token: t, conv: c, upto }).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Ends a connection for a storm or churn: abruptly (the socket is just dropped), or cleanly
+/// (a close frame after everything sent, as a page reload does).
+async fn drop_connection(sh: &Shared, ws: WsClient) {
+    if !sh.sc.abrupt_drop {
+        let _ = tokio::time::timeout(sh.step, ws.close()).await;
+    }
+}
+
+/// A counsellor chat as the counsellor side holds it.
+struct CChat {
+    chat: Chat,
+    tracker: SeqTracker,
+    sender: Option<Sender>,
+}
+
+/// Logs in with a fresh ticket, connects, authenticates and goes on duty with a new shift.
+async fn counsellor_connect(
+    sh: &Shared,
+    acct: &Account,
+    k: u32,
+) -> Result<(WsClient, lyt::client::e2e::Shift), Fail> {
+    let ticket = acct.session.ticket().await?;
+    let mut ws = connect(sh, k, "/v1/counsellor").await?;
+    ws.send(&CounsellorFrame::Auth { ticket }).await?;
+    match ws.frame(sh.step).await? {
+        ServerFrame::Welcome { .. } => {}
+        _ => return Err(Fail("unexpected_frame".into())),
+    }
+    let shift = acct.identity.start_shift(unix_now())?;
+    let skills = Skills {
+        langs: ["da", "en"].iter().filter_map(|l| l.parse().ok()).collect(),
+        topics: ["any"].iter().filter_map(|t| t.parse().ok()).collect(),
+    };
+    ws.send(&CounsellorFrame::Duty {
+        on: true,
+        skills: Some(skills),
+        capacity: Some(1),
+        bundle: Some(shift.bundle().clone()),
+    })
+    .await?;
+    Ok((ws, shift))
+}
+
+/// A simulated counsellor (capacity 1) for chat `j`: accepts offers, answers handshakes,
+/// sends on schedule once the visitor's `hello` arrives; reconnects in counsellor churn.
+pub async fn counsellor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), Fail> {
+    let k = 2 * j + 1;
+    let acct = &lc.accounts[j as usize % lc.accounts.len()];
+    let (mut ws, mut shift) = counsellor_connect(&sh, acct, k).await?;
+    sh.counsellors_on_duty
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut chats: HashMap<ConvId, CChat> = HashMap::new();
+    let mut churn = (sh.sc.kind == Kind::CounsellorChurn).then_some(sh.event_at);
+    loop {
+        let next_send = chats
+            .values()
+            .filter_map(|c| c.sender.as_ref().and_then(|s| s.next(&sh)))
+            .min();
+        tokio::select! {
+            biased;
+            () = sh.stop.cancelled() => break,
+            f = ws.next() => {
+                let f = match f {
+                    Ok(Incoming::Frame(f)) => f,
+                    Ok(Incoming::Closed(c)) => return Err(ClientError::Closed(c).into()),
+                    Err(e) => return Err(e.into()),
+                };
+                match f {
+                    ServerFrame::Offer { conv, .. } => {
+                        ws.send(&CounsellorFrame::Accept { conv }).await?;
+                    }
+                    ServerFrame::Hs1 { conv, m } => {
+                        let (chat, m) = shift.accept(conv, &m)?;
+                        ws.send(&CounsellorFrame::Hs2 { conv, m }).await?;
+                        let mut tracker = SeqTracker::default();
+                        tracker.accept_any_next();
+                        chats.insert(conv, CChat { chat, tracker, sender: None });
+                    }
+                    ServerFrame::Data { conv, n, m } => {
+                        let Some(c) = chats.get_mut(&conv) else { continue };
+                        match c.chat.open(n, &m)? {
+                            Some(AppMessage::Hello {}) => {
+                                if c.sender.is_none() {
+                                    c.sender = Some(Sender::new(&sh));
+                                }
+                            }
+                            Some(AppMessage::Text { body, .. }) => on_text(&sh, &mut c.tracker, &body),
+                            Some(_) => {}
+                            None => continue,
+                        }
+                        ws.send(&CounsellorFrame::Ack { conv, upto: n }).await?;
+                    }
+                    ServerFrame::Ended { reason, conv } => {
+                        chats.remove(&conv);
+                        return Err(Fail(format!("ended_{reason}")));
+                    }
+                    ServerFrame::Error { code, .. } => sh.rec.error(code.as_str()),
+                    _ => {}
+                }
+            }
+            () = until(next_send) => {
+                for c in chats.values_mut() {
+                    if let Some(s) = c.sender.as_mut() {
+                        let texts = s.due_texts(&sh);
+                        send_texts(&sh, &mut ws, &mut c.chat, texts, false).await?;
+                    }
+                }
+            }
+            () = until(churn) => {
+                churn = None;
+                drop_connection(&sh, ws).await;
+                // The keys of the lost connection are gone: the chats come back (to whichever
+                // connection of this account is on duty first) under a new handshake.
+                chats.clear();
+                (ws, shift) = counsellor_connect(&sh, acct, k).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An idle visitor connection: connected, past `hello`, held until the end.
+pub async fn idle_visitor(sh: Arc<Shared>, j: u32) -> Result<(), Fail> {
+    let mut ws = connect(&sh, j, "/v1/visitor").await?;
+    loop {
+        tokio::select! {
+            () = sh.stop.cancelled() => return Ok(()),
+            f = ws.next() => match f {
+                Ok(Incoming::Frame(_)) => {}
+                Ok(Incoming::Closed(c)) => return Err(ClientError::Closed(c).into()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
