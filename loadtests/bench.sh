@@ -17,8 +17,13 @@ pids="$("$here/peers/peer.sh" start "$target" "$port" "$run")"
 pid_args=()
 for p in $pids; do pid_args+=(--server-pid "$p"); done
 kind="$target"; [ "$kind" = nchan-redis ] && kind=nchan
+nodes=(--node "http://127.0.0.1:$port")
+if [ "$kind" = lyt-redis ]; then
+  kind=lyt
+  nodes+=(--node "http://127.0.0.1:$((port + 2))")
+fi
 mkdir -p "$out"
 ulimit -n 20000
 nice -n 5 "$bin_dir/lyt-load" run --scenario "$scenario" --target "$kind" \
-  --node "http://127.0.0.1:$port" --demo-dir "$run/lyt-demo" --out "$out" \
+  "${nodes[@]}" --demo-dir "$run/lyt-demo" --out "$out" \
   --name "$(basename "$out")" "${pid_args[@]}" "$@" | tee "$out/summary.txt"

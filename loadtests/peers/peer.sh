@@ -2,7 +2,7 @@
 # Starts and stops the servers the load tests measure, on loopback, each given one core's
 # worth of work (lyt: one Tokio worker thread; nginx: one worker; node is single-threaded).
 #
-#   peer.sh start lyt|nchan|nchan-redis|socketio PORT RUNDIR   prints the pids to sample
+#   peer.sh start lyt|lyt-redis|nchan|nchan-redis|socketio PORT RUNDIR   prints the pids to sample
 #   peer.sh stop RUNDIR                                        stops what start started
 #
 # lyt runs `lyt serve --demo --no-demo-bot` with loadtests/lyt-load.toml (its demo directory
@@ -44,6 +44,22 @@ case "$cmd" in
         echo $! > "$dir/pids"
         wait_port "$port"
         ;;
+      lyt-redis)
+        # Two lyt nodes sharing state in their own redis-server: node A on PORT, node B on
+        # PORT+2 (internal listeners on PORT+1 and PORT+3). lyt-load alternates connections
+        # between the nodes it is given, so every chat's two ends are on different nodes.
+        bin="${LYT_BIN:-${CARGO_TARGET_DIR:-$repo/target}/release/lyt}"
+        start_redis "$((port + 1000))" "$dir"
+        for p in "$port" "$((port + 2))"; do
+          (cd "$dir" && ulimit -n 20000 && exec env TOKIO_WORKER_THREADS="${LYT_THREADS:-1}" \
+            RUST_LOG=warn LYT_REDIS__URL="redis://127.0.0.1:$((port + 1000))" "$bin" serve \
+            --config "$repo/loadtests/lyt-load.toml" --demo --no-demo-bot \
+            --listen "127.0.0.1:$p" --internal "127.0.0.1:$((p + 1))" \
+            > "$dir/lyt-$p.log" 2>&1 < /dev/null) &
+          echo $! >> "$dir/pids"
+          wait_port "$p"
+        done
+        ;;
       nchan|nchan-redis)
         store=""
         if [ "$what" = nchan-redis ]; then
@@ -69,7 +85,7 @@ case "$cmd" in
         echo $! >> "$dir/pids"
         wait_port "$port"
         ;;
-      *) echo "start what? lyt|nchan|nchan-redis|socketio" >&2; exit 2 ;;
+      *) echo "start what? lyt|lyt-redis|nchan|nchan-redis|socketio" >&2; exit 2 ;;
     esac
     tr '\n' ' ' < "$dir/pids"; echo
     ;;

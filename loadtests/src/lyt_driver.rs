@@ -57,12 +57,13 @@ fn unix_now() -> u64 {
 }
 
 impl LytCtx {
-    /// Logs in to each account named by the scenario, on the first node.
+    /// Logs in to each account named by the scenario, on the staff node (see
+    /// `STAFF_NODE`).
     pub async fn new(sh: &Shared) -> anyhow::Result<Self> {
         let dir = &sh.sc.demo_dir;
         let all = lyt::demo::read_accounts(dir)?;
         let org_root = lyt::demo::org_root_pub(dir)?;
-        let base = sh.sc.node(0);
+        let base = sh.sc.node(STAFF_NODE);
         let mut accounts = Vec::new();
         for name in &sh.sc.accounts {
             let a = all
@@ -86,9 +87,19 @@ fn ws_url(base: &str, path: &str) -> String {
     format!("{}{path}", base.replacen("http", "ws", 1))
 }
 
+/// Counsellors log in and connect on one node, as lyt's staff routes are pinned (sessions
+/// and WebSocket tickets live in the node that issued them): the node of connection 1.
+/// Visitors (even connections) alternate over the nodes, so with two nodes every chat's
+/// ends are on different nodes.
+const STAFF_NODE: u32 = 1;
+
 /// Connects and waits for the server's `hello`, recording the set-up time.
 async fn connect(sh: &Shared, k: u32, path: &str) -> Result<WsClient, Fail> {
-    let base = sh.sc.node(k);
+    let base = if path == "/v1/counsellor" {
+        sh.sc.node(STAFF_NODE)
+    } else {
+        sh.sc.node(k)
+    };
     let opts = ConnectOptions {
         origin: Some(base.to_owned()),
         source: sh.source(k),
