@@ -222,19 +222,17 @@ impl Hub {
 
     /// Visitors waiting (queued or offered) per configured queue.
     pub fn waiting_counts(&self) -> Vec<(QueueId, usize)> {
+        // One pass over the conversations, whatever the number of queues.
+        let mut counts: HashMap<&QueueId, usize> = HashMap::new();
+        for c in self.convs.values() {
+            if matches!(c.phase, Phase::Queued | Phase::Offered { .. }) {
+                *counts.entry(&c.queue).or_default() += 1;
+            }
+        }
         self.cfg
             .queues
             .iter()
-            .map(|q| {
-                let n = self
-                    .convs
-                    .values()
-                    .filter(|c| {
-                        &c.queue == q && matches!(c.phase, Phase::Queued | Phase::Offered { .. })
-                    })
-                    .count();
-                (q.clone(), n)
-            })
+            .map(|q| (q.clone(), counts.get(q).copied().unwrap_or(0)))
             .collect()
     }
 
@@ -503,11 +501,18 @@ impl Hub {
                     return None;
                 }
                 let load = u32::try_from(c.convs.len()).unwrap_or(u32::MAX);
+                let free = duty.capacity.saturating_sub(load);
+                // A counsellor without a free slot cannot be offered anyone: skip them before
+                // copying their skills (with thousands of busy counsellors this was most of
+                // the cost of every routing pass).
+                if free == 0 {
+                    return None;
+                }
                 Some(routing::Available {
                     id: *id,
                     langs: duty.skills.langs.iter().map(ToString::to_string).collect(),
                     topics: duty.skills.topics.iter().map(ToString::to_string).collect(),
-                    free: duty.capacity.saturating_sub(load),
+                    free,
                     free_since: c.free_since,
                 })
             })
