@@ -85,26 +85,38 @@ async fn cross_node_pair(
         other => panic!("expected offer, got {other:?}"),
     };
     c.send(&CounsellorFrame::Accept { conv }).await.unwrap();
-    let ServerFrame::Assigned { bundle, .. } = next(&mut v).await else {
+    let (v_chat, c_chat) = handshake(&a.demo.org_root_pub, &mut v, &mut c, conv).await;
+    (v, c, v_chat, c_chat, conv, token)
+}
+
+/// From the visitor's `assigned` to a confirmed session: `hs1`, `hs2`, the visitor's `hello`
+/// received by the counsellor, and equal safety codes.
+async fn handshake(
+    org_root: &[u8; 32],
+    v: &mut WsClient,
+    c: &mut Counsellor,
+    conv: ConvId,
+) -> (Chat, Chat) {
+    let ServerFrame::Assigned { bundle, .. } = next(v).await else {
         panic!("expected assigned")
     };
-    let (hs, m) = VisitorHandshake::start(&a.demo.org_root_pub, conv, &bundle, now()).unwrap();
+    let (hs, m) = VisitorHandshake::start(org_root, conv, &bundle, now()).unwrap();
     v.send(&VisitorFrame::Hs1 { conv, m }).await.unwrap();
-    let ServerFrame::Hs1 { m, .. } = next(&mut c).await else {
+    let ServerFrame::Hs1 { m, .. } = next(c).await else {
         panic!("expected hs1")
     };
     let (mut c_chat, m) = c.shift.accept(conv, &m).unwrap();
     c.send(&CounsellorFrame::Hs2 { conv, m }).await.unwrap();
-    let ServerFrame::Hs2 { m, .. } = next(&mut v).await else {
+    let ServerFrame::Hs2 { m, .. } = next(v).await else {
         panic!("expected hs2")
     };
     let mut v_chat = hs.finish(&m).unwrap();
     let (n, m) = v_chat.seal(&AppMessage::Hello {}).unwrap();
     v.send(&VisitorFrame::Data { conv, n, m }).await.unwrap();
-    let (_, hello) = receive(&mut c, &mut c_chat).await.unwrap();
+    let (_, hello) = receive(c, &mut c_chat).await.unwrap();
     assert_eq!(hello, AppMessage::Hello {});
     assert_eq!(v_chat.safety_code(), c_chat.safety_code());
-    (v, c, v_chat, c_chat, conv, token)
+    (v_chat, c_chat)
 }
 
 async fn counsellor_says(c: &mut Counsellor, chat: &mut Chat, body: &str) {
@@ -127,28 +139,6 @@ async fn visitor_says(v: &mut WsClient, chat: &mut Chat, body: &str) {
     })
     .await
     .unwrap();
-}
-
-/// Every key in Redis carries a TTL.
-async fn every_key_has_a_ttl(redis: &RedisServer) {
-    let mut con = redis
-        .client()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("*")
-        .query_async(&mut con)
-        .await
-        .unwrap();
-    for key in keys {
-        let ttl: i64 = redis::cmd("PTTL")
-            .arg(&key)
-            .query_async(&mut con)
-            .await
-            .unwrap();
-        assert!(ttl > 0, "{key} has no TTL ({ttl})");
-    }
 }
 
 /// Keys that name `conv`.
@@ -263,7 +253,7 @@ async fn chat_across_nodes_survives_the_visitors_node() {
     // Nothing more, in particular no duplicate.
     assert!(v.frame(Duration::from_millis(600)).await.is_err());
 
-    every_key_has_a_ttl(&redis).await;
+    redis.assert_every_key_has_a_ttl().await;
     c.send(&CounsellorFrame::End {
         conv,
         tags: lyt::protocol::Tags::default(),
@@ -273,7 +263,7 @@ async fn chat_across_nodes_survives_the_visitors_node() {
     assert_eq!(ended(&mut v).await, "counsellor_ended");
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(keys_of(&redis, conv).await, Vec::<String>::new());
-    every_key_has_a_ttl(&redis).await;
+    redis.assert_every_key_has_a_ttl().await;
 }
 
 /// Redis goes away mid-run: new joins get `overloaded` (the nodes keep running); when it comes
@@ -304,7 +294,7 @@ async fn a_redis_restart_is_survived_and_reported() {
     };
     c.send(&CounsellorFrame::Accept { conv }).await.unwrap();
     assert!(matches!(next(&mut v2).await, ServerFrame::Assigned { conv: got, .. } if got == conv));
-    every_key_has_a_ttl(&redis).await;
+    redis.assert_every_key_has_a_ttl().await;
 }
 
 /// Sends `join` until the node answers `overloaded` (its store calls fail fast).
@@ -343,26 +333,8 @@ async fn a_counsellor_reconnecting_on_another_node_keeps_the_chat() {
 
     let mut c = c_node.counsellor("maja", 1).await;
     assert!(matches!(next(&mut c).await, ServerFrame::Resumed { conv: got } if got == conv));
-    let ServerFrame::Assigned { bundle, .. } = next(&mut v).await else {
-        panic!("expected a new assigned")
-    };
-    let (hs, m) = VisitorHandshake::start(&a.demo.org_root_pub, conv, &bundle, now()).unwrap();
-    v.send(&VisitorFrame::Hs1 { conv, m }).await.unwrap();
-    let ServerFrame::Hs1 { m, .. } = next(&mut c).await else {
-        panic!("expected hs1")
-    };
-    let (mut c_chat, m) = c.shift.accept(conv, &m).unwrap();
-    c.send(&CounsellorFrame::Hs2 { conv, m }).await.unwrap();
-    let ServerFrame::Hs2 { m, .. } = next(&mut v).await else {
-        panic!("expected hs2")
-    };
-    let mut v_chat = hs.finish(&m).unwrap();
-    let (n, m) = v_chat.seal(&AppMessage::Hello {}).unwrap();
-    v.send(&VisitorFrame::Data { conv, n, m }).await.unwrap();
-    assert_eq!(
-        receive(&mut c, &mut c_chat).await.unwrap().1,
-        AppMessage::Hello {}
-    );
+    // A new epoch: a new `assigned` and a fresh handshake.
+    let (mut v_chat, mut c_chat) = handshake(&a.demo.org_root_pub, &mut v, &mut c, conv).await;
     counsellor_says(&mut c, &mut c_chat, "back again").await;
     assert_eq!(
         receive(&mut v, &mut v_chat).await.unwrap().1,
@@ -476,5 +448,5 @@ async fn join_quotas_are_counted_across_nodes() {
         .unwrap();
     assert_eq!(keys.len(), 1, "{keys:?}");
     assert!(!keys[0].contains("127.0.0.1"));
-    every_key_has_a_ttl(&redis).await;
+    redis.assert_every_key_has_a_ttl().await;
 }

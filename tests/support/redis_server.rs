@@ -55,6 +55,29 @@ impl RedisServer {
         redis::Client::open(self.url()).unwrap()
     }
 
+    /// Asserts that every key in the server carries a TTL (and returns the keys).
+    pub async fn assert_every_key_has_a_ttl(&self) -> Vec<String> {
+        let mut con = self
+            .client()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        for key in &keys {
+            let ttl: i64 = redis::cmd("PTTL")
+                .arg(key)
+                .query_async(&mut con)
+                .await
+                .unwrap();
+            assert!(ttl > 0, "{key} has no TTL ({ttl})");
+        }
+        keys
+    }
+
     /// Kills the server: everything it held is gone (no persistence).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

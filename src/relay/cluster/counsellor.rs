@@ -8,8 +8,7 @@ use axum::extract::ws::Utf8Bytes;
 
 use super::{Cluster, CounsellorConv, Duty, Kind, LocalCounsellor, counter, unix_ms};
 use crate::protocol::{
-    Bundle, ConvId, ErrorCode, MAX_CAPACITY, MAX_SKILLS, MAX_TAG_VALUES, ServerFrame, Skills, Tags,
-    TransferTarget,
+    Bundle, ConvId, ErrorCode, MAX_TAG_VALUES, ServerFrame, Skills, Tags, TransferTarget,
 };
 use crate::relay::conn::Mailbox;
 use crate::relay::hub::{ConnId, Refusal};
@@ -167,18 +166,7 @@ impl Cluster {
         capacity: u32,
         bundle: Bundle,
     ) -> Result<(), Refusal> {
-        if skills.langs.is_empty() || skills.topics.is_empty() {
-            return Err((
-                ErrorCode::BadFrame,
-                "skills need at least one language and one topic",
-            ));
-        }
-        if skills.langs.len() > MAX_SKILLS || skills.topics.len() > MAX_SKILLS {
-            return Err((ErrorCode::BadFrame, "too many skills"));
-        }
-        if !(1..=MAX_CAPACITY).contains(&capacity) {
-            return Err((ErrorCode::BadFrame, "capacity must be between 1 and 8"));
-        }
+        crate::relay::hub::check_duty(&skills, capacity)?;
         {
             let mut local = self.local();
             let c = local
@@ -309,38 +297,29 @@ impl Cluster {
 
     async fn accept(&self, id: ConnId, conv: ConvId) -> Result<(), Refusal> {
         const GONE: Refusal = (ErrorCode::Conflict, "this offer is no longer open");
-        let (queue, waited, frame) = {
-            let mut local = self.local();
+        {
+            let local = self.local();
             let c = local
                 .counsellors
-                .get_mut(&id)
+                .get(&id)
                 .ok_or((ErrorCode::Internal, "unknown connection"))?;
-            let Some(duty) = c.duty.as_ref() else {
+            if c.duty.is_none() {
                 return Err((ErrorCode::Conflict, "go on duty first"));
-            };
-            let frame: Utf8Bytes = ServerFrame::Assigned {
-                conv,
-                bundle: duty.bundle.clone(),
-                alias: c.alias.clone(),
             }
-            .to_json()
-            .into();
-            let (queue, at, waited) = c.offers.get(&conv).cloned().ok_or(GONE)?;
-            (queue, waited + at.elapsed(), frame)
-        };
-        let me = self.name(id);
-        match self.store.accept(conv, &me).await {
-            Ok(()) => {}
-            Err(StoreError::Unavailable) => return Err(super::UNAVAILABLE),
+            if !c.offers.contains_key(&conv) {
+                return Err(GONE);
+            }
+        }
+        match self.store.accept(conv, &self.name(id)).await {
+            Ok(()) => self.finish_accept(id, conv, true).await,
+            Err(StoreError::Unavailable) => Err(super::UNAVAILABLE),
             Err(_) => {
                 if let Some(c) = self.local().counsellors.get_mut(&id) {
                     c.offers.remove(&conv);
                 }
-                return Err(GONE);
+                Err(GONE)
             }
         }
-        let _ = (queue, waited, frame);
-        self.finish_accept(id, conv, true).await
     }
 
     /// After the store accepted `conv` for counsellor `id`: a new epoch (buffers reset, the

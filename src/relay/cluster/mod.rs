@@ -594,34 +594,6 @@ impl Cluster {
         });
     }
 
-    /// Puts `conv` back at the front of `queue` (its counsellor is gone) and tells the
-    /// visitor; positions follow on the next tick.
-    async fn requeue(&self, conv: ConvId, queue: &QueueId) {
-        let priority = self.priority(queue);
-        if self
-            .store
-            .requeue_front(conv, queue, priority)
-            .await
-            .is_err()
-        {
-            return;
-        }
-        self.metrics.conversations_live.dec();
-        let _ = self.store.reset_buffers(conv).await;
-        let visitor = self.store.ends(conv).await.ok().and_then(|(v, _)| v);
-        if let Some(v) = visitor {
-            self.send(
-                &v,
-                Kind::Requeued {
-                    conv,
-                    queue: queue.clone(),
-                },
-                None,
-            )
-            .await;
-        }
-    }
-
     /// The counsellor of `conv` is gone; its visitor is at connection `visitor`. The node
     /// holding the visitor knows the queue and puts the conversation back.
     async fn counsellor_lost(&self, conv: ConvId, visitor: &str) {
@@ -635,7 +607,7 @@ impl Cluster {
                     .filter(|c| c.conv == conv)
                     .map(|c| c.queue.clone());
                 if let Some(queue) = queue {
-                    self.requeue(conv, &queue).await;
+                    self.requeue_live(conv, &queue, Some(visitor)).await;
                 }
             }
             _ => {
@@ -677,10 +649,11 @@ impl Cluster {
                 };
                 match event {
                     Some(crate::store::InboxEvent::Message(payload)) => {
-                        if let Some((note, frame)) = decode(&payload)
-                            && let Some((conv, queue)) = self.deliver(note, frame)
-                        {
-                            self.requeue(conv, &queue).await;
+                        if let Some((note, frame)) = decode(&payload) {
+                            let to = self.name(note.to);
+                            if let Some((conv, queue)) = self.deliver(note, frame) {
+                                self.requeue_live(conv, &queue, Some(&to)).await;
+                            }
                         }
                     }
                     Some(crate::store::InboxEvent::Gap) => self.catch_up_all().await,

@@ -14,6 +14,24 @@ use crate::protocol::{
 };
 use crate::relay::conn::Mailbox;
 
+/// What going on duty must declare: at least one language and topic, at most `MAX_SKILLS`
+/// of each, a capacity of 1 to `MAX_CAPACITY` (both engines check it the same way).
+pub(crate) fn check_duty(skills: &Skills, capacity: u32) -> Result<(), Refusal> {
+    if skills.langs.is_empty() || skills.topics.is_empty() {
+        return Err((
+            ErrorCode::BadFrame,
+            "skills need at least one language and one topic",
+        ));
+    }
+    if skills.langs.len() > MAX_SKILLS || skills.topics.len() > MAX_SKILLS {
+        return Err((ErrorCode::BadFrame, "too many skills"));
+    }
+    if !(1..=MAX_CAPACITY).contains(&capacity) {
+        return Err((ErrorCode::BadFrame, "capacity must be between 1 and 8"));
+    }
+    Ok(())
+}
+
 impl Hub {
     /// Registers an authenticated counsellor connection (off duty).
     pub fn counsellor_connect(
@@ -52,18 +70,7 @@ impl Hub {
         bundle: Bundle,
         now: Instant,
     ) -> Result<(), Refusal> {
-        if skills.langs.is_empty() || skills.topics.is_empty() {
-            return Err((
-                ErrorCode::BadFrame,
-                "skills need at least one language and one topic",
-            ));
-        }
-        if skills.langs.len() > MAX_SKILLS || skills.topics.len() > MAX_SKILLS {
-            return Err((ErrorCode::BadFrame, "too many skills"));
-        }
-        if !(1..=MAX_CAPACITY).contains(&capacity) {
-            return Err((ErrorCode::BadFrame, "capacity must be between 1 and 8"));
-        }
+        check_duty(&skills, capacity)?;
         let c = self
             .counsellors
             .get_mut(&id)

@@ -15,6 +15,7 @@ mod resume;
 mod snapshot;
 mod visitor;
 
+pub(crate) use counsellor::check_duty;
 pub use phone::{MAX_CALLBACK_CT_BYTES, MAX_LISTED};
 pub use resume::{MAX_REPLAY_BYTES, MAX_REPLAY_FRAMES};
 pub use snapshot::{CounsellorState, HubSnapshot, OnDuty, QueueFigures};
