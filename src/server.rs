@@ -53,15 +53,21 @@ pub struct Server {
 /// The shared store for `redis.url` (and `redis.cluster`). A single Redis connects lazily, so
 /// a node starts while Redis is away and refuses joins until it is back; a Cluster must
 /// answer at start. The URL (which may hold a password) is never printed.
+/// How long the store keeps what it holds: a conversation's buffers outlive the resume
+/// window twice over.
+fn lifetimes(config: &Config) -> crate::store::Lifetimes {
+    let resume = Duration::from_secs(config.limits.resume_window_s);
+    crate::store::Lifetimes {
+        conv_ttl: (resume * 2).max(Duration::from_secs(600)),
+        ..crate::store::Lifetimes::default()
+    }
+}
+
 async fn open_store(
     config: &Config,
     url: &str,
 ) -> Result<std::sync::Arc<dyn crate::store::Store>, StartError> {
-    let resume = Duration::from_secs(config.limits.resume_window_s);
-    let lifetimes = crate::store::Lifetimes {
-        conv_ttl: (resume * 2).max(Duration::from_secs(600)),
-        ..crate::store::Lifetimes::default()
-    };
+    let lifetimes = lifetimes(config);
     let bad = |e: redis::RedisError| {
         StartError::Config(format!(
             "redis.url: cannot use the Redis URL ({:?}); check its form, \
@@ -161,7 +167,10 @@ async fn save_stats(
         };
         let days = relay.with(|h| h.stats_to_save());
         let d = dir.clone();
-        let node = relay.cluster().map(|c| c.node().to_owned());
+        let node = relay
+            .many_nodes()
+            .then(|| relay.cluster().map(|c| c.node().to_owned()))
+            .flatten();
         let saved = tokio::task::spawn_blocking(move || {
             days.iter()
                 .try_for_each(|day| crate::stats::save_day(&d, day, node.as_deref()))
@@ -314,7 +323,13 @@ impl Server {
         // In memory the state cannot be unavailable; on Redis the cluster ticker sets it.
         metrics.store_up.set(1);
         let relay = match &config.redis.url {
-            None => Relay::new(HubConfig::from_config(&config), metrics.clone()),
+            None if config.relay.engine == crate::config::Engine::Hub => {
+                Relay::new(HubConfig::from_config(&config), metrics.clone())
+            }
+            None => {
+                let store = std::sync::Arc::new(crate::store::MemoryStore::new(lifetimes(&config)));
+                Relay::local_store(HubConfig::from_config(&config), metrics.clone(), store)
+            }
             Some(url) => {
                 let store = open_store(&config, url.expose()).await?;
                 let relay = Relay::shared(HubConfig::from_config(&config), metrics.clone(), store);
@@ -408,7 +423,7 @@ impl Server {
         let pruner = tokio::spawn(prune_limits(limits, shutdown.clone()));
         // With many nodes each process saves its own file (summed by the export), so there
         // is nothing of this process's to restore.
-        if let Some(dir) = data_dir.as_ref().filter(|_| relay.cluster().is_none()) {
+        if let Some(dir) = data_dir.as_ref().filter(|_| !relay.many_nodes()) {
             let today = relay.with(|h| h.today_date());
             match crate::stats::load_day(dir, &today) {
                 Ok(Some(saved)) => relay.with(|h| h.restore_stats(saved)),
@@ -418,7 +433,7 @@ impl Server {
                 }
             }
         }
-        if relay.cluster().is_some() {
+        if relay.many_nodes() {
             // Many nodes share the data directory: take other nodes' account changes.
             tokio::spawn(refresh_accounts(auth.clone(), shutdown.clone()));
         }

@@ -13,8 +13,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-#[path = "support/redis_server.rs"]
-mod redis_server;
+use common::redis_server;
 
 use std::io::Write;
 use std::path::Path;

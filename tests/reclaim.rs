@@ -12,9 +12,8 @@ use lyt::protocol::{CounsellorFrame, ServerFrame, VisitorFrame};
 
 /// After a reload the counsellor gets `resumed`, the visitor a new `assigned` with the new
 /// shift key; a fresh handshake gives both a new safety code, and messages flow both ways.
-#[tokio::test]
-async fn console_reload_keeps_the_chat() {
-    let ts = start(|_| {}).await;
+async fn console_reload_keeps_the_chat(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
     let (mut v, c, mut v_chat, _) = encrypted_pair(&ts, "maja").await;
     let conv = v_chat.conv();
     let old_code = v_chat.safety_code();
@@ -85,9 +84,8 @@ async fn console_reload_keeps_the_chat() {
 }
 
 /// Another counsellor coming on duty does not get someone else's parked chat.
-#[tokio::test]
-async fn only_the_same_account_reclaims() {
-    let ts = start(|_| {}).await;
+async fn only_the_same_account_reclaims(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
     let (mut v, c, conv) = live_pair(&ts, "maja").await;
     c.ws.close().await.unwrap();
     assert_eq!(
@@ -105,3 +103,8 @@ async fn only_the_same_account_reclaims() {
         "ali is not handed maja's parked chat: {nothing:?}"
     );
 }
+
+on_every_backend!(
+    console_reload_keeps_the_chat,
+    only_the_same_account_reclaims,
+);

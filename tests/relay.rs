@@ -40,9 +40,8 @@ async fn expect_data(c: &mut lyt::client::WsClient, conv: ConvId, n: u64, bytes:
 /// A visitor and a demo counsellor chat end to end: after the handshake through the relay,
 /// 100 encrypted messages each way arrive in order and decrypt to what was sent; the
 /// counsellor ends, both get `ended`, and nothing of the chat remains.
-#[tokio::test]
-async fn encrypted_chat_in_order_and_leaves_nothing() {
-    let ts = start(|_| {}).await;
+async fn encrypted_chat_in_order_and_leaves_nothing(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
     let (mut v, mut c, mut v_chat, mut c_chat) = encrypted_pair(&ts, "maja").await;
     let conv = v_chat.conv();
     let text = |side: &str, i: u64| AppMessage::Text {
@@ -75,13 +74,12 @@ async fn encrypted_chat_in_order_and_leaves_nothing() {
     .unwrap();
     assert_eq!(ended(&mut v).await, "counsellor_ended");
     assert_eq!(ended(&mut c).await, "counsellor_ended");
-    assert_eq!(ts.conversations(), 0);
+    assert_eq!(ts.conversations().await, 0);
 }
 
 /// The relay forwards `hs1`, `hs2` and `data` verbatim: opaque payloads arrive unchanged.
-#[tokio::test]
-async fn frames_are_relayed_verbatim() {
-    let ts = start(|_| {}).await;
+async fn frames_are_relayed_verbatim(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
     let (mut v, mut c, conv) = live_pair(&ts, "maja").await;
     v.send(&VisitorFrame::Hs1 {
         conv,
@@ -127,23 +125,21 @@ async fn frames_are_relayed_verbatim() {
 
 /// When the visitor leaves, the counsellor gets `ended{visitor_left}` and the state is gone;
 /// the same visitor connection can join again.
-#[tokio::test]
-async fn visitor_leaves_and_can_join_again() {
-    let ts = start(|_| {}).await;
+async fn visitor_leaves_and_can_join_again(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
     let (mut v, mut c, _) = live_pair(&ts, "maja").await;
     v.send(&VisitorFrame::Leave {}).await.unwrap();
     assert_eq!(ended(&mut c).await, "visitor_left");
     assert_eq!(ended(&mut v).await, "visitor_left");
-    assert_eq!(ts.conversations(), 0);
+    assert_eq!(ts.conversations().await, 0);
     assert_eq!(join(&mut v, "en/any").await, 1);
     offer(&mut c).await;
 }
 
 /// A visitor whose connection drops is shown to the counsellor as away; when the resume
 /// window passes without a resume, the chat ends and nothing of it remains.
-#[tokio::test]
-async fn visitor_disconnect_ends_the_chat_after_the_resume_window() {
-    let ts = start(|c| c.limits.resume_window_s = 1).await;
+async fn visitor_disconnect_ends_the_chat_after_the_resume_window(b: Backend) {
+    let ts = start_on(b, |c| c.limits.resume_window_s = 1).await;
     let (v, mut c, conv) = live_pair(&ts, "maja").await;
     v.close().await.unwrap();
     match c.frame(WAIT).await.unwrap() {
@@ -151,14 +147,13 @@ async fn visitor_disconnect_ends_the_chat_after_the_resume_window() {
         other => panic!("expected peer away, got {other:?}"),
     }
     assert_eq!(ended(&mut c).await, "visitor_left");
-    assert_eq!(ts.conversations(), 0);
+    assert_eq!(ts.conversations().await, 0);
 }
 
 /// With a counsellor of capacity 1, the second visitor waits with position 1 and is
 /// offered as soon as the first chat ends.
-#[tokio::test]
-async fn second_visitor_waits_for_capacity() {
-    let ts = start(|_| {}).await;
+async fn second_visitor_waits_for_capacity(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
     let mut c = ts.counsellor("maja", 1).await;
     let mut v1 = ts.visitor().await;
     join(&mut v1, "da/exit").await;
@@ -192,9 +187,8 @@ async fn second_visitor_waits_for_capacity() {
 }
 
 /// Positions are pushed: the second in line moves to position 1 when the first is served.
-#[tokio::test]
-async fn positions_are_pushed() {
-    let ts = start(|_| {}).await;
+async fn positions_are_pushed(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
     let mut v1 = ts.visitor().await;
     let mut v2 = ts.visitor().await;
     assert_eq!(join(&mut v1, "da/exit").await, 1);
@@ -207,9 +201,8 @@ async fn positions_are_pushed() {
 }
 
 /// A decline moves the visitor on to the next counsellor.
-#[tokio::test]
-async fn decline_moves_on() {
-    let ts = start(|_| {}).await;
+async fn decline_moves_on(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
     let mut maja = ts.counsellor("maja", 1).await;
     let mut v = ts.visitor().await;
     join(&mut v, "da/exit").await;
@@ -230,9 +223,8 @@ async fn decline_moves_on() {
 }
 
 /// An offer that expires is withdrawn from that counsellor and made to the next one.
-#[tokio::test]
-async fn expired_offer_moves_on() {
-    let ts = start(|c| c.limits.offer_timeout_s = 1).await;
+async fn expired_offer_moves_on(b: Backend) {
+    let ts = start_on(b, |c| c.limits.offer_timeout_s = 1).await;
     let mut maja = ts.counsellor("maja", 1).await;
     let mut v = ts.visitor().await;
     join(&mut v, "da/exit").await;
@@ -244,9 +236,8 @@ async fn expired_offer_moves_on() {
 
 /// A counsellor transfers a live chat to a queue: they get `ended{transferred}`, the visitor
 /// is queued at the front, and a colleague is offered the visitor.
-#[tokio::test]
-async fn transfer_to_queue() {
-    let ts = start(|_| {}).await;
+async fn transfer_to_queue(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
     let (mut v, mut maja, conv) = live_pair(&ts, "maja").await;
     let mut ali = ts.counsellor("ali", 1).await;
     let to = TransferTarget {
@@ -266,9 +257,8 @@ async fn transfer_to_queue() {
 
 /// A counsellor who goes away and does not come back within the reconnect window: the
 /// visitor is told they are away, then the chat returns to the front of the queue.
-#[tokio::test]
-async fn lost_counsellor_requeues_the_visitor() {
-    let ts = start(|c| c.routing.reconnect_window_s = 1).await;
+async fn lost_counsellor_requeues_the_visitor(b: Backend) {
+    let ts = start_on(b, |c| c.routing.reconnect_window_s = 1).await;
     let (mut v, maja, conv) = live_pair(&ts, "maja").await;
     maja.ws.close().await.unwrap();
     assert_eq!(
@@ -289,9 +279,8 @@ async fn lost_counsellor_requeues_the_visitor() {
 }
 
 /// On shutdown every open socket receives close 1001 and the server stops.
-#[tokio::test]
-async fn graceful_shutdown_closes_with_1001() {
-    let ts = start(|_| {}).await;
+async fn graceful_shutdown_closes_with_1001(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
     let (mut v, mut c, _) = live_pair(&ts, "maja").await;
     let mut idle = ts.visitor().await;
     ts.server.shutdown();
@@ -303,3 +292,17 @@ async fn graceful_shutdown_closes_with_1001() {
         .await
         .expect("serve returns");
 }
+
+on_every_backend!(
+    encrypted_chat_in_order_and_leaves_nothing,
+    frames_are_relayed_verbatim,
+    visitor_leaves_and_can_join_again,
+    visitor_disconnect_ends_the_chat_after_the_resume_window,
+    second_visitor_waits_for_capacity,
+    positions_are_pushed,
+    decline_moves_on,
+    expired_offer_moves_on,
+    transfer_to_queue,
+    lost_counsellor_requeues_the_visitor,
+    graceful_shutdown_closes_with_1001,
+);

@@ -54,9 +54,8 @@ async fn resume(ts: &TestServer, token: &str, conv: ConvId, upto: Option<u64>) -
 /// A live encrypted chat survives a dropped visitor connection: what the counsellor sent
 /// meanwhile (and the one message the visitor had not acknowledged) arrives exactly once
 /// after `resume`, and the chat goes on both ways with the same keys.
-#[tokio::test]
-async fn live_chat_resumes_without_loss_or_duplicates() {
-    let ts = start(|_| {}).await;
+async fn live_chat_resumes_without_loss_or_duplicates(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
     let mut c = ts.counsellor("maja", 1).await;
     let mut v = ts.visitor().await;
     let (_, token) = join_with_token(&mut v, "da/exit").await;
@@ -117,9 +116,8 @@ async fn live_chat_resumes_without_loss_or_duplicates() {
 
 /// A visitor who drops while waiting keeps their place but is not offered while away;
 /// resuming gives back their position and they are offered as usual.
-#[tokio::test]
-async fn queued_visitor_keeps_their_place() {
-    let ts = start(|_| {}).await;
+async fn queued_visitor_keeps_their_place(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
     let mut first = ts.visitor().await;
     let (_, token) = join_with_token(&mut first, "da/exit").await;
     let mut second = ts.visitor().await;
@@ -134,7 +132,7 @@ async fn queued_visitor_keeps_their_place() {
         .unwrap();
     assert_eq!(assigned(&mut second).await, offered);
 
-    let conv = ts.server.relay().with(|h| h.waiting_conversations());
+    let conv = ts.waiting_conversations().await;
     assert_eq!(conv.len(), 1, "the first visitor's conversation waits");
     let mut first = resume(&ts, &token, conv[0], None).await;
     match first.frame(WAIT).await.unwrap() {
@@ -156,12 +154,11 @@ async fn queued_visitor_keeps_their_place() {
 /// A wrong token is refused with `resume_expired` and changes nothing; the right token on a
 /// second connection takes over from a first one that is still open (closed with 1008);
 /// after the resume window the conversation is gone.
-#[tokio::test]
-async fn resume_is_checked() {
-    let ts = start(|c| c.limits.resume_window_s = 1).await;
+async fn resume_is_checked(b: Backend) {
+    let ts = start_on(b, |c| c.limits.resume_window_s = 1).await;
     let mut v = ts.visitor().await;
     let (_, token) = join_with_token(&mut v, "da/exit").await;
-    let conv = ts.server.relay().with(|h| h.waiting_conversations())[0];
+    let conv = ts.waiting_conversations().await[0];
 
     let mut intruder = ts.visitor().await;
     let guess = VisitorFrame::Resume {
@@ -184,7 +181,7 @@ async fn resume_is_checked() {
 
     second.close().await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
-    assert_eq!(ts.conversations(), 0, "the window passed");
+    assert_eq!(ts.conversations().await, 0, "the window passed");
     let mut late = ts.visitor().await;
     late.send(&VisitorFrame::Resume {
         token,
@@ -195,3 +192,9 @@ async fn resume_is_checked() {
     .unwrap();
     assert_eq!(error_code(&mut late).await, ErrorCode::ResumeExpired);
 }
+
+on_every_backend!(
+    live_chat_resumes_without_loss_or_duplicates,
+    queued_visitor_keeps_their_place,
+    resume_is_checked,
+);

@@ -15,9 +15,8 @@ async fn no_frame_for(c: &mut lyt::client::WsClient, ms: u64) {
 }
 
 /// A visitor of a priority topic is offered before an older visitor of another topic.
-#[tokio::test]
-async fn priority_topic_goes_first() {
-    let ts = start(|c| c.routing.priority_topics = vec!["health".into()]).await;
+async fn priority_topic_goes_first(b: Backend) {
+    let ts = start_on(b, |c| c.routing.priority_topics = vec!["health".into()]).await;
     let mut older = ts.visitor().await;
     join(&mut older, "da/exit").await;
     let mut urgent = ts.visitor().await;
@@ -29,9 +28,8 @@ async fn priority_topic_goes_first() {
 }
 
 /// After a chat ends the counsellor gets the wrap-up time before the next offer.
-#[tokio::test]
-async fn wrap_up_delays_the_next_offer() {
-    let ts = start(|c| c.routing.wrap_up_s = 1).await;
+async fn wrap_up_delays_the_next_offer(b: Backend) {
+    let ts = start_on(b, |c| c.routing.wrap_up_s = 1).await;
     let (_v, mut c, conv) = live_pair(&ts, "maja").await;
     let mut next = ts.visitor().await;
     join(&mut next, "da/exit").await;
@@ -48,9 +46,8 @@ async fn wrap_up_delays_the_next_offer() {
 
 /// Letting offers expire twice in a row puts a counsellor on break with the reason; ending
 /// the break brings offers back.
-#[tokio::test]
-async fn missed_offers_put_a_counsellor_on_break() {
-    let ts = start(|c| {
+async fn missed_offers_put_a_counsellor_on_break(b: Backend) {
+    let ts = start_on(b, |c| {
         c.limits.offer_timeout_s = 1;
         c.routing.max_missed_offers = 2;
     })
@@ -78,9 +75,8 @@ async fn missed_offers_put_a_counsellor_on_break() {
 }
 
 /// Waits, chat durations and visitors who gave up are counted for the dashboard.
-#[tokio::test]
-async fn statistics_are_recorded() {
-    let ts = start(|_| {}).await;
+async fn statistics_are_recorded(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
     let mut gave_up = ts.visitor().await;
     join(&mut gave_up, "en/any").await;
     gave_up.send(&VisitorFrame::Leave {}).await.unwrap();
@@ -104,3 +100,10 @@ async fn statistics_are_recorded() {
         assert!(metrics.contains(line), "{line} missing:\n{metrics}");
     }
 }
+
+on_every_backend!(
+    priority_topic_goes_first,
+    wrap_up_delays_the_next_offer,
+    missed_offers_put_a_counsellor_on_break,
+    statistics_are_recorded,
+);

@@ -585,7 +585,10 @@ async fn presence_expires_and_is_claimed_once(b: &impl Backend) {
         Ok(1),
         "the live chat still holds its slot"
     );
-    assert_eq!(s.requeue_front(c[0], &q("da/exit"), false).await, Ok(1));
+    assert_eq!(
+        s.requeue_front(c[0], &q("da/exit"), false, None).await,
+        Ok(1)
+    );
     assert_eq!(s.load("a.1").await, Ok(0));
     let w = s.waiting(&[q("da/exit")]).await.unwrap();
     assert_eq!(w.iter().map(|w| w.conv).collect::<Vec<_>>(), c);
@@ -606,15 +609,21 @@ async fn requeue_front_goes_first(b: &impl Backend) {
         .await
         .unwrap();
     s.accept(c[2], "a.1").await.unwrap();
-    assert_eq!(s.requeue_front(c[2], &q("da/exit"), false).await, Ok(1));
-    assert_eq!(s.requeue_front(c[0], &q("da/exit"), true).await, Ok(1));
+    assert_eq!(
+        s.requeue_front(c[2], &q("da/exit"), false, None).await,
+        Ok(1)
+    );
+    assert_eq!(
+        s.requeue_front(c[0], &q("da/exit"), true, None).await,
+        Ok(1)
+    );
     assert_eq!(s.live_with(c[2]).await, Ok(None));
     let w = s.waiting(&[q("da/exit"), q("en/any")]).await.unwrap();
     let order: Vec<ConvId> = w.iter().map(|w| w.conv).collect();
     assert_eq!(order, vec![c[0], c[2], c[1]]);
     assert!(w.iter().all(|w| w.queue == q("da/exit")));
     assert_eq!(
-        s.requeue_front(c[3], &q("da/exit"), false).await,
+        s.requeue_front(c[3], &q("da/exit"), false, None).await,
         Err(StoreError::NotFound)
     );
 }

@@ -180,7 +180,8 @@ async fn apply(s: &dyn Store, convs: &[ConvId], op: &Op) -> String {
             priority,
         } => format!(
             "{:?}",
-            s.requeue_front(convs[conv], &q(queue), priority).await
+            s.requeue_front(convs[conv], &q(queue), priority, None)
+                .await
         ),
         Op::End { conv } => format!("{:?}", s.end(convs[conv]).await),
         Op::Append { conv, visitor, n } => format!(

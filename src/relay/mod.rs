@@ -37,9 +37,12 @@ struct Shared {
     hub: Arc<Mutex<Hub>>,
     /// Source of connection ids.
     next_id: AtomicU64,
-    /// With many nodes (`serve --redis`): the engine on the shared store. The hub then keeps
-    /// only this node's statistics and callback requests.
+    /// The store engine (with many nodes, `serve --redis`, or `relay.engine = "store"`). The
+    /// hub then keeps only this node's statistics and callback requests.
     cluster: Option<Arc<cluster::Cluster>>,
+    /// Whether the store is shared with other processes (Redis): statistics files and
+    /// account changes are then per node and re-read.
+    many_nodes: bool,
 }
 
 impl Relay {
@@ -50,12 +53,31 @@ impl Relay {
                 hub: Arc::new(Mutex::new(Hub::new(cfg, metrics))),
                 next_id: AtomicU64::new(1),
                 cluster: None,
+                many_nodes: false,
             }),
         }
     }
 
     /// A relay that is one node of many sharing `store`.
     pub fn shared(cfg: HubConfig, metrics: Metrics, store: Arc<dyn crate::store::Store>) -> Self {
+        Self::on_store(cfg, metrics, store, true)
+    }
+
+    /// The store engine over a store no other process shares (`MemoryStore`).
+    pub fn local_store(
+        cfg: HubConfig,
+        metrics: Metrics,
+        store: Arc<dyn crate::store::Store>,
+    ) -> Self {
+        Self::on_store(cfg, metrics, store, false)
+    }
+
+    fn on_store(
+        cfg: HubConfig,
+        metrics: Metrics,
+        store: Arc<dyn crate::store::Store>,
+        many_nodes: bool,
+    ) -> Self {
         let hub = Arc::new(Mutex::new(Hub::new(cfg.clone(), metrics.clone())));
         let cluster = cluster::Cluster::new(store, cfg, metrics, Arc::clone(&hub));
         Self {
@@ -63,13 +85,37 @@ impl Relay {
                 hub,
                 next_id: AtomicU64::new(1),
                 cluster: Some(cluster),
+                many_nodes,
             }),
         }
+    }
+
+    /// Whether the state is shared with other processes (Redis).
+    pub fn many_nodes(&self) -> bool {
+        self.shared.many_nodes
     }
 
     /// The shared engine, when this node is one of many.
     pub fn cluster(&self) -> Option<&Arc<cluster::Cluster>> {
         self.shared.cluster.as_ref()
+    }
+
+    /// How many conversations the relay holds in any phase (for "no state remains" checks
+    /// and diagnostics); 0 when the store cannot be reached.
+    pub async fn conversation_count(&self) -> usize {
+        match self.cluster() {
+            Some(c) => c.conversation_count().await,
+            None => self.with(|h| h.conversation_count()),
+        }
+    }
+
+    /// The conversations waiting for an offer, in order of service (pending offers not
+    /// included); empty when the store cannot be reached.
+    pub async fn waiting_conversations(&self) -> Vec<crate::protocol::ConvId> {
+        match self.cluster() {
+            Some(c) => c.waiting_conversations().await,
+            None => self.with(|h| h.waiting_conversations()),
+        }
     }
 
     /// A fresh connection id.

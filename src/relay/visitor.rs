@@ -32,7 +32,11 @@ pub async fn endpoint(
     let ip = app.limits.client_ip(&headers, peer);
     let addr = app.limits.address_key(ip);
     // With many nodes and a shared key: the tag joins are counted under across nodes.
-    let shared_tag = app.relay.cluster().and_then(|_| app.limits.shared_tag(ip));
+    let shared_tag = app
+        .relay
+        .many_nodes()
+        .then(|| app.limits.shared_tag(ip))
+        .flatten();
     if let Err(wait) = app.limits.visitor_connect(addr) {
         app.metrics
             .frames_refused

@@ -267,12 +267,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Puts `conv` (live, offered or waiting) at the front of `queue`, freeing any slot it
     /// held, and returns its position: a transfer, or a counsellor who did not come back.
-    /// `NotFound` if it is neither live nor waiting.
+    /// With `passed_by` (a transfer), that counsellor is recorded as having passed on the
+    /// visitor, so routing does not offer them straight back. `NotFound` if it is neither
+    /// live nor waiting.
     fn requeue_front<'a>(
         &'a self,
         conv: ConvId,
         queue: &'a QueueId,
         priority: bool,
+        passed_by: Option<&'a CounsellorRef>,
     ) -> BoxFuture<'a, StoreResult<u32>>;
 
     /// Renews `conv`'s lease for `ttl` (the node holding its visitor does, while it does),

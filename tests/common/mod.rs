@@ -10,8 +10,40 @@ use lyt::crypto::AppMessage;
 use lyt::protocol::{Bundle, ConvId, CounsellorFrame, ServerFrame, Skills, VisitorFrame};
 use lyt::{Config, Server};
 
+#[path = "../support/redis_server.rs"]
+pub mod redis_server;
+
 /// How long a test waits for any one frame.
 pub const WAIT: Duration = Duration::from_secs(5);
+
+/// Where a test's relay keeps its state. The behaviour suites run every test on each
+/// (`on_every_backend!`), written once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The in-memory hub, `lyt serve`'s default until the store engine replaces it.
+    Hub,
+    /// The store engine over an in-process `MemoryStore` (`relay.engine = "store"`).
+    Memory,
+    /// The store engine over a real `redis-server` started for the test on a free port.
+    Redis,
+}
+
+/// Runs each named `async fn(Backend)` as a test on every backend: `hub::name`,
+/// `memory::name`, `redis::name`.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod hub {
+            $(#[tokio::test] async fn $name() { super::$name($crate::common::Backend::Hub).await })*
+        }
+        mod memory {
+            $(#[tokio::test] async fn $name() { super::$name($crate::common::Backend::Memory).await })*
+        }
+        mod redis {
+            $(#[tokio::test] async fn $name() { super::$name($crate::common::Backend::Redis).await })*
+        }
+    };
+}
 
 /// A running server and what clients need to reach it.
 pub struct TestServer {
@@ -20,14 +52,36 @@ pub struct TestServer {
     pub ws: String,
     pub origin: String,
     pub demo: lyt::demo::Demo,
+    pub backend: Backend,
     _dir: tempfile::TempDir,
+    /// The test's own `redis-server` (backend `Redis`), stopped with the server.
+    _redis: Option<redis_server::RedisServer>,
 }
 
 /// Starts a demo-mode server on port 0, after `tweak` adjusts its configuration.
 pub async fn start(tweak: impl FnOnce(&mut Config)) -> TestServer {
+    start_on(Backend::Hub, tweak).await
+}
+
+/// Starts a demo-mode server on port 0 keeping its state on `backend` (with its own
+/// `redis-server` for `Redis`), after `tweak` adjusts its configuration.
+pub async fn start_on(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let demo_dir = dir.path().join("lyt-demo");
-    start_in(dir, demo_dir, tweak).await
+    let redis = (backend == Backend::Redis).then(redis_server::RedisServer::start);
+    let url = redis.as_ref().map(redis_server::RedisServer::url);
+    let mut ts = start_in(dir, demo_dir, move |c| {
+        match backend {
+            Backend::Hub => c.relay.engine = lyt::config::Engine::Hub,
+            Backend::Memory => c.relay.engine = lyt::config::Engine::Store,
+            Backend::Redis => c.redis.url = url.map(lyt::config::Secret::new),
+        }
+        tweak(c);
+    })
+    .await;
+    ts.backend = backend;
+    ts._redis = redis;
+    ts
 }
 
 /// Starts a demo-mode server on port 0 with the demo directory `demo_dir` (several nodes of
@@ -45,6 +99,11 @@ pub async fn start_in(
         ..Config::default()
     };
     tweak(&mut config);
+    let config_redis = config.redis.url.is_some();
+    let backend = match config.relay.engine {
+        lyt::config::Engine::Hub => Backend::Hub,
+        lyt::config::Engine::Store => Backend::Memory,
+    };
     let demo = lyt::demo::provision(&mut config).unwrap();
     let server = Server::start(config).await.unwrap();
     let port = server.public_addr.port();
@@ -54,7 +113,13 @@ pub async fn start_in(
         origin: format!("http://127.0.0.1:{port}"),
         server,
         demo,
+        backend: if config_redis {
+            Backend::Redis
+        } else {
+            backend
+        },
         _dir: dir,
+        _redis: None,
     }
 }
 
@@ -151,8 +216,13 @@ impl TestServer {
     }
 
     /// How many conversations the relay holds in any phase.
-    pub fn conversations(&self) -> usize {
-        self.server.relay().with(|h| h.conversation_count())
+    pub async fn conversations(&self) -> usize {
+        self.server.relay().conversation_count().await
+    }
+
+    /// The conversations waiting in a queue (offered ones included), in no order.
+    pub async fn waiting_conversations(&self) -> Vec<ConvId> {
+        self.server.relay().waiting_conversations().await
     }
 }
 

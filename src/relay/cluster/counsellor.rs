@@ -237,7 +237,7 @@ impl Cluster {
         // A reclaim is never refused for capacity (as on one node).
         let moved = async {
             self.store
-                .requeue_front(conv, queue, self.priority(queue))
+                .requeue_front(conv, queue, self.priority(queue), None)
                 .await?;
             self.store
                 .offer(conv, me, u32::MAX, self.cfg.offer_timeout)
@@ -472,7 +472,7 @@ impl Cluster {
             None => None,
         };
         self.store
-            .requeue_front(conv, &queue, self.priority(&queue))
+            .requeue_front(conv, &queue, self.priority(&queue), Some(&me))
             .await
             .map_err(|e| self.refusal(&e))?;
         let _ = self.store.reset_buffers(conv).await;
@@ -672,7 +672,7 @@ impl Cluster {
     ) {
         if self
             .store
-            .requeue_front(conv, queue, self.priority(queue))
+            .requeue_front(conv, queue, self.priority(queue), None)
             .await
             .is_err()
         {

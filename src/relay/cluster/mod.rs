@@ -118,6 +118,16 @@ enum Kind {
     Close,
 }
 
+/// What a delivery leaves for the caller to do with the store.
+#[derive(Debug, Default)]
+#[must_use]
+struct AfterDelivery {
+    /// A conversation to put back in its queue (its counsellor was lost).
+    requeue: Option<(ConvId, QueueId)>,
+    /// A counsellor whose duty changed (went on break): publish their presence.
+    present: Option<ConnId>,
+}
+
 /// A visitor's conversation, as the node holding the visitor knows it.
 #[derive(Debug)]
 struct VisitorConv {
@@ -363,8 +373,12 @@ impl Cluster {
             return;
         };
         if node == self.node {
-            // A lost counsellor of a local visitor is handled by `counsellor_lost` directly.
-            let _ = self.deliver(Note { to: id, kind }, frame);
+            // A lost counsellor of a local visitor is handled by `counsellor_lost` directly,
+            // so only a presence change can follow.
+            let after = self.deliver(Note { to: id, kind }, frame);
+            if let Some(id) = after.present {
+                self.present(id).await;
+            }
             return;
         }
         let payload = encode(&Note { to: id, kind }, frame.as_ref());
@@ -423,11 +437,12 @@ impl Cluster {
         }
     }
 
-    /// Applies a delivery to this node's state and pushes its frame. Returns a conversation
-    /// to put back in its queue (its counsellor was lost), for the caller to do.
-    fn deliver(&self, note: Note, frame: Option<Utf8Bytes>) -> Option<(ConvId, QueueId)> {
+    /// Applies a delivery to this node's state and pushes its frame. Returns what the caller
+    /// must then do with the store.
+    fn deliver(&self, note: Note, frame: Option<Utf8Bytes>) -> AfterDelivery {
         let id = note.to;
         let mut requeue = None;
+        let mut present = None;
         let mut unpark = None;
         {
             let mut local = self.local();
@@ -503,6 +518,9 @@ impl Cluster {
                     v.mailbox.push(f);
                 }
             } else if let Some(c) = local.counsellors.get_mut(&id) {
+                // An expired offer counts as missed after its `ended` is pushed, so that a
+                // resulting `on_break` follows it.
+                let mut missed = false;
                 let push = match note.kind {
                     Kind::Offer {
                         conv,
@@ -517,9 +535,7 @@ impl Cluster {
                     }
                     Kind::Withdrawn { conv, expired } => {
                         let had = c.offers.remove(&conv).is_some();
-                        if had && expired {
-                            self.count_missed_offer(c);
-                        }
+                        missed = had && expired;
                         had
                     }
                     Kind::Ended { conv } => {
@@ -556,6 +572,9 @@ impl Cluster {
                 if push && let Some(f) = frame {
                     c.mailbox.push(f);
                 }
+                if missed && self.count_missed_offer(c) {
+                    present = Some(id);
+                }
             } else if let Some(p) = local.parked.get_mut(&id)
                 && let Kind::Reclaimed { conv } = note.kind
             {
@@ -575,23 +594,25 @@ impl Cluster {
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(id);
         }
-        requeue
+        AfterDelivery { requeue, present }
     }
 
-    /// A counsellor let an offer expire; too many in a row put them on break.
-    fn count_missed_offer(&self, c: &mut LocalCounsellor) {
+    /// A counsellor let an offer expire; too many in a row put them on break. True when they
+    /// went on break (their presence must say so before routing runs again).
+    fn count_missed_offer(&self, c: &mut LocalCounsellor) -> bool {
         c.missed_offers += 1;
         let limit = self.cfg.max_missed_offers;
         let Some(duty) = c.duty.as_mut() else {
-            return;
+            return false;
         };
         if limit == 0 || c.missed_offers < limit || duty.on_break {
-            return;
+            return false;
         }
         duty.on_break = true;
         c.mailbox.send(&ServerFrame::OnBreak {
             reason: "missed_offers".into(),
         });
+        true
     }
 
     /// The counsellor of `conv` is gone; its visitor is at connection `visitor`. The node
@@ -651,8 +672,12 @@ impl Cluster {
                     Some(crate::store::InboxEvent::Message(payload)) => {
                         if let Some((note, frame)) = decode(&payload) {
                             let to = self.name(note.to);
-                            if let Some((conv, queue)) = self.deliver(note, frame) {
+                            let after = self.deliver(note, frame);
+                            if let Some((conv, queue)) = after.requeue {
                                 self.requeue_live(conv, &queue, Some(&to)).await;
+                            }
+                            if let Some(id) = after.present {
+                                self.present(id).await;
                             }
                         }
                     }
@@ -754,6 +779,24 @@ impl Cluster {
         out.sort();
         out.dedup_by(|a, b| a.0 == b.0);
         out
+    }
+
+    /// Conversations the shared state holds, waiting (offered included) or live.
+    pub async fn conversation_count(&self) -> usize {
+        let (waiting, live) = tokio::join!(self.store.waiting(&self.cfg.queues), self.store.live());
+        waiting.map_or(0, |w| w.len()) + live.map_or(0, |l| l.len())
+    }
+
+    /// Conversations waiting without a pending offer, in order of service.
+    pub async fn waiting_conversations(&self) -> Vec<ConvId> {
+        let mut waiting = self
+            .store
+            .waiting(&self.cfg.queues)
+            .await
+            .unwrap_or_default();
+        waiting.retain(|w| w.offered_to.is_none());
+        waiting.sort_by_key(|w| w.order);
+        waiting.into_iter().map(|w| w.conv).collect()
     }
 
     /// Number of this node's visitor connections in a conversation.

@@ -1,5 +1,6 @@
 -- requeue at the front: ARGV[2] conv, ARGV[3] the new queue (KEYS[QUEUE + 1]), ARGV[4]
--- priority (1/0), ARGV[5] the queue it waits in now (KEYS[QUEUE]; '' when not waiting).
+-- priority (1/0), ARGV[5] the queue it waits in now (KEYS[QUEUE]; '' when not waiting),
+-- ARGV[6] the counsellor who passed on it by transferring ('' for none).
 -- From live, offered or waiting, to the front of the new queue, freeing any slot it held.
 -- Returns the position, -1 if conv is neither live nor waiting, -2 if it moved (retry).
 local conv = ARGV[2]
@@ -23,5 +24,8 @@ end
 local score = (ARGV[4] == '1' and 0 or 2 ^ 50) + redis.call('INCR', KEYS[SEQ])
 redis.call('ZADD', KEYS[QUEUE + 1], string.format('%.0f', score), conv)
 redis.call('HSET', KEYS[QUEUE_OF], conv, ARGV[3])
+if ARGV[6] ~= '' then
+  pass(conv, ARGV[6])
+end
 touch()
 return redis.call('ZRANK', KEYS[QUEUE + 1], conv) + 1

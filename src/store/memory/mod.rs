@@ -338,8 +338,10 @@ impl Store for MemoryStore {
         conv: ConvId,
         queue: &'a QueueId,
         priority: bool,
+        passed_by: Option<&'a CounsellorRef>,
     ) -> BoxFuture<'a, StoreResult<u32>> {
         let queue = queue.clone();
+        let passed_by = passed_by.map(str::to_owned);
         self.route(move |r, now| {
             if !r.live.contains_key(&conv) && !r.queue_of.contains_key(&conv) {
                 return Err(StoreError::NotFound);
@@ -360,6 +362,9 @@ impl Store for MemoryStore {
                 .or_default()
                 .insert(score, conv);
             r.queue_of.insert(conv, (queue, score));
+            if let Some(counsellor) = passed_by {
+                r.pass(conv, counsellor, now);
+            }
             r.position(conv).ok_or(StoreError::NotFound)
         })
     }

@@ -116,12 +116,17 @@ impl Routing {
         let (counsellor, _) = self.offers.remove(&conv)?;
         self.free_slot(&counsellor);
         if passed {
-            // One entry per counsellor: passing again renews when.
-            let list = self.passed.entry(conv).or_default();
-            list.retain(|(c, _)| *c != counsellor);
-            list.push((counsellor.clone(), now));
+            self.pass(conv, counsellor.clone(), now);
         }
         Some(counsellor)
+    }
+
+    /// Records that `counsellor` passed on `conv` now. One entry per counsellor: passing
+    /// again renews when.
+    pub(super) fn pass(&mut self, conv: ConvId, counsellor: String, now: Instant) {
+        let list = self.passed.entry(conv).or_default();
+        list.retain(|(c, _)| *c != counsellor);
+        list.push((counsellor, now));
     }
 }
 

@@ -371,8 +371,11 @@ impl Store for RedisStore {
         conv: ConvId,
         queue: &'a QueueId,
         priority: bool,
+        passed_by: Option<&'a CounsellorRef>,
     ) -> BoxFuture<'a, StoreResult<u32>> {
-        Box::pin(routing::requeue_front(self, conv, queue, priority))
+        Box::pin(routing::requeue_front(
+            self, conv, queue, priority, passed_by,
+        ))
     }
 
     fn keep(&self, conv: ConvId, ttl: Duration) -> BoxFuture<'_, StoreResult<()>> {

@@ -313,6 +313,7 @@ pub(super) async fn requeue_front(
     conv: ConvId,
     queue: &QueueId,
     priority: bool,
+    passed_by: Option<&CounsellorRef>,
 ) -> StoreResult<u32> {
     let conv = conv_key(conv);
     for _ in 0..RETRIES {
@@ -332,6 +333,7 @@ pub(super) async fn requeue_front(
             .arg(queue.as_str())
             .arg(if priority { "1" } else { "0" })
             .arg(old_name)
+            .arg(passed_by.unwrap_or(""))
             .invoke_async(&mut s.con.clone())
             .await
             .map_err(unavailable)?;
