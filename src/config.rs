@@ -223,6 +223,10 @@ pub struct RoutingConfig {
     /// Seconds a counsellor whose connection dropped has to come back on duty and keep their
     /// live chats (0: the chats go back to the queue at once).
     pub reconnect_window_s: u64,
+    /// Milliseconds between sweeps: expired offers, lapsed conversations, counsellors whose
+    /// node died, and routing once more as a safety net. Routing itself runs on every event
+    /// (a join, decline, end, duty change or accept), not on this tick. At least 10.
+    pub sweep_ms: u64,
 }
 
 impl Default for RoutingConfig {
@@ -232,6 +236,7 @@ impl Default for RoutingConfig {
             wrap_up_s: 0,
             max_missed_offers: 3,
             reconnect_window_s: 60,
+            sweep_ms: 250,
         }
     }
 }

@@ -293,6 +293,44 @@ async fn graceful_shutdown_closes_with_1001(b: Backend) {
         .expect("serve returns");
 }
 
+/// The queue limit counts every visitor still waiting, those with a pending offer too: with
+/// room for one, a second visitor is refused with `queue_full` while the first is offered.
+async fn queue_limit_counts_visitors_with_an_offer(b: Backend) {
+    let ts = start_on(b, |c| c.limits.max_queue_len = 1).await;
+    let mut c = ts.counsellor("maja", 1).await;
+    let mut v1 = ts.visitor().await;
+    join(&mut v1, "da/exit").await;
+    offer(&mut c).await;
+    let mut v2 = ts.visitor().await;
+    v2.send(&VisitorFrame::Join {
+        queue: "da/exit".parse().unwrap(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        error_code(&mut v2).await,
+        lyt::protocol::ErrorCode::QueueFull
+    );
+}
+
+/// A counsellor who transfers a chat to a queue is not offered it straight back, even as
+/// the only one free; a colleague coming on duty is.
+async fn transfer_is_not_offered_back(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
+    let (_v, mut maja, conv) = live_pair(&ts, "maja").await;
+    let to = TransferTarget {
+        queue: Some("da/exit".parse().unwrap()),
+        alias: None,
+    };
+    maja.send(&CounsellorFrame::Transfer { conv, to })
+        .await
+        .unwrap();
+    assert_eq!(ended(&mut maja).await, "transferred");
+    let mut ali = ts.counsellor("ali", 1).await;
+    assert_eq!(offer(&mut ali).await, conv);
+    no_frame_for(&mut maja, 300).await;
+}
+
 on_every_backend!(
     encrypted_chat_in_order_and_leaves_nothing,
     frames_are_relayed_verbatim,
@@ -305,4 +343,6 @@ on_every_backend!(
     transfer_to_queue,
     lost_counsellor_requeues_the_visitor,
     graceful_shutdown_closes_with_1001,
+    queue_limit_counts_visitors_with_an_offer,
+    transfer_is_not_offered_back,
 );

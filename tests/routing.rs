@@ -4,15 +4,8 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use lyt::protocol::{CounsellorFrame, ServerFrame, Tags, VisitorFrame};
-
-async fn no_frame_for(c: &mut lyt::client::WsClient, ms: u64) {
-    let got = tokio::time::timeout(Duration::from_millis(ms), c.frame(WAIT)).await;
-    assert!(got.is_err(), "unexpected {got:?}");
-}
 
 /// A visitor of a priority topic is offered before an older visitor of another topic.
 async fn priority_topic_goes_first(b: Backend) {
@@ -101,9 +94,93 @@ async fn statistics_are_recorded(b: Backend) {
     }
 }
 
+/// Lowering capacity takes back the newest pending offer above it: that visitor keeps
+/// waiting and is offered again when the counsellor has room.
+async fn lower_capacity_withdraws_offers_above_it(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
+    let mut c = ts.counsellor("maja", 2).await;
+    let mut v1 = ts.visitor().await;
+    join(&mut v1, "da/exit").await;
+    let first = offer(&mut c).await;
+    let mut v2 = ts.visitor().await;
+    join(&mut v2, "da/exit").await;
+    let second = offer(&mut c).await;
+    let bundle = c.shift.bundle().clone();
+    c.send(&duty(1, bundle)).await.unwrap();
+    assert_eq!(
+        c.frame(WAIT).await.unwrap(),
+        ServerFrame::Ended {
+            conv: second,
+            reason: "offer_withdrawn".into()
+        }
+    );
+    c.send(&CounsellorFrame::Accept { conv: first })
+        .await
+        .unwrap();
+    assert!(
+        matches!(next_frame(&mut v1).await, ServerFrame::Assigned { conv, .. } if conv == first)
+    );
+    no_frame_for(&mut c, 300).await;
+    c.send(&CounsellorFrame::End {
+        conv: first,
+        tags: Tags::default(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(ended(&mut c).await, "counsellor_ended");
+    assert_eq!(
+        offer(&mut c).await,
+        second,
+        "the withdrawn visitor still waits"
+    );
+}
+
+/// Routing runs on events, not on a clock: with the sweep an hour apart, a join is offered
+/// at once, a decline and a colleague going on duty move the visitor on, and the end of a
+/// chat brings the next visitor.
+async fn routing_runs_on_events(b: Backend) {
+    let ts = start_on(b, |c| c.routing.sweep_ms = 3_600_000).await;
+    let mut maja = ts.counsellor("maja", 1).await;
+    let mut v1 = ts.visitor().await;
+    join(&mut v1, "da/exit").await;
+    let conv1 = offer(&mut maja).await;
+    maja.send(&CounsellorFrame::Decline { conv: conv1 })
+        .await
+        .unwrap();
+    let mut ali = ts.counsellor("ali", 1).await;
+    assert_eq!(
+        offer(&mut ali).await,
+        conv1,
+        "declined, then offered to a colleague"
+    );
+    ali.send(&CounsellorFrame::Accept { conv: conv1 })
+        .await
+        .unwrap();
+    let mut v2 = ts.visitor().await;
+    join(&mut v2, "da/exit").await;
+    let conv2 = offer(&mut maja).await;
+    maja.send(&CounsellorFrame::Accept { conv: conv2 })
+        .await
+        .unwrap();
+    let mut v3 = ts.visitor().await;
+    join(&mut v3, "da/exit").await;
+    ali.send(&CounsellorFrame::End {
+        conv: conv1,
+        tags: Tags::default(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(ended(&mut ali).await, "counsellor_ended");
+    let conv3 = offer(&mut ali).await;
+    assert_ne!(conv3, conv1);
+    assert_ne!(conv3, conv2);
+}
+
 on_every_backend!(
     priority_topic_goes_first,
     wrap_up_delays_the_next_offer,
     missed_offers_put_a_counsellor_on_break,
     statistics_are_recorded,
+    lower_capacity_withdraws_offers_above_it,
+    routing_runs_on_events,
 );

@@ -14,15 +14,11 @@ pub mod visitor;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
 use hub::{Hub, HubConfig};
-
-/// How often offers are checked for expiry.
-const TICK: Duration = Duration::from_millis(250);
 
 /// A cheap-clone handle to the relay's state.
 #[derive(Clone, Debug)]
@@ -135,7 +131,7 @@ impl Relay {
         f(&mut hub)
     }
 
-    /// Expires offers every `TICK` until `shutdown`.
+    /// Sweeps (expiry; routing as a safety net) every `routing.sweep_ms` until `shutdown`.
     pub async fn run_ticker(self, shutdown: CancellationToken) {
         if let Some(cluster) = self.shared.cluster.clone() {
             tokio::join!(
@@ -150,7 +146,8 @@ impl Relay {
 
     /// The hub's own ticker (offers, callbacks' expiry).
     async fn run_hub_ticker(&self, shutdown: CancellationToken) {
-        let mut interval = tokio::time::interval(TICK);
+        let sweep = self.with(|h| h.sweep());
+        let mut interval = tokio::time::interval(sweep);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {

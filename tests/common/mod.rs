@@ -295,6 +295,22 @@ pub async fn join_with_token(v: &mut WsClient, queue: &str) -> (u32, String) {
     }
 }
 
+/// Asserts that no frame arrives on `c` for `ms`.
+pub async fn no_frame_for(c: &mut WsClient, ms: u64) {
+    let got = tokio::time::timeout(Duration::from_millis(ms), c.frame(WAIT)).await;
+    assert!(got.is_err(), "unexpected {got:?}");
+}
+
+/// The next frame that is not a `queued` position update.
+pub async fn next_frame(ws: &mut WsClient) -> ServerFrame {
+    loop {
+        match ws.frame(WAIT).await.unwrap() {
+            ServerFrame::Queued { .. } => {}
+            f => return f,
+        }
+    }
+}
+
 /// Waits for an offer and returns its conversation.
 pub async fn offer(c: &mut WsClient) -> ConvId {
     match c.frame(WAIT).await.unwrap() {

@@ -63,8 +63,18 @@ impl Cluster {
             .is_some_and(|c| c.live.contains_key(&conv))
     }
 
-    /// Applies one counsellor frame.
+    /// Applies one counsellor frame. Anything but a relayed frame changes who can be
+    /// offered whom, so routing runs at once after it.
     pub async fn counsellor_op(&self, id: ConnId, op: CounsellorOp) -> Result<(), Refusal> {
+        let routes = !matches!(op, CounsellorOp::Relay(..) | CounsellorOp::Ack(..));
+        let r = self.apply_counsellor_op(id, op).await;
+        if routes {
+            self.route_soon();
+        }
+        r
+    }
+
+    async fn apply_counsellor_op(&self, id: ConnId, op: CounsellorOp) -> Result<(), Refusal> {
         match op {
             CounsellorOp::DutyOn(skills, capacity, bundle) => {
                 self.duty_on(id, skills, capacity, bundle).await
@@ -167,7 +177,7 @@ impl Cluster {
         bundle: Bundle,
     ) -> Result<(), Refusal> {
         crate::relay::hub::check_duty(&skills, capacity)?;
-        {
+        let excess = {
             let mut local = self.local();
             let c = local
                 .counsellors
@@ -186,7 +196,22 @@ impl Cluster {
                 free_since_ms: free,
                 parked: Vec::new(),
             });
-        }
+            // A lower capacity takes back the newest pending offers above it.
+            let load = c.live.len() + c.offers.len();
+            let excess = load.saturating_sub(usize::try_from(capacity).unwrap_or(usize::MAX));
+            let mut offers: Vec<(Instant, ConvId)> = c
+                .offers
+                .iter()
+                .map(|(conv, (_, at, _))| (*at, *conv))
+                .collect();
+            offers.sort();
+            let excess: Vec<ConvId> = offers.iter().rev().take(excess).map(|(_, k)| *k).collect();
+            for conv in &excess {
+                c.offers.remove(conv);
+            }
+            excess
+        };
+        self.withdraw_all(id, excess).await;
         if !self.present(id).await {
             return Err(super::UNAVAILABLE);
         }
@@ -679,6 +704,7 @@ impl Cluster {
             return;
         }
         self.metrics.conversations_live.dec();
+        self.route_soon();
         let _ = self.store.reset_buffers(conv).await;
         if let Some(v) = visitor {
             self.send(

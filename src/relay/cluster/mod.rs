@@ -245,6 +245,10 @@ pub struct Cluster {
     /// Parked connections whose chats were all reclaimed: their presence ends on the next
     /// tick.
     unparked: Mutex<Vec<ConnId>>,
+    /// Wakes the ticker to route now: an event changed who waits or who can take a chat.
+    /// Events that arrive while routing runs leave one permit, so they coalesce into one
+    /// more run.
+    route_now: tokio::sync::Notify,
 }
 
 /// A refusal for a store that cannot be reached.
@@ -292,6 +296,7 @@ impl Cluster {
             cfg,
             store_down: std::sync::atomic::AtomicBool::new(false),
             unparked: Mutex::new(Vec::new()),
+            route_now: tokio::sync::Notify::new(),
         })
     }
 
@@ -306,6 +311,12 @@ impl Cluster {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Asks the ticker to route at once (routing runs on events; the tick is the safety
+    /// net).
+    pub(super) fn route_soon(&self) {
+        self.route_now.notify_one();
     }
 
     /// Records whether the store answers (for `/readyz` and `lyt_store_up`).

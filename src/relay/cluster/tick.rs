@@ -13,8 +13,6 @@ use crate::relay::hub::ConnId;
 use crate::routing;
 use crate::store::StoreError;
 
-/// How often the ticker runs.
-const TICK: Duration = Duration::from_millis(250);
 /// A counsellor's presence lasts this long without renewal (their node renews it every
 /// second); a node that dies loses its counsellors after this.
 pub(super) const PRESENCE_TTL: Duration = Duration::from_secs(6);
@@ -26,23 +24,31 @@ const LAPSE_CLAIM: Duration = Duration::from_secs(10);
 impl Cluster {
     /// Runs the ticker until `shutdown`.
     pub async fn run_ticker(self: std::sync::Arc<Self>, shutdown: CancellationToken) {
-        let mut interval = tokio::time::interval(TICK);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_renew: Option<Instant> = None;
+        let mut sweep = tokio::time::interval(self.cfg.sweep);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut renewals = tokio::time::interval(RENEW_EVERY);
+        renewals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_keep: Option<Instant> = None;
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                _ = interval.tick() => {}
+                _ = renewals.tick() => {
+                    // Generation, heartbeat and presence, on their own clock.
+                    if self.check_generation().await {
+                        self.renew().await;
+                    }
+                    continue;
+                }
+                _ = sweep.tick() => {}
+                () = self.route_now.notified() => {
+                    // An event: route now, leave the rest to the sweep.
+                    if self.store_reachable() {
+                        self.route().await;
+                    }
+                    continue;
+                }
             }
             let now = Instant::now();
-            if !self.check_generation().await {
-                continue;
-            }
-            if last_renew.is_none_or(|t| now.duration_since(t) >= RENEW_EVERY) {
-                last_renew = Some(now);
-                self.renew().await;
-            }
             let keep_every = (self.cfg.resume_window / 3)
                 .clamp(Duration::from_millis(250), Duration::from_secs(10));
             if last_keep.is_none_or(|t| now.duration_since(t) >= keep_every) {

@@ -66,8 +66,21 @@ impl Cluster {
         );
     }
 
-    /// Applies one visitor frame.
+    /// Applies one visitor frame. A join, leave, resume or disconnect changes who waits, so
+    /// routing runs at once after it.
     pub async fn visitor_op(&self, id: ConnId, op: VisitorOp) -> Result<(), Refusal> {
+        let routes = matches!(
+            op,
+            VisitorOp::Join(..) | VisitorOp::Leave | VisitorOp::Resume(..) | VisitorOp::Disconnect
+        );
+        let r = self.apply_visitor_op(id, op).await;
+        if routes {
+            self.route_soon();
+        }
+        r
+    }
+
+    async fn apply_visitor_op(&self, id: ConnId, op: VisitorOp) -> Result<(), Refusal> {
         match op {
             VisitorOp::Join(queue, quota) => {
                 if let Some((tag, limit)) = quota

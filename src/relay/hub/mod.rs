@@ -64,6 +64,8 @@ pub struct HubConfig {
     pub reconnect_window: Duration,
     /// The organisation's time zone (today's statistics follow its calendar day).
     pub time_zone: jiff::tz::TimeZone,
+    /// Time between sweeps (expiry, and routing as a safety net).
+    pub sweep: Duration,
 }
 
 impl HubConfig {
@@ -84,6 +86,7 @@ impl HubConfig {
             reconnect_window: Duration::from_secs(c.routing.reconnect_window_s),
             time_zone: jiff::tz::TimeZone::get(&c.hours.time_zone)
                 .unwrap_or(jiff::tz::TimeZone::UTC),
+            sweep: Duration::from_millis(c.routing.sweep_ms.max(10)),
         }
     }
 }

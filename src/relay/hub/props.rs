@@ -78,6 +78,7 @@ impl World {
             max_missed_offers: 2,
             reconnect_window: Duration::from_secs(30),
             time_zone: jiff::tz::TimeZone::UTC,
+            sweep: Duration::from_millis(250),
         };
         let mut w = Self {
             hub: Hub::new(cfg, metrics.clone()),

@@ -194,6 +194,11 @@ impl Hub {
         self.today()
     }
 
+    /// Time between sweeps.
+    pub fn sweep(&self) -> std::time::Duration {
+        self.cfg.sweep
+    }
+
     /// Counts an ended contact in today's statistics and in the metrics; `fallback` is the
     /// outcome when the tags carry none.
     pub(super) fn count_contact(

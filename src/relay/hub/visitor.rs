@@ -44,7 +44,9 @@ impl Hub {
         let (in_queue, total) = self
             .convs
             .values()
-            .filter(|c| c.phase == Phase::Queued)
+            // A visitor with a pending offer still waits: the limit counts them too (as the
+            // stores do).
+            .filter(|c| matches!(c.phase, Phase::Queued | Phase::Offered { .. }))
             .fold((0usize, 0usize), |(q, t), c| {
                 (q + usize::from(c.queue == queue), t + 1)
             });
