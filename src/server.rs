@@ -59,6 +59,7 @@ fn lifetimes(config: &Config) -> crate::store::Lifetimes {
     let resume = Duration::from_secs(config.limits.resume_window_s);
     crate::store::Lifetimes {
         conv_ttl: (resume * 2).max(Duration::from_secs(600)),
+        callback_ttl: Duration::from_secs(config.limits.callback_ttl_s.max(1)),
         ..crate::store::Lifetimes::default()
     }
 }

@@ -166,6 +166,34 @@ impl Stats {
         *self.by_outcome.entry(outcome).or_default() += 1;
     }
 
+    /// The counts of day `date` alone (empty when these are another day's): what one node
+    /// shares with the others through the store.
+    pub fn of_day(&self, date: &str) -> Self {
+        if self.date == date {
+            Self {
+                previous: None,
+                ..self.clone()
+            }
+        } else {
+            Self {
+                date: date.to_owned(),
+                ..Self::default()
+            }
+        }
+    }
+
+    /// The sum of several nodes' counts; those of another day than `date` are left out.
+    pub fn sum_of_day(date: &str, parts: impl IntoIterator<Item = Self>) -> Self {
+        let mut sum = Self {
+            date: date.to_owned(),
+            ..Self::default()
+        };
+        for part in parts.into_iter().filter(|p| p.date == date) {
+            sum.merge(part);
+        }
+        sum
+    }
+
     /// Today's figures (all zero when the last event was on another day).
     pub fn today(&self, date: &str) -> Today {
         if self.date != date {

@@ -449,3 +449,118 @@ async fn join_quotas_are_counted_across_nodes() {
     assert!(!keys[0].contains("127.0.0.1"));
     redis.assert_every_key_has_a_ttl().await;
 }
+
+/// Reads `ws` until a `callbacks` frame whose items satisfy `want`; returns them.
+async fn callbacks_where(
+    ws: &mut WsClient,
+    want: impl Fn(&[lyt::protocol::CallbackItem]) -> bool,
+) -> Vec<lyt::protocol::CallbackItem> {
+    loop {
+        if let ServerFrame::Callbacks { items } = ws.frame(WAIT).await.unwrap()
+            && want(&items)
+        {
+            return items;
+        }
+    }
+}
+
+/// Three nodes on one Redis: a counsellor on B serves a visitor on A while a visitor on C
+/// gives up waiting; a callback requested on A reaches the counsellors on B and C and is
+/// handled once, from C; the supervisor's "today" is the same on all three nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_share_callbacks_and_todays_counts() {
+    let redis = RedisServer::start();
+    let nodes = Nodes::new(&redis);
+    let (a, b, c) = (
+        nodes.start().await,
+        nodes.start().await,
+        nodes.start().await,
+    );
+    let mut maja = b.counsellor("maja", 1).await;
+    let mut ali = c.counsellor_connected("ali").await;
+
+    let mut va = a.visitor().await;
+    join(&mut va, "da/exit").await;
+    let conv = offer(&mut maja).await;
+    maja.send(&CounsellorFrame::Accept { conv }).await.unwrap();
+    assert!(matches!(next(&mut va).await, ServerFrame::Assigned { .. }));
+    let mut vc = c.visitor().await;
+    join(&mut vc, "da/exit").await;
+    vc.send(&VisitorFrame::Leave {}).await.unwrap();
+    let tags = lyt::protocol::Tags {
+        topic: vec!["exit".parse().unwrap()],
+        ..Default::default()
+    };
+    maja.send(&CounsellorFrame::End { conv, tags })
+        .await
+        .unwrap();
+
+    let request = ConvId::random();
+    let sealed = lyt::crypto::Sealed {
+        enc: vec![7; 32],
+        ct: vec![9; 64],
+    };
+    let mut vr = a.visitor().await;
+    vr.send(&VisitorFrame::Callback {
+        queue: "da/phone".parse().unwrap(),
+        id: request,
+        sealed,
+    })
+    .await
+    .unwrap();
+    assert!(matches!(
+        vr.frame(WAIT).await.unwrap(),
+        ServerFrame::CallbackReceived { .. }
+    ));
+    let listed = |items: &[lyt::protocol::CallbackItem]| items.len() == 1;
+    callbacks_where(&mut maja, listed).await;
+    let items = callbacks_where(&mut ali, listed).await;
+    assert_eq!(items[0].id, request.to_string());
+    ali.send(&CounsellorFrame::CallbackDone {
+        id: items[0].id.clone(),
+        tags: Default::default(),
+    })
+    .await
+    .unwrap();
+    callbacks_where(&mut maja, <[_]>::is_empty).await;
+    maja.send(&CounsellorFrame::CallbackDone {
+        id: request.to_string(),
+        tags: Default::default(),
+    })
+    .await
+    .unwrap();
+    loop {
+        if let ServerFrame::Error { code, .. } = maja.frame(WAIT).await.unwrap() {
+            assert_eq!(code, lyt::protocol::ErrorCode::NotFound, "handled once");
+            break;
+        }
+    }
+
+    // Each node shares its counts on its next renewal: wait until all three agree.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let mut days = Vec::new();
+        for node in [&a, &b, &c] {
+            let snapshot = node
+                .login("sofie")
+                .await
+                .get_json("/v1/supervisor/snapshot")
+                .await
+                .unwrap();
+            days.push(snapshot["today"].clone());
+        }
+        let want = &days[0];
+        let complete = want["contacts"] == 2 && want["joined"] == 2 && want["abandoned"] == 1;
+        if complete && days.iter().all(|d| d == want) {
+            assert_eq!(want["by_channel"]["chat"], 1);
+            assert_eq!(want["by_channel"]["phone"], 1);
+            assert_eq!(want["by_topic"]["exit"], 1);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "today differs across nodes: {days:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -34,9 +34,8 @@ async fn desk_pub(ts: &TestServer) -> [u8; 32] {
 
 /// A sealed request reaches counsellors as ciphertext, opens with the desk key only, and is
 /// gone from the server once marked done.
-#[tokio::test]
-async fn callback_request_round_trip() {
-    let ts = start(|_| {}).await;
+async fn callback_request_round_trip(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
     let recipient = desk_pub(&ts).await;
     let mut c = ts.counsellor_connected("maja").await;
 
@@ -75,7 +74,7 @@ async fn callback_request_round_trip() {
         panic!("callbacks")
     };
     assert_eq!(items.len(), 1);
-    let state = ts.server.relay().with(|h| format!("{h:?}"));
+    let state = format!("{:?}", ts.server.relay());
     assert!(
         !state.contains(CANARY_PHONE) && !state.contains("evening"),
         "only ciphertext is held"
@@ -107,9 +106,8 @@ async fn callback_request_round_trip() {
 
 /// Unknown phone queues, oversize envelopes and a full list are refused; an expired request
 /// disappears.
-#[tokio::test]
-async fn callback_limits() {
-    let ts = start(|c| {
+async fn callback_limits(b: Backend) {
+    let ts = start_on(b, |c| {
         c.limits.max_callbacks = 1;
         c.limits.callback_ttl_s = 1;
     })
@@ -171,3 +169,5 @@ async fn callback_limits() {
         "expired"
     );
 }
+
+on_every_backend!(callback_request_round_trip, callback_limits,);

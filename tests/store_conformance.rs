@@ -20,6 +20,8 @@ use redis_server::{RedisCluster, RedisServer};
 const LIFETIMES: Lifetimes = Lifetimes {
     route_ttl: Duration::from_secs(60),
     conv_ttl: Duration::from_secs(1),
+    callback_ttl: Duration::from_secs(1),
+    stats_ttl: Duration::from_secs(60),
 };
 
 const ROOMY: JoinLimits = JoinLimits {
@@ -758,6 +760,76 @@ async fn keep_extends_the_conversation(b: &impl Backend) {
     );
 }
 
+/// Callback requests added on one node are listed on another, oldest first, with their
+/// count and a version that changes with every change; a request is taken once; the list
+/// has a limit; requests expire after their TTL, which changes the version too.
+async fn callbacks_are_shared_taken_once_and_expire(b: &impl Backend) {
+    let (s1, s2) = (b.store().await, b.store().await);
+    let v0 = s2.callbacks_version().await.unwrap();
+    s1.callback_add("r1", b"one".to_vec(), 2).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    s1.callback_add("r2", b"two".to_vec(), 2).await.unwrap();
+    assert_eq!(
+        s2.callback_add("r3", b"three".to_vec(), 2).await,
+        Err(StoreError::QueueFull)
+    );
+    assert_eq!(
+        s2.callback_add("r1", b"again".to_vec(), 5).await,
+        Err(StoreError::Conflict)
+    );
+    let list = s2.callbacks(10).await.unwrap();
+    assert_eq!(list.pending, 2);
+    let ids: Vec<&str> = list.items.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["r1", "r2"], "oldest first");
+    assert_eq!(list.items[0].entry, b"one");
+    assert!(list.items[0].age >= list.items[1].age);
+    let v1 = s2.callbacks_version().await.unwrap();
+    assert_ne!(v0, v1);
+    assert_eq!(list.version, v1);
+    assert_eq!(s2.callbacks(1).await.unwrap().items.len(), 1, "limit");
+    assert_eq!(s2.callback_take("r1").await.unwrap(), b"one");
+    assert_eq!(s1.callback_take("r1").await, Err(StoreError::NotFound));
+    let v2 = s1.callbacks_version().await.unwrap();
+    assert_ne!(v1, v2);
+    tokio::time::sleep(LIFETIMES.callback_ttl + Duration::from_millis(200)).await;
+    assert_ne!(
+        s1.callbacks_version().await.unwrap(),
+        v2,
+        "expiry is a change"
+    );
+    let list = s2.callbacks(10).await.unwrap();
+    assert_eq!((list.pending, list.items.len()), (0, 0));
+    assert_eq!(s2.callback_take("r2").await, Err(StoreError::NotFound));
+}
+
+/// Each node's counts of a day are kept beside the others', replaced by the node's next
+/// put; other days are apart.
+async fn day_counts_are_kept_per_node(b: &impl Backend) {
+    let (s1, s2) = (b.store().await, b.store().await);
+    assert!(s1.stats_day("2026-12-03").await.unwrap().is_empty());
+    s1.stats_put("2026-12-03", "a", b"a1".to_vec())
+        .await
+        .unwrap();
+    s2.stats_put("2026-12-03", "b", b"b1".to_vec())
+        .await
+        .unwrap();
+    s1.stats_put("2026-12-03", "a", b"a2".to_vec())
+        .await
+        .unwrap();
+    s1.stats_put("2026-12-02", "a", b"old".to_vec())
+        .await
+        .unwrap();
+    let day = s2.stats_day("2026-12-03").await.unwrap();
+    assert_eq!(
+        day,
+        [("a".into(), b"a2".to_vec()), ("b".into(), b"b1".to_vec())]
+    );
+    assert_eq!(
+        s1.stats_day("2026-12-02").await.unwrap(),
+        [("a".into(), b"old".to_vec())]
+    );
+}
+
 /// Declares each test once per backend.
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
@@ -818,6 +890,8 @@ conformance!(
     relay_keeps_and_delivers_in_order,
     waiting_knows_how_long,
     keep_extends_the_conversation,
+    callbacks_are_shared_taken_once_and_expire,
+    day_counts_are_kept_per_node,
 );
 
 /// None of a conversation's keys remains in Redis once it ends, and no routing structure

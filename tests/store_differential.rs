@@ -278,6 +278,7 @@ fn memory_and_redis_agree() {
     let lifetimes = Lifetimes {
         route_ttl: LONG,
         conv_ttl: LONG,
+        ..Lifetimes::default()
     };
     let mut runner = TestRunner::new(Config {
         cases: 64,

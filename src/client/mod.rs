@@ -306,4 +306,13 @@ impl LoginSession {
             .map(str::to_owned)
             .ok_or_else(|| ClientError::Unexpected("no ticket in response".into()))
     }
+
+    /// `GET path` with this session (e.g. `/v1/supervisor/snapshot`): the JSON answer.
+    pub async fn get_json(&self, path: &str) -> Result<serde_json::Value, ClientError> {
+        let req = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie);
+        Ok(check(req.send().await?).await?.json().await?)
+    }
 }

@@ -96,10 +96,17 @@ impl CounsellorHandler {
                 })
             }));
         }
-        // The hub always knows the connection (callback requests are kept per node).
-        self.app
-            .relay
-            .with(|h| h.counsellor_connect(id, mailbox, alias, role, now));
+        // The hub always knows the connection (accounts disabled end it).
+        self.app.relay.with(|h| {
+            h.counsellor_connect(id, mailbox.clone(), alias, role, now);
+            if self.worker.is_none() {
+                mailbox.send(&h.callbacks_frame(now));
+            }
+        });
+        // The store engine's list comes from the store: the worker's first operation.
+        if let Some(w) = &self.worker {
+            let _ = w.try_send(CounsellorOp::Callbacks);
+        }
         tracing::info!(role = role.as_str(), "counsellor connected");
         self.principal = Some(principal);
         Control::Continue
@@ -132,6 +139,10 @@ impl CounsellorHandler {
             CounsellorFrame::End { conv, tags } => {
                 self.check_tags(&tags)?;
                 CounsellorOp::End(conv, tags)
+            }
+            CounsellorFrame::CallbackDone { id, tags } => {
+                self.check_tags(&tags)?;
+                CounsellorOp::CallbackDone(id, tags)
             }
             other => return self.dispatch_hub(other, text),
         };

@@ -160,7 +160,9 @@ impl VisitorHandler {
                 VisitorFrame::Ack { conv, upto } => VisitorOp::Ack(conv, upto),
                 VisitorFrame::Leave {} => VisitorOp::Leave,
                 VisitorFrame::Resume { token, conv, upto } => VisitorOp::Resume(token, conv, upto),
-                VisitorFrame::Callback { .. } => return self.dispatch_hub(frame, text),
+                VisitorFrame::Callback { queue, id, sealed } => {
+                    VisitorOp::Callback(queue, id, sealed)
+                }
             };
             return self.enqueue(op);
         }

@@ -75,6 +75,19 @@ pub fn counter(tag: &str) -> String {
     format!("lyt:{{q:{tag}}}:n")
 }
 
+/// The pending callback requests (`callbacks.lua`), in the slot of `{callbacks}`: entries,
+/// their order by age, and the list's version.
+pub const CALLBACKS: [&str; 3] = [
+    "lyt:{callbacks}:items",
+    "lyt:{callbacks}:age",
+    "lyt:{callbacks}:version",
+];
+
+/// Each node's counts of day `date` (`YYYY-MM-DD`): node → the counts (the relay's JSON).
+pub fn stats(date: &str) -> String {
+    format!("lyt:{{stats}}:{date}")
+}
+
 /// Whether `node` is alive.
 pub fn alive(node: &str) -> String {
     format!("lyt:{{node:{node}}}:alive")

@@ -114,6 +114,31 @@ pub struct Gone {
     pub offers: Vec<ConvId>,
 }
 
+/// A pending callback request as a store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Callback {
+    /// The request id the visitor chose (the envelope's aad).
+    pub id: String,
+    /// The queue and the sealed envelope as the relay serialised them (opaque to the store).
+    pub entry: Vec<u8>,
+    /// How long ago it was added, on the store's clock.
+    pub age: Duration,
+}
+
+/// The pending callback requests.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Callbacks {
+    /// The oldest requests, oldest first, up to the limit asked for.
+    pub items: Vec<Callback>,
+    /// How many are pending in all.
+    pub pending: usize,
+    /// Changes with every addition, removal and expiry (see `Store::callbacks_version`).
+    pub version: u64,
+}
+
+/// Each node's counts of a day: the node and its counts, in node order.
+pub type NodeCounts = Vec<(String, Vec<u8>)>;
+
 /// One direction of a conversation: whose resume buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Side {
@@ -380,6 +405,40 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         window: Duration,
     ) -> BoxFuture<'a, StoreResult<(u64, Duration)>>;
 
+    /// Adds callback request `id` with its `entry`, kept for `Lifetimes::callback_ttl`.
+    /// `QueueFull` when `max` requests are pending; `Conflict` when `id` is pending already.
+    fn callback_add<'a>(
+        &'a self,
+        id: &'a str,
+        entry: Vec<u8>,
+        max: usize,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// The oldest `limit` pending callback requests (expired ones dropped first), how many
+    /// are pending, and the list's version.
+    fn callbacks(&self, limit: usize) -> BoxFuture<'_, StoreResult<Callbacks>>;
+
+    /// Removes pending request `id` (a counsellor handled it) and returns its entry.
+    /// `NotFound` if it is not pending (handled on another node, or expired).
+    fn callback_take<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Vec<u8>>>;
+
+    /// The version of the callback list, after dropping expired requests: a node compares it
+    /// on its sweep and sends the list to its counsellors when it changed.
+    fn callbacks_version(&self) -> BoxFuture<'_, StoreResult<u64>>;
+
+    /// Keeps `node`'s counts of day `date` (`YYYY-MM-DD`; opaque to the store), replacing
+    /// what it kept before, for `Lifetimes::stats_ttl`.
+    fn stats_put<'a>(
+        &'a self,
+        date: &'a str,
+        node: &'a str,
+        counts: Vec<u8>,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+
+    /// Every node's counts of day `date`, by node (a node that stopped keeps its last
+    /// counts there), in node order.
+    fn stats_day<'a>(&'a self, date: &'a str) -> BoxFuture<'a, StoreResult<NodeCounts>>;
+
     /// `node` is alive for `ttl` more.
     fn heartbeat<'a>(&'a self, node: &'a str, ttl: Duration) -> BoxFuture<'a, StoreResult<()>>;
 
@@ -395,6 +454,11 @@ pub struct Lifetimes {
     /// A conversation's resume buffers expire after this long without appends (the resume
     /// window).
     pub conv_ttl: Duration,
+    /// A callback request is kept this long unless a counsellor handles it.
+    pub callback_ttl: Duration,
+    /// A node's counts of a day are kept this long after their last update (past the end of
+    /// the day, so the dashboard and a restarted node find them).
+    pub stats_ttl: Duration,
 }
 
 impl Default for Lifetimes {
@@ -402,6 +466,8 @@ impl Default for Lifetimes {
         Self {
             route_ttl: Duration::from_secs(24 * 3600),
             conv_ttl: Duration::from_secs(600),
+            callback_ttl: Duration::from_secs(24 * 3600),
+            stats_ttl: Duration::from_secs(48 * 3600),
         }
     }
 }

@@ -35,6 +35,10 @@ pub enum CounsellorOp {
     Transfer(ConvId, TransferTarget),
     /// `end{conv, tags}`.
     End(ConvId, Tags),
+    /// Send the callback list (the first operation, after `welcome`).
+    Callbacks,
+    /// `callback_done{id, tags}` (the tags already checked).
+    CallbackDone(String, Tags),
     /// The connection closed.
     Disconnect,
 }
@@ -66,7 +70,13 @@ impl Cluster {
     /// Applies one counsellor frame. Anything but a relayed frame changes who can be
     /// offered whom, so routing runs at once after it.
     pub async fn counsellor_op(&self, id: ConnId, op: CounsellorOp) -> Result<(), Refusal> {
-        let routes = !matches!(op, CounsellorOp::Relay(..) | CounsellorOp::Ack(..));
+        let routes = !matches!(
+            op,
+            CounsellorOp::Relay(..)
+                | CounsellorOp::Ack(..)
+                | CounsellorOp::Callbacks
+                | CounsellorOp::CallbackDone(..)
+        );
         let r = self.apply_counsellor_op(id, op).await;
         if routes {
             self.route_soon();
@@ -76,6 +86,15 @@ impl Cluster {
 
     async fn apply_counsellor_op(&self, id: ConnId, op: CounsellorOp) -> Result<(), Refusal> {
         match op {
+            CounsellorOp::Callbacks => {
+                self.send_callbacks(id).await;
+                Ok(())
+            }
+            CounsellorOp::CallbackDone(request, tags) => {
+                let queue = self.callback_done(&request).await?;
+                self.hub_stats(|h| h.record_contact("phone", Some(queue.lang()), &tags));
+                Ok(())
+            }
             CounsellorOp::DutyOn(skills, capacity, bundle) => {
                 self.duty_on(id, skills, capacity, bundle).await
             }

@@ -28,6 +28,7 @@
 //! kept per node.
 
 mod counsellor;
+mod phone;
 mod tick;
 mod visitor;
 
@@ -157,6 +158,8 @@ struct VisitorConv {
 struct LocalVisitor {
     mailbox: Mailbox,
     conv: Option<VisitorConv>,
+    /// Whether this connection already sent a callback request (one each).
+    callback_sent: bool,
 }
 
 /// What a counsellor declared when going on duty, as published in their presence.
@@ -249,6 +252,13 @@ pub struct Cluster {
     /// Events that arrive while routing runs leave one permit, so they coalesce into one
     /// more run.
     route_now: tokio::sync::Notify,
+    /// The version of the callback list this node's counsellors were last sent.
+    callbacks_seen: Mutex<Option<u64>>,
+    /// This node's counts of today as last shared through the store.
+    stats_shared: Mutex<Option<crate::stats::Stats>>,
+    /// The other nodes' counts of today as last read (summed with this node's own at
+    /// every dashboard snapshot).
+    stats_others: Mutex<Vec<crate::stats::Stats>>,
 }
 
 /// A refusal for a store that cannot be reached.
@@ -297,6 +307,9 @@ impl Cluster {
             store_down: std::sync::atomic::AtomicBool::new(false),
             unparked: Mutex::new(Vec::new()),
             route_now: tokio::sync::Notify::new(),
+            callbacks_seen: Mutex::new(None),
+            stats_shared: Mutex::new(None),
+            stats_others: Mutex::new(Vec::new()),
         })
     }
 
@@ -776,6 +789,61 @@ impl Cluster {
             .collect();
         snap.on_duty.sort_by(|a, b| a.alias.cmp(&b.alias));
         snap.active_chats = f.live;
+        // Today: this node's counts now, and the other nodes' as last read.
+        let (date, mine) = self
+            .hub
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .today_counts();
+        let others = self
+            .stats_others
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        snap.today =
+            crate::stats::Stats::sum_of_day(&date, others.into_iter().chain([mine])).today(&date);
+    }
+
+    /// Shares this node's counts of today through the store (when they changed) and reads
+    /// the other nodes', so every node's dashboard shows the same day. On the renewals tick.
+    pub(super) async fn share_stats(&self) {
+        let (date, mine) = self
+            .hub
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .today_counts();
+        let changed = self
+            .stats_shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            != Some(&mine);
+        if changed && let Ok(bytes) = serde_json::to_vec(&mine) {
+            if self
+                .store
+                .stats_put(&date, &self.node, bytes)
+                .await
+                .is_err()
+            {
+                return;
+            }
+            *self
+                .stats_shared
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(mine);
+        }
+        let Ok(parts) = self.store.stats_day(&date).await else {
+            return;
+        };
+        let others = parts
+            .into_iter()
+            .filter(|(node, _)| *node != self.node)
+            .filter_map(|(_, bytes)| serde_json::from_slice(&bytes).ok())
+            .collect();
+        *self
+            .stats_others
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = others;
     }
 
     /// Colleagues on duty on any node other than `alias`, and whether each can take a chat.

@@ -36,6 +36,7 @@ impl Cluster {
                     // Generation, heartbeat and presence, on their own clock.
                     if self.check_generation().await {
                         self.renew().await;
+                        self.share_stats().await;
                     }
                     continue;
                 }
@@ -59,6 +60,7 @@ impl Cluster {
             self.set_store_up(ok);
             if ok {
                 self.expire_parked().await;
+                self.sync_callbacks().await;
                 self.route().await;
                 self.catch_up(true).await;
             }

@@ -34,6 +34,8 @@ pub enum VisitorOp {
     Leave,
     /// `resume{token, conv, upto}`.
     Resume(String, ConvId, Option<u64>),
+    /// `callback{queue, id, sealed}`.
+    Callback(QueueId, ConvId, crate::protocol::Sealed),
     /// The connection closed.
     Disconnect,
 }
@@ -62,6 +64,7 @@ impl Cluster {
             LocalVisitor {
                 mailbox,
                 conv: None,
+                callback_sent: false,
             },
         );
     }
@@ -82,6 +85,14 @@ impl Cluster {
 
     async fn apply_visitor_op(&self, id: ConnId, op: VisitorOp) -> Result<(), Refusal> {
         match op {
+            VisitorOp::Callback(queue, request, sealed) => {
+                let stored = self.callback_request(id, queue, request, sealed).await?;
+                if let Some(v) = self.local().visitors.get(&id) {
+                    v.mailbox
+                        .send(&ServerFrame::CallbackReceived { id: stored });
+                }
+                Ok(())
+            }
             VisitorOp::Join(queue, quota) => {
                 if let Some((tag, limit)) = quota
                     && !self.join_quota(id, &tag, limit).await?

@@ -56,9 +56,6 @@ impl Hub {
                 missed_offers: 0,
             },
         );
-        if let Some(c) = self.counsellors.get(&id) {
-            c.mailbox.send(&self.callbacks_frame(now));
-        }
     }
 
     /// Goes on duty with skills, capacity and a certificate bundle.

@@ -7,7 +7,7 @@
 //! sit behind the same operations.
 
 mod counsellor;
-mod phone;
+pub(crate) mod phone;
 #[cfg(test)]
 mod props;
 mod reclaim;

@@ -26,6 +26,28 @@ pub(super) struct Callback {
     created: Instant,
 }
 
+/// The checks every callback request passes, on any engine: a phone queue of a language some
+/// configured queue serves, and an envelope of the right shape and size.
+pub(crate) fn check_request(
+    cfg: &super::HubConfig,
+    queue: &QueueId,
+    sealed: &Sealed,
+) -> Result<(), Refusal> {
+    if queue.topic() != "phone" || !cfg.queues.iter().any(|q| q.lang() == queue.lang()) {
+        return Err((
+            ErrorCode::UnknownQueue,
+            "no such phone queue; use <lang>/phone",
+        ));
+    }
+    if sealed.enc.len() != 32 || sealed.ct.len() > MAX_CALLBACK_CT_BYTES {
+        return Err((
+            ErrorCode::TooLarge,
+            "a callback envelope is a 32-byte key and at most 2048 bytes",
+        ));
+    }
+    Ok(())
+}
+
 impl Hub {
     /// A visitor's sealed callback request under the visitor-chosen `request_id` (the
     /// envelope's aad); returns the id as listed.
@@ -37,18 +59,7 @@ impl Hub {
         sealed: Sealed,
         now: Instant,
     ) -> Result<String, Refusal> {
-        if queue.topic() != "phone" || !self.cfg.queues.iter().any(|q| q.lang() == queue.lang()) {
-            return Err((
-                ErrorCode::UnknownQueue,
-                "no such phone queue; use <lang>/phone",
-            ));
-        }
-        if sealed.enc.len() != 32 || sealed.ct.len() > MAX_CALLBACK_CT_BYTES {
-            return Err((
-                ErrorCode::TooLarge,
-                "a callback envelope is a 32-byte key and at most 2048 bytes",
-            ));
-        }
+        check_request(&self.cfg, &queue, &sealed)?;
         let visitor = self
             .visitors
             .get_mut(&id)
@@ -125,7 +136,7 @@ impl Hub {
     }
 
     /// The `callbacks` frame: the oldest pending requests.
-    pub(super) fn callbacks_frame(&self, now: Instant) -> ServerFrame {
+    pub fn callbacks_frame(&self, now: Instant) -> ServerFrame {
         let mut items: Vec<(&String, &Callback)> = self.callbacks.iter().collect();
         items.sort_by_key(|(_, c)| c.created);
         let items = items

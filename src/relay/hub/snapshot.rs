@@ -194,6 +194,13 @@ impl Hub {
         self.today()
     }
 
+    /// Today's date and this process's counts of it.
+    pub fn today_counts(&self) -> (String, crate::stats::Stats) {
+        let date = self.today();
+        let counts = self.stats.of_day(&date);
+        (date, counts)
+    }
+
     /// Time between sweeps.
     pub fn sweep(&self) -> std::time::Duration {
         self.cfg.sweep

@@ -10,13 +10,15 @@ use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use super::{
-    CounsellorRef, ExpiredOffer, Gone, InboxEvent, JoinLimits, Kept, Lifetimes, OnDuty, Replay,
-    Side, Store, StoreError, StoreResult, Waiting, order_score, score_order,
+    Callbacks, CounsellorRef, ExpiredOffer, Gone, InboxEvent, JoinLimits, Kept, Lifetimes,
+    NodeCounts, OnDuty, Replay, Side, Store, StoreError, StoreResult, Waiting, order_score,
+    score_order,
 };
 use crate::protocol::{ConvId, QueueId};
 use crate::routing::Order;
 use state::{Record, Routing, State, Subscriber};
 
+mod shared;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -590,6 +592,48 @@ impl Store for MemoryStore {
                 .push(Subscriber { tx, gap: false });
         });
         ready(Ok(rx))
+    }
+
+    fn callback_add<'a>(
+        &'a self,
+        id: &'a str,
+        entry: Vec<u8>,
+        max: usize,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let ttl = self.lifetimes.callback_ttl;
+        ready(self.with(|s, now| s.callbacks.add(id, entry, max, now, ttl)))
+    }
+
+    fn callbacks(&self, limit: usize) -> BoxFuture<'_, StoreResult<Callbacks>> {
+        let ttl = self.lifetimes.callback_ttl;
+        ready(self.with(|s, now| Ok(s.callbacks.list(limit, now, ttl))))
+    }
+
+    fn callback_take<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Vec<u8>>> {
+        let ttl = self.lifetimes.callback_ttl;
+        ready(self.with(|s, now| s.callbacks.take(id, now, ttl)))
+    }
+
+    fn callbacks_version(&self) -> BoxFuture<'_, StoreResult<u64>> {
+        let ttl = self.lifetimes.callback_ttl;
+        ready(self.with(|s, now| Ok(s.callbacks.version(now, ttl))))
+    }
+
+    fn stats_put<'a>(
+        &'a self,
+        date: &'a str,
+        node: &'a str,
+        counts: Vec<u8>,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let ttl = self.lifetimes.stats_ttl;
+        ready(self.with(|s, now| {
+            s.stats.put(date, node, counts, now, ttl);
+            Ok(())
+        }))
+    }
+
+    fn stats_day<'a>(&'a self, date: &'a str) -> BoxFuture<'a, StoreResult<NodeCounts>> {
+        ready(self.with(|s, now| Ok(s.stats.day(date, now))))
     }
 
     fn heartbeat<'a>(&'a self, node: &'a str, ttl: Duration) -> BoxFuture<'a, StoreResult<()>> {

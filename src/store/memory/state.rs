@@ -23,6 +23,10 @@ pub(super) struct State {
     pub(super) generation: String,
     /// `Store::count`: tag → count and the end of its window.
     pub(super) counters: HashMap<String, (u64, Instant)>,
+    /// Pending callback requests.
+    pub(super) callbacks: super::shared::CallbackList,
+    /// Each node's counts per day.
+    pub(super) stats: super::shared::DayCounts,
 }
 
 #[derive(Debug, Default)]

@@ -20,14 +20,15 @@ use tokio::sync::mpsc;
 
 use super::keys::{self, NO_QUEUE, ROUTE};
 use super::{
-    CounsellorRef, ExpiredOffer, Gone, InboxEvent, JoinLimits, Lifetimes, OnDuty, Replay, Side,
-    Store, StoreError, StoreResult, Waiting,
+    CounsellorRef, ExpiredOffer, Gone, InboxEvent, JoinLimits, Lifetimes, NodeCounts, OnDuty,
+    Replay, Side, Store, StoreError, StoreResult, Waiting,
 };
 use crate::protocol::{ConvId, QueueId};
 
 mod conversation;
 mod inbox;
 mod routing;
+mod shared;
 
 /// How long one Redis call (or connection attempt) may take before the store counts as
 /// unavailable: joins are refused fast rather than hanging while Redis is away.
@@ -123,6 +124,7 @@ struct Scripts {
     detach: Script,
     generation: Script,
     live: Script,
+    callbacks: Script,
 }
 
 impl Scripts {
@@ -152,6 +154,7 @@ impl Scripts {
             detach: Script::new(include_str!("../lua/detach.lua")),
             generation: routing(include_str!("../lua/generation.lua")),
             live: routing(include_str!("../lua/live.lua")),
+            callbacks: Script::new(include_str!("../lua/callbacks.lua")),
         }
     }
 }
@@ -467,6 +470,40 @@ impl Store for RedisStore {
         node: &'a str,
     ) -> BoxFuture<'a, StoreResult<mpsc::Receiver<InboxEvent>>> {
         Box::pin(inbox::subscribe(self, node))
+    }
+
+    fn callback_add<'a>(
+        &'a self,
+        id: &'a str,
+        entry: Vec<u8>,
+        max: usize,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(shared::callback_add(self, id, entry, max))
+    }
+
+    fn callbacks(&self, limit: usize) -> BoxFuture<'_, StoreResult<super::Callbacks>> {
+        Box::pin(shared::callbacks(self, limit))
+    }
+
+    fn callback_take<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Vec<u8>>> {
+        Box::pin(shared::callback_take(self, id))
+    }
+
+    fn callbacks_version(&self) -> BoxFuture<'_, StoreResult<u64>> {
+        Box::pin(shared::callbacks_version(self))
+    }
+
+    fn stats_put<'a>(
+        &'a self,
+        date: &'a str,
+        node: &'a str,
+        counts: Vec<u8>,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(shared::stats_put(self, date, node, counts))
+    }
+
+    fn stats_day<'a>(&'a self, date: &'a str) -> BoxFuture<'a, StoreResult<NodeCounts>> {
+        Box::pin(shared::stats_day(self, date))
     }
 
     fn heartbeat<'a>(&'a self, node: &'a str, ttl: Duration) -> BoxFuture<'a, StoreResult<()>> {

@@ -1,0 +1,158 @@
+//! Callback requests on the shared state: a visitor's sealed request is kept in the store
+//! (`Store::callback_add`), so counsellors on every node see one list and any of them can
+//! mark a request done once. Each node sends the list to its own counsellors when it
+//! changes here, and when its sweep finds the store's version changed (a request added,
+//! handled or expired on another node). The rules are the hub's (`hub::phone`).
+
+use serde::{Deserialize, Serialize};
+
+use super::Cluster;
+use crate::protocol::{CallbackItem, ConvId, ErrorCode, QueueId, Sealed, ServerFrame};
+use crate::relay::hub::phone::MAX_LISTED;
+use crate::relay::hub::{ConnId, Refusal};
+use crate::store::StoreError;
+
+/// What the store keeps of a request besides its id: the queue and the envelope.
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry {
+    queue: QueueId,
+    sealed: Sealed,
+}
+
+impl Cluster {
+    /// A visitor's sealed callback request under the visitor-chosen `request_id` (the
+    /// envelope's aad); returns the id as listed.
+    pub async fn callback_request(
+        &self,
+        id: ConnId,
+        queue: QueueId,
+        request_id: ConvId,
+        sealed: Sealed,
+    ) -> Result<String, Refusal> {
+        crate::relay::hub::phone::check_request(&self.cfg, &queue, &sealed)?;
+        {
+            let local = self.local();
+            let v = local
+                .visitors
+                .get(&id)
+                .ok_or((ErrorCode::Internal, "unknown connection"))?;
+            if v.callback_sent {
+                return Err((
+                    ErrorCode::Conflict,
+                    "a callback was already requested on this connection",
+                ));
+            }
+        }
+        let request_id = request_id.to_string();
+        let entry = serde_json::to_vec(&Entry { queue, sealed })
+            .map_err(|_| (ErrorCode::Internal, "internal error"))?;
+        match self
+            .store
+            .callback_add(&request_id, entry, self.cfg.max_callbacks)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::QueueFull) => {
+                return Err((
+                    ErrorCode::QueueFull,
+                    "the callback list is full; please call the phone line",
+                ));
+            }
+            Err(StoreError::Conflict) => {
+                return Err((
+                    ErrorCode::Conflict,
+                    "a request with this id exists; choose a random id",
+                ));
+            }
+            Err(e) => return Err(self.refusal(&e)),
+        }
+        if let Some(v) = self.local().visitors.get_mut(&id) {
+            v.callback_sent = true;
+        }
+        self.metrics
+            .callbacks
+            .with_label_values(&["requested"])
+            .inc();
+        self.broadcast_callbacks().await;
+        Ok(request_id)
+    }
+
+    /// A counsellor handled a request: it is deleted everywhere. Returns its queue.
+    pub async fn callback_done(&self, request_id: &str) -> Result<QueueId, Refusal> {
+        let entry = match self.store.callback_take(request_id).await {
+            Ok(e) => e,
+            Err(StoreError::NotFound) => {
+                return Err((ErrorCode::NotFound, "no such callback request"));
+            }
+            Err(e) => return Err(self.refusal(&e)),
+        };
+        self.metrics.callbacks.with_label_values(&["done"]).inc();
+        self.broadcast_callbacks().await;
+        let entry: Entry =
+            serde_json::from_slice(&entry).map_err(|_| (ErrorCode::Internal, "internal error"))?;
+        Ok(entry.queue)
+    }
+
+    /// The `callbacks` frame of the store's list and its version; `None` when the store
+    /// cannot be reached.
+    async fn callbacks_frame(&self) -> Option<(ServerFrame, u64)> {
+        let list = self.store.callbacks(MAX_LISTED).await.ok()?;
+        self.metrics
+            .callbacks_pending
+            .set(i64::try_from(list.pending).unwrap_or(i64::MAX));
+        let items = list
+            .items
+            .into_iter()
+            .filter_map(|c| {
+                let entry: Entry = serde_json::from_slice(&c.entry).ok()?;
+                Some(CallbackItem {
+                    id: c.id,
+                    queue: entry.queue,
+                    sealed: entry.sealed,
+                    age_s: c.age.as_secs(),
+                })
+            })
+            .collect();
+        Some((ServerFrame::Callbacks { items }, list.version))
+    }
+
+    /// Sends the list to counsellor `id` (after `welcome`).
+    pub async fn send_callbacks(&self, id: ConnId) {
+        let frame = self
+            .callbacks_frame()
+            .await
+            .map_or(ServerFrame::Callbacks { items: Vec::new() }, |(f, _)| f);
+        if let Some(c) = self.local().counsellors.get(&id) {
+            c.mailbox.send(&frame);
+        }
+    }
+
+    /// Sends the list to every counsellor on this node.
+    pub(super) async fn broadcast_callbacks(&self) {
+        let Some((frame, version)) = self.callbacks_frame().await else {
+            return;
+        };
+        *self
+            .callbacks_seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(version);
+        let frame: axum::extract::ws::Utf8Bytes = frame.to_json().into();
+        for c in self.local().counsellors.values() {
+            c.mailbox.push(frame.clone());
+        }
+    }
+
+    /// On the sweep: when the list changed elsewhere (or requests expired), send it again.
+    pub(super) async fn sync_callbacks(&self) {
+        let Ok(version) = self.store.callbacks_version().await else {
+            return;
+        };
+        let seen = *self
+            .callbacks_seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen != Some(version) {
+            self.broadcast_callbacks().await;
+        }
+    }
+}
