@@ -140,7 +140,7 @@ pub struct Callbacks {
 pub type NodeCounts = Vec<(String, Vec<u8>)>;
 
 /// One direction of a conversation: whose resume buffer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Side {
     /// Frames to the visitor.
     Visitor,

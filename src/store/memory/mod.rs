@@ -16,7 +16,7 @@ use super::{
 };
 use crate::protocol::{ConvId, QueueId};
 use crate::routing::Order;
-use state::{Record, Routing, State, Subscriber};
+use state::{Buffer, Expiring, Record, Routing, State, Subscriber};
 
 mod shared;
 mod state;
@@ -55,9 +55,7 @@ impl MemoryStore {
             s.route_touched = None;
             s.generation.clear();
         }
-        s.buffers.retain(|_, b| b.until.is_none_or(|u| u > now));
-        s.records.retain(|_, r| r.until > now);
-        s.alive.retain(|_, until| *until > now);
+        s.expire(now);
         f(&mut s, now)
     }
 
@@ -102,7 +100,7 @@ impl Store for MemoryStore {
                 .or_default()
                 .insert(score, conv);
             r.queue_of.insert(conv, (queue, score));
-            r.lease.insert(conv, now + limits.lease);
+            r.set_lease(conv, now + limits.lease);
             r.joined.insert(conv, now);
             r.position(conv).ok_or(StoreError::NotFound)
         })
@@ -158,7 +156,7 @@ impl Store for MemoryStore {
             if r.offers.contains_key(&conv) || load >= capacity {
                 return Err(StoreError::Conflict);
             }
-            r.offers.insert(conv, (counsellor.clone(), now + ttl));
+            r.put_offer(conv, counsellor.clone(), now + ttl);
             r.load.insert(counsellor, load + 1);
             Ok(())
         })
@@ -175,7 +173,7 @@ impl Store for MemoryStore {
                 Some((c, due)) if *c == counsellor && *due > now => {}
                 _ => return Err(StoreError::Conflict),
             }
-            r.offers.remove(&conv);
+            r.drop_offer(conv);
             r.leave_queue(conv);
             r.live.insert(conv, counsellor);
             Ok(())
@@ -200,16 +198,9 @@ impl Store for MemoryStore {
 
     fn expired_offers(&self) -> BoxFuture<'_, StoreResult<Vec<ExpiredOffer>>> {
         self.route(|r, now| {
-            let mut due: Vec<(Instant, ConvId)> = r
-                .offers
-                .iter()
-                .filter(|(_, (_, due))| *due <= now)
-                .map(|(conv, (_, due))| (*due, *conv))
-                .collect();
-            due.sort();
-            Ok(due
+            Ok(Routing::due(&r.offer_due, now)
                 .into_iter()
-                .filter_map(|(_, conv)| {
+                .filter_map(|conv| {
                     let counsellor = r.take_offer(conv, true, now)?;
                     Some(ExpiredOffer { conv, counsellor })
                 })
@@ -246,7 +237,7 @@ impl Store for MemoryStore {
             if let Some(c) = r.live.remove(&conv) {
                 r.free_slot(&c);
             }
-            r.lease.remove(&conv);
+            r.drop_lease(conv);
             r.joined.remove(&conv);
             s.records.remove(&conv);
             s.buffers.remove(&(conv, Side::Visitor));
@@ -264,7 +255,7 @@ impl Store for MemoryStore {
     ) -> BoxFuture<'a, StoreResult<()>> {
         let counsellor = counsellor.to_owned();
         self.route(move |r, now| {
-            r.duty.insert(counsellor, (duty, now + ttl));
+            r.set_duty(counsellor, duty, now + ttl);
             Ok(())
         })
     }
@@ -272,7 +263,7 @@ impl Store for MemoryStore {
     fn absent<'a>(&'a self, counsellor: &'a CounsellorRef) -> BoxFuture<'a, StoreResult<()>> {
         let counsellor = counsellor.to_owned();
         self.route(move |r, _| {
-            r.duty.remove(&counsellor);
+            r.drop_duty(&counsellor);
             Ok(())
         })
     }
@@ -297,17 +288,12 @@ impl Store for MemoryStore {
 
     fn gone(&self) -> BoxFuture<'_, StoreResult<Vec<Gone>>> {
         self.route(|r, now| {
-            let mut gone: Vec<String> = r
-                .duty
-                .iter()
-                .filter(|(_, (_, until))| *until <= now)
-                .map(|(c, _)| c.clone())
-                .collect();
+            let mut gone = Routing::due(&r.duty_due, now);
             gone.sort();
             Ok(gone
                 .into_iter()
                 .map(|counsellor| {
-                    r.duty.remove(&counsellor);
+                    r.drop_duty(&counsellor);
                     let mut live: Vec<ConvId> = r
                         .live
                         .iter()
@@ -373,16 +359,22 @@ impl Store for MemoryStore {
 
     fn keep(&self, conv: ConvId, ttl: Duration) -> BoxFuture<'_, StoreResult<()>> {
         ready(self.with(|s, now| {
-            let until = s.routing.lease.get_mut(&conv).ok_or(StoreError::NotFound)?;
-            *until = now + ttl;
+            if !s.routing.lease.contains_key(&conv) {
+                return Err(StoreError::NotFound);
+            }
+            s.routing.set_lease(conv, now + ttl);
             s.route_touched = Some(now);
             // The conversation's own record and buffers live as long as its lease.
             if let Some(r) = s.records.get_mut(&conv) {
                 r.until = now + ttl;
+                s.deadlines
+                    .schedule(Expiring::Record(conv), &mut r.indexed, r.until);
             }
             for side in [Side::Visitor, Side::Counsellor] {
                 if let Some(b) = s.buffers.get_mut(&(conv, side)) {
-                    b.until = Some(now + ttl);
+                    b.until = now + ttl;
+                    s.deadlines
+                        .schedule(Expiring::Buffer(conv, side), &mut b.indexed, b.until);
                 }
             }
             Ok(())
@@ -391,17 +383,11 @@ impl Store for MemoryStore {
 
     fn lapsed(&self, claim: Duration) -> BoxFuture<'_, StoreResult<Vec<ConvId>>> {
         self.route(move |r, now| {
-            let mut due: Vec<(Instant, ConvId)> = r
-                .lease
-                .iter()
-                .filter(|(_, until)| **until <= now)
-                .map(|(conv, until)| (*until, *conv))
-                .collect();
-            due.sort();
-            for (_, conv) in &due {
-                r.lease.insert(*conv, now + claim);
+            let due = Routing::due(&r.lease_due, now);
+            for conv in &due {
+                r.set_lease(*conv, now + claim);
             }
-            Ok(due.into_iter().map(|(_, conv)| conv).collect())
+            Ok(due)
         })
     }
 
@@ -411,15 +397,15 @@ impl Store for MemoryStore {
             if s.records.contains_key(&conv) {
                 return Err(StoreError::Conflict);
             }
-            s.records.insert(
-                conv,
-                Record {
-                    token_hash,
-                    visitor: None,
-                    counsellor: None,
-                    until: now + ttl,
-                },
-            );
+            let r = s.records.entry(conv).or_insert(Record {
+                token_hash,
+                visitor: None,
+                counsellor: None,
+                until: now + ttl,
+                indexed: None,
+            });
+            s.deadlines
+                .schedule(Expiring::Record(conv), &mut r.indexed, r.until);
             Ok(())
         }))
     }
@@ -438,6 +424,8 @@ impl Store for MemoryStore {
                 return Err(StoreError::NotFound);
             }
             rec.until = now + ttl;
+            s.deadlines
+                .schedule(Expiring::Record(conv), &mut rec.indexed, rec.until);
             Ok(rec.end(side).replace(conn.to_owned()))
         }))
     }
@@ -476,9 +464,15 @@ impl Store for MemoryStore {
     ) -> BoxFuture<'_, StoreResult<()>> {
         let ttl = self.lifetimes.conv_ttl;
         ready(self.with(|s, now| {
-            let b = s.buffers.entry((conv, side)).or_default();
+            let until = now + ttl;
+            let b = s
+                .buffers
+                .entry((conv, side))
+                .or_insert_with(|| Buffer::new(until));
             b.push(Kept { n, frame });
-            b.until = Some(now + ttl);
+            b.until = until;
+            s.deadlines
+                .schedule(Expiring::Buffer(conv, side), &mut b.indexed, until);
             Ok(())
         }))
     }
@@ -638,7 +632,11 @@ impl Store for MemoryStore {
 
     fn heartbeat<'a>(&'a self, node: &'a str, ttl: Duration) -> BoxFuture<'a, StoreResult<()>> {
         ready(self.with(|s, now| {
-            s.alive.insert(node.to_owned(), now + ttl);
+            let until = now + ttl;
+            let (at, indexed) = s.alive.entry(node.to_owned()).or_insert((until, None));
+            *at = until;
+            s.deadlines
+                .schedule(Expiring::Alive(node.to_owned()), indexed, until);
             Ok(())
         }))
     }

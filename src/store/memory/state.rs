@@ -1,6 +1,6 @@
 //! The in-process state behind `MemoryStore` and the small operations on it.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Instant;
 
 use tokio::sync::mpsc;
@@ -16,8 +16,10 @@ pub(super) struct State {
     pub(super) buffers: HashMap<(ConvId, Side), Buffer>,
     /// Conversation records: token hash and attached connections.
     pub(super) records: HashMap<ConvId, Record>,
-    /// Node → alive until.
-    pub(super) alive: HashMap<String, Instant>,
+    /// Node → alive until, and when it is indexed in `deadlines`.
+    pub(super) alive: HashMap<String, (Instant, Option<Instant>)>,
+    /// When buffers, records and liveness expire: expiry looks only at what is due.
+    pub(super) deadlines: Deadlines,
     pub(super) inboxes: HashMap<String, Vec<Subscriber>>,
     /// The generation of the routing state (see `Store::generation`); empty until asked.
     pub(super) generation: String,
@@ -29,6 +31,100 @@ pub(super) struct State {
     pub(super) stats: super::shared::DayCounts,
 }
 
+/// What expires on its own in `State`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Expiring {
+    Buffer(ConvId, Side),
+    Record(ConvId),
+    Alive(String),
+}
+
+/// An index of deadlines, so that expiry costs O(log n) per expired item and nothing per
+/// live one (as mini-redis's `db.rs` does).
+///
+/// Each item keeps its exact `until` and the time it is indexed at, which is never later
+/// than `until`: renewing an item to a later deadline (every append) touches only the item;
+/// when its index entry comes due and the item has been renewed, it is indexed again at its
+/// `until`. An entry whose item is gone, or indexed at another time, is stale and skipped.
+#[derive(Debug, Default)]
+pub(super) struct Deadlines {
+    index: BTreeSet<(Instant, Expiring)>,
+}
+
+impl Deadlines {
+    /// The item `key` now expires at `until`; `indexed` is its index time, updated here.
+    pub(super) fn schedule(
+        &mut self,
+        key: Expiring,
+        indexed: &mut Option<Instant>,
+        until: Instant,
+    ) {
+        match *indexed {
+            Some(at) if at <= until => {}
+            Some(at) => {
+                self.index.remove(&(at, key.clone()));
+                self.index.insert((until, key));
+                *indexed = Some(until);
+            }
+            None => {
+                self.index.insert((until, key));
+                *indexed = Some(until);
+            }
+        }
+    }
+
+    /// The next entry due at or before `now`.
+    fn pop_due(&mut self, now: Instant) -> Option<(Instant, Expiring)> {
+        if self.index.first().is_some_and(|(at, _)| *at <= now) {
+            self.index.pop_first()
+        } else {
+            None
+        }
+    }
+}
+
+impl State {
+    /// Drops every buffer, record and liveness whose deadline passed; looks only at index
+    /// entries that are due.
+    pub(super) fn expire(&mut self, now: Instant) {
+        while let Some((at, key)) = self.deadlines.pop_due(now) {
+            let (until, indexed) = match &key {
+                Expiring::Buffer(conv, side) => match self.buffers.get_mut(&(*conv, *side)) {
+                    Some(b) => (b.until, &mut b.indexed),
+                    None => continue,
+                },
+                Expiring::Record(conv) => match self.records.get_mut(conv) {
+                    Some(r) => (r.until, &mut r.indexed),
+                    None => continue,
+                },
+                Expiring::Alive(node) => match self.alive.get_mut(node) {
+                    Some((until, indexed)) => (*until, indexed),
+                    None => continue,
+                },
+            };
+            if *indexed != Some(at) {
+                continue;
+            }
+            if until > now {
+                *indexed = None;
+                self.deadlines.schedule(key, indexed, until);
+                continue;
+            }
+            match key {
+                Expiring::Buffer(conv, side) => {
+                    self.buffers.remove(&(conv, side));
+                }
+                Expiring::Record(conv) => {
+                    self.records.remove(&conv);
+                }
+                Expiring::Alive(node) => {
+                    self.alive.remove(&node);
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Routing {
     pub(super) seq: u64,
@@ -38,13 +134,19 @@ pub(super) struct Routing {
     pub(super) queue_of: HashMap<ConvId, (QueueId, u64)>,
     /// Pending offer → counsellor and deadline.
     pub(super) offers: HashMap<ConvId, (String, Instant)>,
+    /// Pending offers by deadline (expiry looks only at what is due).
+    pub(super) offer_due: BTreeSet<(Instant, ConvId)>,
     pub(super) live: HashMap<ConvId, String>,
     pub(super) load: HashMap<String, u32>,
     pub(super) passed: HashMap<ConvId, Vec<(String, Instant)>>,
     /// Counsellor → their duty and presence deadline.
     pub(super) duty: HashMap<String, (Vec<u8>, Instant)>,
+    /// Presence by deadline.
+    pub(super) duty_due: BTreeSet<(Instant, String)>,
     /// Conversation → lease deadline.
     pub(super) lease: HashMap<ConvId, Instant>,
+    /// Leases by deadline.
+    pub(super) lease_due: BTreeSet<(Instant, ConvId)>,
     /// Conversation → when it joined.
     pub(super) joined: HashMap<ConvId, Instant>,
 }
@@ -55,6 +157,8 @@ pub(super) struct Record {
     pub(super) visitor: Option<String>,
     pub(super) counsellor: Option<String>,
     pub(super) until: Instant,
+    /// When it is indexed in `Deadlines`.
+    pub(super) indexed: Option<Instant>,
 }
 
 impl Record {
@@ -66,14 +170,16 @@ impl Record {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Buffer {
     pub(super) frames: VecDeque<Kept>,
     pub(super) bytes: usize,
     /// Highest counter dropped unacknowledged.
     pub(super) lost: Option<u64>,
-    /// Expires at.
-    pub(super) until: Option<Instant>,
+    /// Expires at (set by the append that creates it).
+    pub(super) until: Instant,
+    /// When it is indexed in `Deadlines`.
+    pub(super) indexed: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -84,6 +190,57 @@ pub(super) struct Subscriber {
 }
 
 impl Routing {
+    /// `conv`'s lease now ends at `until`.
+    pub(super) fn set_lease(&mut self, conv: ConvId, until: Instant) {
+        if let Some(old) = self.lease.insert(conv, until) {
+            self.lease_due.remove(&(old, conv));
+        }
+        self.lease_due.insert((until, conv));
+    }
+
+    pub(super) fn drop_lease(&mut self, conv: ConvId) {
+        if let Some(old) = self.lease.remove(&conv) {
+            self.lease_due.remove(&(old, conv));
+        }
+    }
+
+    /// Offers `conv` to `counsellor` until `due` (the caller counts the slot).
+    pub(super) fn put_offer(&mut self, conv: ConvId, counsellor: String, due: Instant) {
+        if let Some((_, old)) = self.offers.insert(conv, (counsellor, due)) {
+            self.offer_due.remove(&(old, conv));
+        }
+        self.offer_due.insert((due, conv));
+    }
+
+    /// Removes `conv`'s pending offer (the caller frees the slot).
+    pub(super) fn drop_offer(&mut self, conv: ConvId) -> Option<String> {
+        let (counsellor, due) = self.offers.remove(&conv)?;
+        self.offer_due.remove(&(due, conv));
+        Some(counsellor)
+    }
+
+    /// `counsellor` is present with `duty` until `until`.
+    pub(super) fn set_duty(&mut self, counsellor: String, duty: Vec<u8>, until: Instant) {
+        if let Some((_, old)) = self.duty.insert(counsellor.clone(), (duty, until)) {
+            self.duty_due.remove(&(old, counsellor.clone()));
+        }
+        self.duty_due.insert((until, counsellor));
+    }
+
+    pub(super) fn drop_duty(&mut self, counsellor: &str) {
+        if let Some((_, old)) = self.duty.remove(counsellor) {
+            self.duty_due.remove(&(old, counsellor.to_owned()));
+        }
+    }
+
+    /// Entries of `due` whose deadline passed, oldest first (not removed).
+    pub(super) fn due<T: Ord + Clone>(due: &BTreeSet<(Instant, T)>, now: Instant) -> Vec<T> {
+        due.iter()
+            .take_while(|(at, _)| *at <= now)
+            .map(|(_, t)| t.clone())
+            .collect()
+    }
+
     pub(super) fn position(&self, conv: ConvId) -> Option<u32> {
         let (queue, score) = self.queue_of.get(&conv)?;
         let ahead = self.queues.get(queue)?.range(..*score).count();
@@ -117,7 +274,7 @@ impl Routing {
         passed: bool,
         now: Instant,
     ) -> Option<String> {
-        let (counsellor, _) = self.offers.remove(&conv)?;
+        let counsellor = self.drop_offer(conv)?;
         self.free_slot(&counsellor);
         if passed {
             self.pass(conv, counsellor.clone(), now);
@@ -135,6 +292,16 @@ impl Routing {
 }
 
 impl Buffer {
+    pub(super) fn new(until: Instant) -> Self {
+        Self {
+            frames: VecDeque::new(),
+            bytes: 0,
+            lost: None,
+            until,
+            indexed: None,
+        }
+    }
+
     pub(super) fn push(&mut self, kept: Kept) {
         self.bytes += kept.frame.len();
         self.frames.push_back(kept);
