@@ -75,6 +75,80 @@ impl fmt::Display for ErrorCode {
     }
 }
 
+/// Defines a closed vocabulary sent as a snake_case string: the enum, its wire names (also
+/// the metrics labels) and `Display`. A name a newer server sends that this build does not
+/// know parses as `Other`, so an old client keeps working.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $wire:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $wire)] $variant,)*
+            /// A name this build does not know (from a newer server); never sent.
+            #[serde(other)]
+            Other,
+        }
+
+        impl $name {
+            /// The name on the wire and in metrics labels.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire,)*
+                    Self::Other => "other",
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// Why a conversation or an offer ended for the side told: the `reason` of `ended`.
+    EndReason {
+        /// The counsellor ended the chat.
+        CounsellorEnded => "counsellor_ended",
+        /// The visitor left, or stayed away past the resume window.
+        VisitorLeft => "visitor_left",
+        /// To a counsellor: their offer expired unanswered.
+        OfferExpired => "offer_expired",
+        /// To a counsellor: their offer was taken back (the visitor left or went away, or
+        /// the counsellor went off duty, on break or lowered their capacity).
+        OfferWithdrawn => "offer_withdrawn",
+        /// To a counsellor: they transferred the chat.
+        Transferred => "transferred",
+        /// The shared state was lost (Redis restarted empty): join again.
+        StateLost => "state_lost",
+        /// A resume could not replay what the visitor missed: the chat cannot go on.
+        ResumeFailed => "resume_failed",
+        /// A handshake or decryption failed on one side (PROTOCOL.md §2).
+        CryptoFailed => "crypto_failed",
+    }
+}
+
+vocabulary! {
+    /// Why the server put a counsellor on break: the `reason` of `on_break`.
+    BreakReason {
+        /// They let `routing.max_missed_offers` offers in a row expire.
+        MissedOffers => "missed_offers",
+    }
+}
+
+vocabulary! {
+    /// The visitor's connection as a counsellor is told it: the `state` of `peer`.
+    PeerState {
+        /// The visitor's connection dropped; they may resume.
+        Away => "away",
+        /// The visitor resumed.
+        Back => "back",
+    }
+}
+
 /// WebSocket close codes of PROTOCOL.md §5.
 pub mod close {
     /// Normal closure.

@@ -216,7 +216,7 @@ async fn chat_across_nodes_survives_the_visitors_node() {
     drop(v);
     a.stop().await;
     match next(&mut c).await {
-        ServerFrame::Peer { state, .. } => assert_eq!(state, "away"),
+        ServerFrame::Peer { state, .. } => assert_eq!(state, lyt::protocol::PeerState::Away),
         other => panic!("expected peer away, got {other:?}"),
     }
     counsellor_says(&mut c, &mut c_chat, "two").await;
@@ -241,7 +241,7 @@ async fn chat_across_nodes_survives_the_visitors_node() {
     }
     assert_eq!(got, vec![text("two"), text("three"), text("four")]);
     match next(&mut c).await {
-        ServerFrame::Peer { state, .. } => assert_eq!(state, "back"),
+        ServerFrame::Peer { state, .. } => assert_eq!(state, lyt::protocol::PeerState::Back),
         other => panic!("expected peer back, got {other:?}"),
     }
     visitor_says(&mut v, &mut v_chat, "still here").await;
@@ -324,7 +324,7 @@ async fn a_counsellor_reconnecting_on_another_node_keeps_the_chat() {
     let (mut v, c, mut v_chat, _, conv, _) = cross_node_pair(&a, &b).await;
     drop(c);
     match next(&mut v).await {
-        ServerFrame::Peer { state, .. } => assert_eq!(state, "away"),
+        ServerFrame::Peer { state, .. } => assert_eq!(state, lyt::protocol::PeerState::Away),
         other => panic!("expected peer away, got {other:?}"),
     }
     visitor_says(&mut v, &mut v_chat, "are you there?").await;

@@ -240,7 +240,9 @@ async fn a_killed_node_loses_no_message() {
         }
     }
     assert_eq!(got, vec![text("one"), text("two"), text("three")]);
-    assert!(matches!(next(&mut c).await, ServerFrame::Peer { state, .. } if state == "back"));
+    assert!(
+        matches!(next(&mut c).await, ServerFrame::Peer { state, .. } if state == lyt::protocol::PeerState::Back)
+    );
     let (n, m) = say(&mut v_chat, "hello from C");
     v.send(&VisitorFrame::Data { conv, n, m }).await.unwrap();
     let ServerFrame::Data { n, m, .. } = next(&mut c).await else {

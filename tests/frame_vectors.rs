@@ -87,15 +87,15 @@ fn server_frames() -> Vec<ServerFrame> {
         },
         ServerFrame::Resumed { conv: conv() },
         ServerFrame::OnBreak {
-            reason: "missed_offers".into(),
+            reason: lyt::protocol::BreakReason::MissedOffers,
         },
         ServerFrame::Peer {
             conv: conv(),
-            state: "away".into(),
+            state: lyt::protocol::PeerState::Away,
         },
         ServerFrame::Ended {
             conv: conv(),
-            reason: "counsellor_ended".into(),
+            reason: lyt::protocol::EndReason::CounsellorEnded,
         },
         ServerFrame::ReferralStored {
             conv: conv(),

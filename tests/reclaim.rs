@@ -22,7 +22,7 @@ async fn console_reload_keeps_the_chat(b: Backend) {
         v.frame(WAIT).await.unwrap(),
         ServerFrame::Peer {
             conv,
-            state: "away".into()
+            state: lyt::protocol::PeerState::Away
         }
     );
     let (n, m) = v_chat
@@ -92,7 +92,7 @@ async fn only_the_same_account_reclaims(b: Backend) {
         v.frame(WAIT).await.unwrap(),
         ServerFrame::Peer {
             conv,
-            state: "away".into()
+            state: lyt::protocol::PeerState::Away
         }
     );
     let mut ali = ts.counsellor("ali", 1).await;

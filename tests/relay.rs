@@ -143,7 +143,9 @@ async fn visitor_disconnect_ends_the_chat_after_the_resume_window(b: Backend) {
     let (v, mut c, conv) = live_pair(&ts, "maja").await;
     v.close().await.unwrap();
     match c.frame(WAIT).await.unwrap() {
-        ServerFrame::Peer { conv: got, state } => assert_eq!((got, state.as_str()), (conv, "away")),
+        ServerFrame::Peer { conv: got, state } => {
+            assert_eq!((got, state), (conv, lyt::protocol::PeerState::Away))
+        }
         other => panic!("expected peer away, got {other:?}"),
     }
     assert_eq!(ended(&mut c).await, "visitor_left");
@@ -265,7 +267,7 @@ async fn lost_counsellor_requeues_the_visitor(b: Backend) {
         v.frame(WAIT).await.unwrap(),
         ServerFrame::Peer {
             conv,
-            state: "away".into()
+            state: lyt::protocol::PeerState::Away
         }
     );
     assert!(matches!(

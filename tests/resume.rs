@@ -91,7 +91,7 @@ async fn live_chat_resumes_without_loss_or_duplicates(b: Backend) {
     let ServerFrame::Peer { state, .. } = c.frame(WAIT).await.unwrap() else {
         panic!("peer")
     };
-    assert_eq!(state, "away");
+    assert_eq!(state, lyt::protocol::PeerState::Away);
 
     counsellor_says(&mut c, &mut c_chat, "three").await;
     counsellor_says(&mut c, &mut c_chat, "four").await;
@@ -102,7 +102,7 @@ async fn live_chat_resumes_without_loss_or_duplicates(b: Backend) {
     let ServerFrame::Peer { state, .. } = c.frame(WAIT).await.unwrap() else {
         panic!("peer")
     };
-    assert_eq!(state, "back");
+    assert_eq!(state, lyt::protocol::PeerState::Back);
 
     let (n, m) = v_chat.seal(&text("still here")).unwrap();
     v.send(&VisitorFrame::Data { conv, n, m }).await.unwrap();

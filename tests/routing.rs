@@ -57,7 +57,7 @@ async fn missed_offers_put_a_counsellor_on_break(b: Backend) {
     assert_eq!(
         c.frame(WAIT).await.unwrap(),
         ServerFrame::OnBreak {
-            reason: "missed_offers".into()
+            reason: lyt::protocol::BreakReason::MissedOffers
         }
     );
     let mut v3 = ts.visitor().await;
@@ -111,7 +111,7 @@ async fn lower_capacity_withdraws_offers_above_it(b: Backend) {
         c.frame(WAIT).await.unwrap(),
         ServerFrame::Ended {
             conv: second,
-            reason: "offer_withdrawn".into()
+            reason: lyt::protocol::EndReason::OfferWithdrawn
         }
     );
     c.send(&CounsellorFrame::Accept { conv: first })

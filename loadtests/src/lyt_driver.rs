@@ -276,7 +276,10 @@ pub async fn visitor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), Fai
                         upto = Some(n);
                         ws.send(&VisitorFrame::Ack { conv: c, upto: n }).await?;
                     }
-                    ServerFrame::Peer { state, .. } if state == "away" => {
+                    ServerFrame::Peer {
+                        state: lyt::protocol::PeerState::Away,
+                        ..
+                    } => {
                         // The counsellor dropped: their keys are gone; wait for `assigned`.
                         chat = None;
                     }

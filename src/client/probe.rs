@@ -36,7 +36,7 @@ pub struct ProbeReport {
     /// The safety code both sides derived.
     pub safety_code: String,
     /// How the chat ended after the probe's `bye`.
-    pub ended: String,
+    pub ended: crate::protocol::EndReason,
 }
 
 /// Why a probe failed.

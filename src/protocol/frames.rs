@@ -166,11 +166,17 @@ pub enum ServerFrame {
     /// missed follows.
     Resumed { conv: ConvId },
     /// To a counsellor: the server put them on break; `reason` says why (`missed_offers`).
-    OnBreak { reason: String },
+    OnBreak { reason: super::BreakReason },
     /// To a counsellor: the visitor's connection dropped (`away`) or was resumed (`back`).
-    Peer { conv: ConvId, state: String },
+    Peer {
+        conv: ConvId,
+        state: super::PeerState,
+    },
     /// The conversation ended; `reason` is a stable slug.
-    Ended { conv: ConvId, reason: String },
+    Ended {
+        conv: ConvId,
+        reason: super::EndReason,
+    },
     /// A referral was stored; the code to give the visitor.
     ReferralStored { conv: ConvId, code: String },
     /// To a counsellor: the phone call logged with these times was counted.
@@ -268,6 +274,50 @@ pub fn parse_counsellor(text: &str) -> Result<CounsellorFrame, FrameError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// End reasons, break reasons and peer states travel as their stable names; a name a
+    /// newer server sends parses as `Other` rather than failing the frame.
+    #[test]
+    fn vocabularies_are_stable_names() {
+        use crate::protocol::{BreakReason, EndReason, PeerState};
+        let ended: ServerFrame = serde_json::from_str(
+            r#"{"t":"ended","conv":"AAAAAAAAAAAAAAAAAAAAAA","reason":"offer_expired"}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            ended,
+            ServerFrame::Ended {
+                reason: EndReason::OfferExpired,
+                ..
+            }
+        ));
+        assert!(ended.to_json().contains(r#""reason":"offer_expired""#));
+        let future: ServerFrame = serde_json::from_str(
+            r#"{"t":"ended","conv":"AAAAAAAAAAAAAAAAAAAAAA","reason":"some_new_reason"}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            future,
+            ServerFrame::Ended {
+                reason: EndReason::Other,
+                ..
+            }
+        ));
+        for (r, name) in [
+            (EndReason::CounsellorEnded, "counsellor_ended"),
+            (EndReason::VisitorLeft, "visitor_left"),
+            (EndReason::StateLost, "state_lost"),
+            (EndReason::CryptoFailed, "crypto_failed"),
+        ] {
+            assert_eq!(r.as_str(), name);
+            assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{name}\""));
+        }
+        assert_eq!(BreakReason::MissedOffers.to_string(), "missed_offers");
+        assert_eq!(
+            serde_json::to_string(&PeerState::Back).unwrap(),
+            r#""back""#
+        );
+    }
 
     /// Every visitor frame of PROTOCOL.md §3 parses from its documented form.
     #[test]

@@ -19,6 +19,7 @@ use crate::crypto;
 use crate::http::AppState;
 use crate::protocol::Bundle;
 use crate::protocol::{self, CounsellorFrame, ErrorCode, FrameError, ServerFrame, close};
+use crate::relay::refusal;
 
 /// Longest phone call a call log may record.
 const MAX_CALL_S: u64 = 12 * 3600;
@@ -256,10 +257,7 @@ impl CounsellorHandler {
         ))?;
         match self.app.relay.cluster() {
             Some(cluster) if !cluster.counsellor_holds(self.id, conv) => {
-                return Err((
-                    ErrorCode::NotFound,
-                    "no such conversation on this connection",
-                ));
+                return Err(refusal::NO_SUCH_CONVERSATION);
             }
             Some(_) => {}
             None => {
@@ -379,10 +377,7 @@ impl CounsellorHandler {
             };
             (ErrorCode::Forbidden, message)
         })?;
-        let principal = self
-            .principal
-            .as_ref()
-            .ok_or((ErrorCode::Unauthorized, "authenticate first"))?;
+        let principal = self.principal.as_ref().ok_or(refusal::UNAUTHENTICATED)?;
         let role_matches = matches!(
             (verified.role(), principal.role),
             (crypto::Role::Counsellor, Role::Counsellor)

@@ -10,6 +10,7 @@ pub mod conn;
 pub mod counsellor;
 pub mod endpoint;
 pub mod hub;
+pub mod refusal;
 pub mod visitor;
 
 use std::sync::atomic::{AtomicU64, Ordering};

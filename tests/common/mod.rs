@@ -330,7 +330,7 @@ pub async fn assigned(v: &mut WsClient) -> ConvId {
 /// Waits for `ended` and returns its reason.
 pub async fn ended(c: &mut WsClient) -> String {
     match c.frame(WAIT).await.unwrap() {
-        ServerFrame::Ended { reason, .. } => reason,
+        ServerFrame::Ended { reason, .. } => reason.to_string(),
         other => panic!("expected ended, got {other:?}"),
     }
 }

@@ -7,11 +7,10 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::Utf8Bytes;
 
 use super::{Cluster, CounsellorConv, Duty, Kind, LocalCounsellor, counter, unix_ms};
-use crate::protocol::{
-    Bundle, ConvId, ErrorCode, MAX_TAG_VALUES, ServerFrame, Skills, Tags, TransferTarget,
-};
+use crate::protocol::{Bundle, ConvId, MAX_TAG_VALUES, ServerFrame, Skills, Tags, TransferTarget};
 use crate::relay::conn::Mailbox;
 use crate::relay::hub::{ConnId, Refusal};
+use crate::relay::refusal;
 use crate::store::{Side, StoreError};
 
 /// A counsellor frame for the shared engine, applied in order by the connection's worker.
@@ -144,7 +143,7 @@ impl Cluster {
                     })
                 };
                 if !had {
-                    return Err((ErrorCode::Conflict, "this offer is no longer open"));
+                    return Err(refusal::OFFER_GONE);
                 }
                 self.metrics.offers.with_label_values(&["declined"]).inc();
                 match self.store.withdraw(conv, &self.name(id), true).await {
@@ -182,10 +181,7 @@ impl Cluster {
             .get(&id)
             .and_then(|c| c.live.get(&conv))
             .map(|l| l.visitor.clone())
-            .ok_or((
-                ErrorCode::NotFound,
-                "no such conversation on this connection",
-            ))
+            .ok_or(refusal::NO_SUCH_CONVERSATION)
     }
 
     async fn duty_on(
@@ -201,7 +197,7 @@ impl Cluster {
             let c = local
                 .counsellors
                 .get_mut(&id)
-                .ok_or((ErrorCode::Internal, "unknown connection"))?;
+                .ok_or(refusal::UNKNOWN_CONNECTION)?;
             let (on_break, wrap, free) = c.duty.as_ref().map_or((false, 0, unix_ms()), |d| {
                 (d.on_break, d.wrap_up_until_ms, d.free_since_ms)
             });
@@ -232,7 +228,7 @@ impl Cluster {
         };
         self.withdraw_all(id, excess).await;
         if !self.present(id).await {
-            return Err(super::UNAVAILABLE);
+            return Err(refusal::UNAVAILABLE);
         }
         self.reclaim(id).await;
         Ok(())
@@ -332,7 +328,7 @@ impl Cluster {
                 if let Some(c) = self.local().counsellors.get(&id) {
                     c.mailbox.send(&ServerFrame::Ended {
                         conv,
-                        reason: "offer_withdrawn".into(),
+                        reason: crate::protocol::EndReason::OfferWithdrawn,
                     });
                 }
             }
@@ -340,28 +336,27 @@ impl Cluster {
     }
 
     async fn accept(&self, id: ConnId, conv: ConvId) -> Result<(), Refusal> {
-        const GONE: Refusal = (ErrorCode::Conflict, "this offer is no longer open");
         {
             let local = self.local();
             let c = local
                 .counsellors
                 .get(&id)
-                .ok_or((ErrorCode::Internal, "unknown connection"))?;
+                .ok_or(refusal::UNKNOWN_CONNECTION)?;
             if c.duty.is_none() {
-                return Err((ErrorCode::Conflict, "go on duty first"));
+                return Err(refusal::OFF_DUTY);
             }
             if !c.offers.contains_key(&conv) {
-                return Err(GONE);
+                return Err(refusal::OFFER_GONE);
             }
         }
         match self.store.accept(conv, &self.name(id)).await {
             Ok(()) => self.finish_accept(id, conv, true).await,
-            Err(StoreError::Unavailable) => Err(super::UNAVAILABLE),
+            Err(StoreError::Unavailable) => Err(refusal::UNAVAILABLE),
             Err(_) => {
                 if let Some(c) = self.local().counsellors.get_mut(&id) {
                     c.offers.remove(&conv);
                 }
-                Err(GONE)
+                Err(refusal::OFFER_GONE)
             }
         }
     }
@@ -371,14 +366,13 @@ impl Cluster {
     /// `assigned` sent to the visitor wherever they are.
     /// `first` counts the wait (not for a reclaimed chat).
     async fn finish_accept(&self, id: ConnId, conv: ConvId, first: bool) -> Result<(), Refusal> {
-        const GONE: Refusal = (ErrorCode::Conflict, "this offer is no longer open");
         let (queue, waited, frame) = {
             let local = self.local();
             let c = local
                 .counsellors
                 .get(&id)
-                .ok_or((ErrorCode::Internal, "unknown connection"))?;
-            let duty = c.duty.as_ref().ok_or(GONE)?;
+                .ok_or(refusal::UNKNOWN_CONNECTION)?;
+            let duty = c.duty.as_ref().ok_or(refusal::OFFER_GONE)?;
             let frame: Utf8Bytes = ServerFrame::Assigned {
                 conv,
                 bundle: duty.bundle.clone(),
@@ -386,7 +380,7 @@ impl Cluster {
             }
             .to_json()
             .into();
-            let (queue, at, waited) = c.offers.get(&conv).cloned().ok_or(GONE)?;
+            let (queue, at, waited) = c.offers.get(&conv).cloned().ok_or(refusal::OFFER_GONE)?;
             (queue, waited + at.elapsed(), frame)
         };
         let me = self.name(id);
@@ -448,7 +442,7 @@ impl Cluster {
     async fn end(&self, id: ConnId, conv: ConvId, tags: &Tags) -> Result<(), Refusal> {
         let visitor = self.counsellor_live(id, conv)?;
         if tags.topic.len() > MAX_TAG_VALUES {
-            return Err((ErrorCode::BadFrame, "too many topic tags"));
+            return Err(refusal::TOO_MANY_TOPICS);
         }
         self.store.end(conv).await.map_err(|e| self.refusal(&e))?;
         let queue = {
@@ -470,7 +464,7 @@ impl Cluster {
             .inc();
         let frame = ServerFrame::Ended {
             conv,
-            reason: "counsellor_ended".into(),
+            reason: crate::protocol::EndReason::CounsellorEnded,
         };
         if let Some(c) = self.local().counsellors.get(&id) {
             c.mailbox.send(&frame);
@@ -489,7 +483,7 @@ impl Cluster {
         let queue = match (&to.queue, &to.alias) {
             (Some(queue), None) => {
                 if !self.cfg.queues.contains(queue) {
-                    return Err((ErrorCode::UnknownQueue, "no such queue"));
+                    return Err(refusal::UNKNOWN_QUEUE);
                 }
                 queue.clone()
             }
@@ -499,15 +493,9 @@ impl Cluster {
                 .get(&id)
                 .and_then(|c| c.live.get(&conv))
                 .map(|l| l.queue.clone())
-                .ok_or((
-                    ErrorCode::NotFound,
-                    "no such conversation on this connection",
-                ))?,
+                .ok_or(refusal::NO_SUCH_CONVERSATION)?,
             _ => {
-                return Err((
-                    ErrorCode::BadFrame,
-                    "transfer needs exactly one of queue or alias",
-                ));
+                return Err(refusal::TRANSFER_TARGET);
             }
         };
         // A colleague must be found before the chat leaves this counsellor.
@@ -528,7 +516,7 @@ impl Cluster {
                 super::end_of_chat(c, &self.cfg, &self.metrics, &live);
                 c.mailbox.send(&ServerFrame::Ended {
                     conv,
-                    reason: "transferred".into(),
+                    reason: crate::protocol::EndReason::Transferred,
                 });
             }
         }
@@ -569,7 +557,7 @@ impl Cluster {
                 (d.alias.eq_ignore_ascii_case(alias) && !d.on_break && o.load < d.capacity)
                     .then_some((o.counsellor, d.capacity))
             })
-            .ok_or((ErrorCode::NotFound, "that colleague is not available now"))
+            .ok_or(refusal::COLLEAGUE_UNAVAILABLE)
     }
 
     /// Sends an offer the store committed to counsellor `to`.
@@ -635,7 +623,7 @@ impl Cluster {
                     if let Some(v) = live.visitor {
                         let frame = ServerFrame::Peer {
                             conv,
-                            state: "away".into(),
+                            state: crate::protocol::PeerState::Away,
                         };
                         self.send_frame(&v, Kind::CounsellorAway { conv }, &frame)
                             .await;

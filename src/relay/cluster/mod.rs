@@ -44,6 +44,7 @@ use super::conn::Mailbox;
 use super::hub::{ConnId, HubConfig, Refusal};
 use crate::metrics::Metrics;
 use crate::protocol::{Bundle, ConvId, ErrorCode, QueueId, ServerFrame, Skills};
+use crate::relay::refusal;
 use crate::store::{Side, Store, StoreError};
 
 pub use counsellor::CounsellorOp;
@@ -261,12 +262,6 @@ pub struct Cluster {
     stats_others: Mutex<Vec<crate::stats::Stats>>,
 }
 
-/// A refusal for a store that cannot be reached.
-const UNAVAILABLE: Refusal = (
-    ErrorCode::Overloaded,
-    "the service is briefly unavailable; please try again in a moment",
-);
-
 fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -362,14 +357,11 @@ impl Cluster {
         match e {
             StoreError::Unavailable => {
                 self.set_store_up(false);
-                UNAVAILABLE
+                refusal::UNAVAILABLE
             }
             StoreError::Conflict => (ErrorCode::Conflict, "this changed meanwhile; try again"),
             StoreError::NotFound => (ErrorCode::NotFound, "no such conversation"),
-            StoreError::QueueFull => (
-                ErrorCode::QueueFull,
-                "all counsellors are busy and the queue is full; please call the phone line",
-            ),
+            StoreError::QueueFull => refusal::QUEUE_FULL,
         }
     }
 
@@ -634,7 +626,7 @@ impl Cluster {
         }
         duty.on_break = true;
         c.mailbox.send(&ServerFrame::OnBreak {
-            reason: "missed_offers".into(),
+            reason: crate::protocol::BreakReason::MissedOffers,
         });
         true
     }

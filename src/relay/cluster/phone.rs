@@ -7,9 +7,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::Cluster;
-use crate::protocol::{CallbackItem, ConvId, ErrorCode, QueueId, Sealed, ServerFrame};
+use crate::protocol::{CallbackItem, ConvId, QueueId, Sealed, ServerFrame};
 use crate::relay::hub::phone::MAX_LISTED;
 use crate::relay::hub::{ConnId, Refusal};
+use crate::relay::refusal;
 use crate::store::StoreError;
 
 /// What the store keeps of a request besides its id: the queue and the envelope.
@@ -32,20 +33,13 @@ impl Cluster {
         crate::relay::hub::phone::check_request(&self.cfg, &queue, &sealed)?;
         {
             let local = self.local();
-            let v = local
-                .visitors
-                .get(&id)
-                .ok_or((ErrorCode::Internal, "unknown connection"))?;
+            let v = local.visitors.get(&id).ok_or(refusal::UNKNOWN_CONNECTION)?;
             if v.callback_sent {
-                return Err((
-                    ErrorCode::Conflict,
-                    "a callback was already requested on this connection",
-                ));
+                return Err(refusal::CALLBACK_SENT);
             }
         }
         let request_id = request_id.to_string();
-        let entry = serde_json::to_vec(&Entry { queue, sealed })
-            .map_err(|_| (ErrorCode::Internal, "internal error"))?;
+        let entry = serde_json::to_vec(&Entry { queue, sealed }).map_err(|_| refusal::INTERNAL)?;
         match self
             .store
             .callback_add(&request_id, entry, self.cfg.max_callbacks)
@@ -53,16 +47,10 @@ impl Cluster {
         {
             Ok(()) => {}
             Err(StoreError::QueueFull) => {
-                return Err((
-                    ErrorCode::QueueFull,
-                    "the callback list is full; please call the phone line",
-                ));
+                return Err(refusal::CALLBACKS_FULL);
             }
             Err(StoreError::Conflict) => {
-                return Err((
-                    ErrorCode::Conflict,
-                    "a request with this id exists; choose a random id",
-                ));
+                return Err(refusal::CALLBACK_ID_TAKEN);
             }
             Err(e) => return Err(self.refusal(&e)),
         }
@@ -82,14 +70,13 @@ impl Cluster {
         let entry = match self.store.callback_take(request_id).await {
             Ok(e) => e,
             Err(StoreError::NotFound) => {
-                return Err((ErrorCode::NotFound, "no such callback request"));
+                return Err(refusal::NO_SUCH_CALLBACK);
             }
             Err(e) => return Err(self.refusal(&e)),
         };
         self.metrics.callbacks.with_label_values(&["done"]).inc();
         self.broadcast_callbacks().await;
-        let entry: Entry =
-            serde_json::from_slice(&entry).map_err(|_| (ErrorCode::Internal, "internal error"))?;
+        let entry: Entry = serde_json::from_slice(&entry).map_err(|_| refusal::INTERNAL)?;
         Ok(entry.queue)
     }
 

@@ -102,7 +102,7 @@ impl Cluster {
         );
         let frame_for = |conv| ServerFrame::Ended {
             conv,
-            reason: "state_lost".into(),
+            reason: crate::protocol::EndReason::StateLost,
         };
         let mut ended = 0u64;
         {
@@ -176,7 +176,7 @@ impl Cluster {
                     v.conv = None;
                     v.mailbox.send(&ServerFrame::Ended {
                         conv,
-                        reason: "visitor_left".into(),
+                        reason: crate::protocol::EndReason::VisitorLeft,
                     });
                 }
             }
@@ -193,7 +193,7 @@ impl Cluster {
             self.metrics.offers.with_label_values(&["expired"]).inc();
             let frame = ServerFrame::Ended {
                 conv: e.conv,
-                reason: "offer_expired".into(),
+                reason: crate::protocol::EndReason::OfferExpired,
             };
             self.send_frame(
                 &e.counsellor,
@@ -223,8 +223,12 @@ impl Cluster {
         if let Ok(lapsed) = self.store.lapsed(LAPSE_CLAIM).await {
             for conv in lapsed {
                 let counsellor = self.store.live_with(conv).await.ok().flatten();
-                self.end_visitor_conv(conv, counsellor.as_deref(), "visitor_left")
-                    .await;
+                self.end_visitor_conv(
+                    conv,
+                    counsellor.as_deref(),
+                    crate::protocol::EndReason::VisitorLeft,
+                )
+                .await;
             }
         }
         true

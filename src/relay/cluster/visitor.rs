@@ -12,6 +12,7 @@ use super::{Cluster, Kind, LocalVisitor, VisitorConv, counter};
 use crate::protocol::{ConvId, ErrorCode, QueueId, ServerFrame};
 use crate::relay::conn::Mailbox;
 use crate::relay::hub::{ConnId, Refusal};
+use crate::relay::refusal;
 use crate::store::{JoinLimits, Replay, Side, StoreError};
 
 /// How long after a resume the node re-reads the resume buffer on its ticks (frames the
@@ -148,11 +149,15 @@ impl Cluster {
             VisitorOp::Leave => {
                 let conv = self.take_visitor_conv(id);
                 if let Some(c) = conv {
-                    self.end_visitor_conv(c.conv, c.counsellor.as_deref(), "visitor_left")
-                        .await;
+                    self.end_visitor_conv(
+                        c.conv,
+                        c.counsellor.as_deref(),
+                        crate::protocol::EndReason::VisitorLeft,
+                    )
+                    .await;
                     let frame = ServerFrame::Ended {
                         conv: c.conv,
-                        reason: "visitor_left".into(),
+                        reason: crate::protocol::EndReason::VisitorLeft,
                     };
                     if let Some(v) = self.local().visitors.get(&id) {
                         v.mailbox.send(&frame);
@@ -229,34 +234,22 @@ impl Cluster {
             .and_then(|v| v.conv.as_ref())
             .filter(|c| c.conv == conv)
         {
-            Some(c) if c.counsellor_away => Err((
-                ErrorCode::Conflict,
-                "your counsellor is reconnecting; please wait",
-            )),
-            Some(c) => c.counsellor.clone().ok_or((
-                ErrorCode::Conflict,
-                "no counsellor in this conversation yet",
-            )),
-            None => Err((
-                ErrorCode::NotFound,
-                "no such conversation on this connection",
-            )),
+            Some(c) if c.counsellor_away => Err(refusal::COUNSELLOR_RECONNECTING),
+            Some(c) => c.counsellor.clone().ok_or(refusal::NOT_ASSIGNED),
+            None => Err(refusal::NO_SUCH_CONVERSATION),
         }
     }
 
     async fn visitor_join(&self, id: ConnId, queue: QueueId) -> Result<(), Refusal> {
         {
             let local = self.local();
-            let v = local
-                .visitors
-                .get(&id)
-                .ok_or((ErrorCode::Internal, "unknown connection"))?;
+            let v = local.visitors.get(&id).ok_or(refusal::UNKNOWN_CONNECTION)?;
             if v.conv.is_some() {
-                return Err((ErrorCode::Conflict, "already waiting or in a conversation"));
+                return Err(refusal::ALREADY_IN_CONVERSATION);
             }
         }
         if !self.cfg.queues.contains(&queue) {
-            return Err((ErrorCode::UnknownQueue, "no such queue; see GET /v1/status"));
+            return Err(refusal::UNKNOWN_QUEUE);
         }
         let conv = ConvId::random();
         let token = new_token(&queue);
@@ -336,7 +329,7 @@ impl Cluster {
         &self,
         conv: ConvId,
         counsellor: Option<&str>,
-        reason: &str,
+        reason: crate::protocol::EndReason,
     ) {
         let offered_to = match counsellor {
             Some(_) => None,
@@ -348,18 +341,15 @@ impl Cluster {
         }
         if counsellor.is_some() {
             self.metrics.conversations_live.dec();
-        } else if reason == "visitor_left" {
+        } else if reason == crate::protocol::EndReason::VisitorLeft {
             self.metrics.abandoned.inc();
             self.hub_stats(|h| h.count_abandoned_if(true));
         }
         self.metrics
             .conversations_ended
-            .with_label_values(&[reason])
+            .with_label_values(&[reason.as_str()])
             .inc();
-        let frame = ServerFrame::Ended {
-            conv,
-            reason: reason.into(),
-        };
+        let frame = ServerFrame::Ended { conv, reason };
         if let Some(c) = counsellor.or(offered_to.as_deref()) {
             self.send_frame(c, Kind::Ended { conv }, &frame).await;
         }
@@ -386,7 +376,7 @@ impl Cluster {
             Some(counsellor) => {
                 let frame = ServerFrame::Peer {
                     conv: c.conv,
-                    state: "away".into(),
+                    state: crate::protocol::PeerState::Away,
                 };
                 self.send_frame(
                     counsellor,
@@ -405,7 +395,7 @@ impl Cluster {
                     self.metrics.offers.with_label_values(&["withdrawn"]).inc();
                     let frame = ServerFrame::Ended {
                         conv: c.conv,
-                        reason: "offer_withdrawn".into(),
+                        reason: crate::protocol::EndReason::OfferWithdrawn,
                     };
                     self.send_frame(
                         &to,
@@ -430,17 +420,14 @@ impl Cluster {
         conv: ConvId,
         upto: Option<u64>,
     ) -> Result<(), Refusal> {
-        const EXPIRED: Refusal = (
-            ErrorCode::ResumeExpired,
-            "this conversation cannot be resumed; join again",
-        );
+        const EXPIRED: Refusal = refusal::NOT_RESUMABLE;
         if self
             .local()
             .visitors
             .get(&id)
             .is_none_or(|v| v.conv.is_some())
         {
-            return Err((ErrorCode::Conflict, "already waiting or in a conversation"));
+            return Err(refusal::ALREADY_IN_CONVERSATION);
         }
         let queue = token
             .split_once('.')
@@ -491,8 +478,12 @@ impl Cluster {
                     frames = kept;
                 }
                 Ok(Replay::Lost) => {
-                    self.end_visitor_conv(conv, counsellor.as_deref(), "resume_failed")
-                        .await;
+                    self.end_visitor_conv(
+                        conv,
+                        counsellor.as_deref(),
+                        crate::protocol::EndReason::ResumeFailed,
+                    )
+                    .await;
                     return Err(EXPIRED);
                 }
                 Err(e) => return Err(self.refusal(&e)),
@@ -517,7 +508,7 @@ impl Cluster {
         if let Some(c) = counsellor {
             let frame = ServerFrame::Peer {
                 conv,
-                state: "back".into(),
+                state: crate::protocol::PeerState::Back,
             };
             self.send_frame(
                 &c,

@@ -13,6 +13,7 @@ use crate::protocol::{
     TransferTarget,
 };
 use crate::relay::conn::Mailbox;
+use crate::relay::refusal;
 
 /// What going on duty must declare: at least one language and topic, at most `MAX_SKILLS`
 /// of each, a capacity of 1 to `MAX_CAPACITY` (both engines check it the same way).
@@ -71,7 +72,7 @@ impl Hub {
         let c = self
             .counsellors
             .get_mut(&id)
-            .ok_or((ErrorCode::Internal, "unknown connection"))?;
+            .ok_or(refusal::UNKNOWN_CONNECTION)?;
         c.duty = Some(Duty {
             skills,
             capacity,
@@ -140,7 +141,13 @@ impl Hub {
         offered.sort();
         for (_, conv) in offered.into_iter().rev().take(excess) {
             self.metrics.offers.with_label_values(&["withdrawn"]).inc();
-            self.withdraw_offer(conv, id, now, false, "offer_withdrawn");
+            self.withdraw_offer(
+                conv,
+                id,
+                now,
+                false,
+                crate::protocol::EndReason::OfferWithdrawn,
+            );
         }
     }
 
@@ -153,14 +160,20 @@ impl Hub {
             .collect();
         for conv in offered {
             self.metrics.offers.with_label_values(&["withdrawn"]).inc();
-            self.withdraw_offer(conv, id, now, false, "offer_withdrawn");
+            self.withdraw_offer(
+                conv,
+                id,
+                now,
+                false,
+                crate::protocol::EndReason::OfferWithdrawn,
+            );
         }
     }
 
     fn offered_to(&self, id: ConnId, conv: ConvId) -> Result<(), Refusal> {
         match self.convs.get(&conv).map(|c| c.phase) {
             Some(Phase::Offered { to, .. }) if to == id => Ok(()),
-            _ => Err((ErrorCode::Conflict, "this offer is no longer open")),
+            _ => Err(refusal::OFFER_GONE),
         }
     }
 
@@ -170,9 +183,9 @@ impl Hub {
         let counsellor = self
             .counsellors
             .get(&id)
-            .ok_or((ErrorCode::Internal, "unknown connection"))?;
+            .ok_or(refusal::UNKNOWN_CONNECTION)?;
         let Some(duty) = counsellor.duty.as_ref() else {
-            return Err((ErrorCode::Conflict, "go on duty first"));
+            return Err(refusal::OFF_DUTY);
         };
         let frame: Utf8Bytes = ServerFrame::Assigned {
             conv,
@@ -182,7 +195,7 @@ impl Hub {
         .to_json()
         .into();
         let Some(c) = self.convs.get_mut(&conv) else {
-            return Err((ErrorCode::Conflict, "this offer is no longer open"));
+            return Err(refusal::OFFER_GONE);
         };
         c.phase = Phase::Live { counsellor: id };
         c.awaiting_hs1 = true;
@@ -236,10 +249,7 @@ impl Hub {
     ) -> Result<Option<ConnId>, Refusal> {
         match self.convs.get(&conv) {
             Some(c) if c.phase == (Phase::Live { counsellor: id }) => Ok(c.visitor),
-            _ => Err((
-                ErrorCode::NotFound,
-                "no such conversation on this connection",
-            )),
+            _ => Err(refusal::NO_SUCH_CONVERSATION),
         }
     }
 
@@ -281,12 +291,12 @@ impl Hub {
     ) -> Result<(), Refusal> {
         self.counsellor_live(id, conv)?;
         if tags.topic.len() > MAX_TAG_VALUES {
-            return Err((ErrorCode::BadFrame, "too many topic tags"));
+            return Err(refusal::TOO_MANY_TOPICS);
         }
         let channel = tags.channel.as_ref().map_or("chat", |c| c.as_str());
         let lang = self.convs.get(&conv).map(|c| c.queue.lang().to_owned());
         self.count_contact(channel, lang.as_deref(), tags, "untagged");
-        self.end_conv(conv, "counsellor_ended", now);
+        self.end_conv(conv, crate::protocol::EndReason::CounsellorEnded, now);
         self.settle(now);
         Ok(())
     }
@@ -309,7 +319,7 @@ impl Hub {
         match (&to.queue, &to.alias) {
             (Some(queue), None) => {
                 if !self.has_queue(queue) {
-                    return Err((ErrorCode::UnknownQueue, "no such queue"));
+                    return Err(refusal::UNKNOWN_QUEUE);
                 }
                 self.requeue_front(conv, queue.clone());
             }
@@ -326,7 +336,7 @@ impl Hub {
                             })
                     })
                     .map(|(cid, _)| *cid)
-                    .ok_or((ErrorCode::NotFound, "that colleague is not available now"))?;
+                    .ok_or(refusal::COLLEAGUE_UNAVAILABLE)?;
                 let queue = self.convs.get(&conv).map(|c| c.queue.clone());
                 if let Some(queue) = queue {
                     self.requeue_front(conv, queue);
@@ -334,17 +344,14 @@ impl Hub {
                 self.offer(conv, target, now);
             }
             _ => {
-                return Err((
-                    ErrorCode::BadFrame,
-                    "transfer needs exactly one of queue or alias",
-                ));
+                return Err(refusal::TRANSFER_TARGET);
             }
         }
         self.release_slot(id, conv, now);
         if let Some(c) = self.counsellors.get(&id) {
             c.mailbox.send(&ServerFrame::Ended {
                 conv,
-                reason: "transferred".into(),
+                reason: crate::protocol::EndReason::Transferred,
             });
         }
         self.settle(now);

@@ -25,15 +25,15 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, Role};
 use crate::metrics::Metrics;
-use crate::protocol::{Bundle, ConvId, ErrorCode, QueueId, ServerFrame, Skills};
+use crate::protocol::{Bundle, ConvId, QueueId, ServerFrame, Skills};
 use crate::relay::conn::Mailbox;
+use crate::relay::refusal;
 use crate::routing;
 
 /// A connection's number, unique within this process.
 pub type ConnId = u64;
 
-/// A refused operation: the error frame the client gets.
-pub type Refusal = (ErrorCode, &'static str);
+pub use refusal::Refusal;
 
 /// Settings the hub needs, copied from `Config` at start.
 #[derive(Debug, Clone)]
@@ -314,7 +314,13 @@ impl Hub {
                 continue;
             }
             self.metrics.offers.with_label_values(&["expired"]).inc();
-            self.withdraw_offer(conv, to, now, true, "offer_expired");
+            self.withdraw_offer(
+                conv,
+                to,
+                now,
+                true,
+                crate::protocol::EndReason::OfferExpired,
+            );
             self.count_missed_offer(to, now);
         }
         self.expire_detached(now);
@@ -331,7 +337,7 @@ impl Hub {
         to: ConnId,
         now: Instant,
         passed: bool,
-        reason: &str,
+        reason: crate::protocol::EndReason,
     ) {
         if let Some(c) = self.convs.get_mut(&conv) {
             c.phase = Phase::Queued;
@@ -341,10 +347,7 @@ impl Hub {
         }
         self.release_slot(to, conv, now);
         if let Some(cc) = self.counsellors.get(&to) {
-            cc.mailbox.send(&ServerFrame::Ended {
-                conv,
-                reason: reason.into(),
-            });
+            cc.mailbox.send(&ServerFrame::Ended { conv, reason });
         }
     }
 
@@ -359,14 +362,11 @@ impl Hub {
 
     /// Ends a conversation in whatever phase, tells both sides `ended{reason}`, and deletes
     /// its state.
-    fn end_conv(&mut self, conv: ConvId, reason: &str, now: Instant) {
+    fn end_conv(&mut self, conv: ConvId, reason: crate::protocol::EndReason, now: Instant) {
         let Some(c) = self.convs.remove(&conv) else {
             return;
         };
-        let frame = ServerFrame::Ended {
-            conv,
-            reason: reason.into(),
-        };
+        let frame = ServerFrame::Ended { conv, reason };
         if let Some(v) = c.visitor.and_then(|id| self.visitors.get_mut(&id)) {
             v.conv = None;
             v.mailbox.send(&frame);
@@ -396,19 +396,21 @@ impl Hub {
             Phase::Parked { .. } => self.metrics.conversations_live.dec(),
             Phase::Queued => {}
         }
-        if matches!(c.phase, Phase::Queued | Phase::Offered { .. }) && reason == "visitor_left" {
+        if matches!(c.phase, Phase::Queued | Phase::Offered { .. })
+            && reason == crate::protocol::EndReason::VisitorLeft
+        {
             self.metrics.abandoned.inc();
             let today = self.today();
             self.stats.abandoned(&today);
         }
         // A chat that was accepted is a contact; `end` counts the ones a counsellor tagged.
         if matches!(c.phase, Phase::Live { .. } | Phase::Parked { .. })
-            && reason != "counsellor_ended"
+            && reason != crate::protocol::EndReason::CounsellorEnded
         {
-            let outcome = if reason == "visitor_left" {
+            let outcome = if reason == crate::protocol::EndReason::VisitorLeft {
                 "ended_by_visitor"
             } else {
-                reason
+                reason.as_str()
             };
             self.count_contact(
                 "chat",
@@ -419,7 +421,7 @@ impl Hub {
         }
         self.metrics
             .conversations_ended
-            .with_label_values(&[reason])
+            .with_label_values(&[reason.as_str()])
             .inc();
     }
 
@@ -445,7 +447,7 @@ impl Hub {
             return;
         }
         c.mailbox.send(&ServerFrame::OnBreak {
-            reason: "missed_offers".into(),
+            reason: crate::protocol::BreakReason::MissedOffers,
         });
         c.on_break = true;
         // Routing runs once the caller settles, not in the middle of its loop.

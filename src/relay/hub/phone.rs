@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use super::{ConnId, Hub, Refusal};
 use crate::protocol::{CallbackItem, ConvId, ErrorCode, QueueId, Sealed, ServerFrame};
+use crate::relay::refusal;
 
 /// Largest sealed callback ciphertext: a phone number, a time and a few words need far less.
 pub const MAX_CALLBACK_CT_BYTES: usize = 2048;
@@ -63,25 +64,16 @@ impl Hub {
         let visitor = self
             .visitors
             .get_mut(&id)
-            .ok_or((ErrorCode::Internal, "unknown connection"))?;
+            .ok_or(refusal::UNKNOWN_CONNECTION)?;
         if visitor.callback_sent {
-            return Err((
-                ErrorCode::Conflict,
-                "a callback was already requested on this connection",
-            ));
+            return Err(refusal::CALLBACK_SENT);
         }
         if self.callbacks.len() >= self.cfg.max_callbacks {
-            return Err((
-                ErrorCode::QueueFull,
-                "the callback list is full; please call the phone line",
-            ));
+            return Err(refusal::CALLBACKS_FULL);
         }
         let request_id = request_id.to_string();
         if self.callbacks.contains_key(&request_id) {
-            return Err((
-                ErrorCode::Conflict,
-                "a request with this id exists; choose a random id",
-            ));
+            return Err(refusal::CALLBACK_ID_TAKEN);
         }
         visitor.callback_sent = true;
         self.callbacks.insert(
@@ -108,12 +100,12 @@ impl Hub {
         now: Instant,
     ) -> Result<QueueId, Refusal> {
         if !self.counsellors.contains_key(&id) {
-            return Err((ErrorCode::Unauthorized, "authenticate first"));
+            return Err(refusal::UNAUTHENTICATED);
         }
         let done = self
             .callbacks
             .remove(request_id)
-            .ok_or((ErrorCode::NotFound, "no such callback request"))?;
+            .ok_or(refusal::NO_SUCH_CALLBACK)?;
         self.metrics.callbacks.with_label_values(&["done"]).inc();
         self.broadcast_callbacks(now);
         Ok(done.queue)

@@ -31,7 +31,7 @@ impl Hub {
         if let Some(v) = c.visitor.and_then(|id| self.visitors.get(&id)) {
             v.mailbox.send(&ServerFrame::Peer {
                 conv,
-                state: "away".into(),
+                state: crate::protocol::PeerState::Away,
             });
         }
     }

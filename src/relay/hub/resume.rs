@@ -16,7 +16,8 @@ use axum::extract::ws::Utf8Bytes;
 use subtle::ConstantTimeEq as _;
 
 use super::{ConnId, Hub, Phase, Refusal};
-use crate::protocol::{ConvId, ErrorCode, ServerFrame};
+use crate::protocol::{ConvId, ServerFrame};
+use crate::relay::refusal;
 
 /// Most frames kept for one conversation's resume.
 pub const MAX_REPLAY_FRAMES: usize = 512;
@@ -119,13 +120,19 @@ impl Hub {
             Phase::Offered { to, .. } => {
                 // Do not hand an absent visitor to a counsellor; they keep their place.
                 self.metrics.offers.with_label_values(&["withdrawn"]).inc();
-                self.withdraw_offer(conv, to, now, false, "offer_withdrawn");
+                self.withdraw_offer(
+                    conv,
+                    to,
+                    now,
+                    false,
+                    crate::protocol::EndReason::OfferWithdrawn,
+                );
             }
             Phase::Live { counsellor } => {
                 if let Some(cc) = self.counsellors.get(&counsellor) {
                     cc.mailbox.send(&ServerFrame::Peer {
                         conv,
-                        state: "away".into(),
+                        state: crate::protocol::PeerState::Away,
                     });
                 }
             }
@@ -146,7 +153,7 @@ impl Hub {
             .map(|(id, _)| *id)
             .collect();
         for conv in expired {
-            self.end_conv(conv, "visitor_left", now);
+            self.end_conv(conv, crate::protocol::EndReason::VisitorLeft, now);
         }
     }
 
@@ -160,19 +167,16 @@ impl Hub {
         upto: Option<u64>,
         now: Instant,
     ) -> Result<(), Refusal> {
-        const EXPIRED: Refusal = (
-            ErrorCode::ResumeExpired,
-            "this conversation cannot be resumed; join again",
-        );
+        const EXPIRED: Refusal = refusal::NOT_RESUMABLE;
         if self.visitors.get(&id).is_none_or(|v| v.conv.is_some()) {
-            return Err((ErrorCode::Conflict, "already waiting or in a conversation"));
+            return Err(refusal::ALREADY_IN_CONVERSATION);
         }
         let c = self.convs.get(&conv).ok_or(EXPIRED)?;
         if !bool::from(c.resume.as_bytes().ct_eq(token.as_bytes())) {
             return Err(EXPIRED);
         }
         let Some(replay) = c.replay.after(upto) else {
-            self.end_conv(conv, "resume_failed", now);
+            self.end_conv(conv, crate::protocol::EndReason::ResumeFailed, now);
             self.settle(now);
             return Err(EXPIRED);
         };
@@ -206,7 +210,7 @@ impl Hub {
         {
             cc.mailbox.send(&ServerFrame::Peer {
                 conv,
-                state: "back".into(),
+                state: crate::protocol::PeerState::Back,
             });
         }
         self.settle(now);

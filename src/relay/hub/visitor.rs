@@ -8,8 +8,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::{ConnId, Conv, Hub, Phase, Refusal, VisitorConn};
-use crate::protocol::{ConvId, ErrorCode, QueueId};
+use crate::protocol::{ConvId, QueueId};
 use crate::relay::conn::Mailbox;
+use crate::relay::refusal;
 
 impl Hub {
     /// Registers a new visitor connection.
@@ -31,15 +32,12 @@ impl Hub {
         queue: QueueId,
         now: Instant,
     ) -> Result<(), Refusal> {
-        let visitor = self
-            .visitors
-            .get(&id)
-            .ok_or((ErrorCode::Internal, "unknown connection"))?;
+        let visitor = self.visitors.get(&id).ok_or(refusal::UNKNOWN_CONNECTION)?;
         if visitor.conv.is_some() {
-            return Err((ErrorCode::Conflict, "already waiting or in a conversation"));
+            return Err(refusal::ALREADY_IN_CONVERSATION);
         }
         if !self.has_queue(&queue) {
-            return Err((ErrorCode::UnknownQueue, "no such queue; see GET /v1/status"));
+            return Err(refusal::UNKNOWN_QUEUE);
         }
         let (in_queue, total) = self
             .convs
@@ -51,10 +49,7 @@ impl Hub {
                 (q + usize::from(c.queue == queue), t + 1)
             });
         if in_queue >= self.cfg.max_queue_len || total >= self.cfg.max_waiting_total {
-            return Err((
-                ErrorCode::QueueFull,
-                "all counsellors are busy and the queue is full; please call the phone line",
-            ));
+            return Err(refusal::QUEUE_FULL);
         }
         let today = self.today();
         self.stats.joined(&today);
@@ -92,19 +87,10 @@ impl Hub {
         match self.convs.get(&conv) {
             Some(c) if c.visitor == Some(id) => match c.phase {
                 Phase::Live { counsellor } => Ok(counsellor),
-                Phase::Parked { .. } => Err((
-                    ErrorCode::Conflict,
-                    "your counsellor is reconnecting; please wait",
-                )),
-                _ => Err((
-                    ErrorCode::Conflict,
-                    "no counsellor in this conversation yet",
-                )),
+                Phase::Parked { .. } => Err(refusal::COUNSELLOR_RECONNECTING),
+                _ => Err(refusal::NOT_ASSIGNED),
             },
-            _ => Err((
-                ErrorCode::NotFound,
-                "no such conversation on this connection",
-            )),
+            _ => Err(refusal::NO_SUCH_CONVERSATION),
         }
     }
 
@@ -160,7 +146,7 @@ impl Hub {
     /// The visitor ends whatever they are in; both sides get `ended{visitor_left}`.
     pub fn visitor_leave(&mut self, id: ConnId, now: Instant) {
         if let Some(conv) = self.visitors.get(&id).and_then(|v| v.conv) {
-            self.end_conv(conv, "visitor_left", now);
+            self.end_conv(conv, crate::protocol::EndReason::VisitorLeft, now);
             self.settle(now);
         }
     }
