@@ -564,3 +564,52 @@ async fn three_nodes_share_callbacks_and_todays_counts() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Receives `count` data frames and decrypts them, each a new message (no duplicate).
+async fn receive_all(ws: &mut WsClient, chat: &mut Chat, count: usize) -> Vec<AppMessage> {
+    let mut got = Vec::new();
+    while got.len() < count {
+        let (_, m) = receive(ws, chat)
+            .await
+            .expect("a new message, not a duplicate");
+        got.push(m);
+    }
+    got
+}
+
+/// Redis stalls (SIGSTOP) for 3 s while both sides of a chat across two nodes keep writing:
+/// nothing is refused, lost or doubled — the frames wait and arrive in order once Redis
+/// answers — and the chat goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_stall_costs_no_message() {
+    let redis = RedisServer::start();
+    let nodes = Nodes::new(&redis);
+    let (a, b) = (nodes.start().await, nodes.start().await);
+    let (mut v, mut c, mut v_chat, mut c_chat, _conv, _token) = cross_node_pair(&a, &b).await;
+    redis.pause();
+    let mut said = Vec::new();
+    for i in 0..6 {
+        visitor_says(&mut v, &mut v_chat, &format!("v{i}")).await;
+        counsellor_says(&mut c, &mut c_chat, &format!("c{i}")).await;
+        said.push(i);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    redis.resume();
+    let to_counsellor = receive_all(&mut c, &mut c_chat, said.len()).await;
+    let to_visitor = receive_all(&mut v, &mut v_chat, said.len()).await;
+    let want = |side: &str| -> Vec<AppMessage> {
+        said.iter().map(|i| text(&format!("{side}{i}"))).collect()
+    };
+    assert_eq!(to_counsellor, want("v"));
+    assert_eq!(to_visitor, want("c"));
+    visitor_says(&mut v, &mut v_chat, "after").await;
+    assert_eq!(
+        receive_all(&mut c, &mut c_chat, 1).await,
+        vec![text("after")]
+    );
+    assert!(
+        c.frame(Duration::from_millis(600)).await.is_err(),
+        "nothing more"
+    );
+    assert!(v.frame(Duration::from_millis(300)).await.is_err());
+}

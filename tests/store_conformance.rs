@@ -34,6 +34,12 @@ const ROOMY: JoinLimits = JoinLimits {
 /// the same shared state.
 trait Backend {
     async fn store(&self) -> Arc<dyn Store>;
+    /// Whether a retried `relay` is published once: not on a Cluster, where the buffer and
+    /// the inbox are on different shards and both requests go at once (receivers drop a
+    /// counter they already have).
+    fn publishes_once_per_counter(&self) -> bool {
+        true
+    }
 }
 
 struct Memory(MemoryStore);
@@ -68,6 +74,9 @@ impl Backend for Cluster {
                 .await
                 .unwrap(),
         )
+    }
+    fn publishes_once_per_counter(&self) -> bool {
+        false
     }
 }
 
@@ -830,6 +839,69 @@ async fn day_counts_are_kept_per_node(b: &impl Backend) {
     );
 }
 
+/// A frame appended or relayed again under a counter already kept (a retry whose first
+/// answer was lost) is neither kept nor delivered twice; a new epoch starts counting anew.
+async fn appends_are_idempotent_per_counter(b: &impl Backend) {
+    let s = b.store().await;
+    let conv = ConvId::random();
+    let mut inbox = s.subscribe("n9").await.unwrap();
+    s.append(conv, Side::Visitor, 3, b"three".to_vec())
+        .await
+        .unwrap();
+    s.append(conv, Side::Visitor, 3, b"three".to_vec())
+        .await
+        .unwrap();
+    s.relay(
+        conv,
+        Side::Visitor,
+        4,
+        b"four".to_vec(),
+        "n9",
+        b"h\n".to_vec(),
+    )
+    .await
+    .unwrap();
+    s.relay(
+        conv,
+        Side::Visitor,
+        4,
+        b"four".to_vec(),
+        "n9",
+        b"h\n".to_vec(),
+    )
+    .await
+    .unwrap();
+    s.append(conv, Side::Visitor, 2, b"late".to_vec())
+        .await
+        .unwrap();
+    let Replay::Frames(kept) = s.replay(conv, Side::Visitor, None).await.unwrap() else {
+        panic!("frames")
+    };
+    let ns: Vec<u64> = kept.iter().map(|k| k.n).collect();
+    assert_eq!(ns, [3, 4]);
+    let first = tokio::time::timeout(Duration::from_secs(2), inbox.recv())
+        .await
+        .unwrap();
+    assert_eq!(first, Some(InboxEvent::Message(b"h\nfour".to_vec())));
+    if b.publishes_once_per_counter() {
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), inbox.recv())
+                .await
+                .is_err(),
+            "published once"
+        );
+    }
+    s.reset_buffers(conv).await.unwrap();
+    s.append(conv, Side::Visitor, 0, b"new epoch".to_vec())
+        .await
+        .unwrap();
+    let Replay::Frames(kept) = s.replay(conv, Side::Visitor, None).await.unwrap() else {
+        panic!("frames")
+    };
+    assert_eq!(kept.len(), 1);
+    s.end(conv).await.unwrap();
+}
+
 /// Declares each test once per backend.
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
@@ -892,6 +964,7 @@ conformance!(
     keep_extends_the_conversation,
     callbacks_are_shared_taken_once_and_expire,
     day_counts_are_kept_per_node,
+    appends_are_idempotent_per_counter,
 );
 
 /// None of a conversation's keys remains in Redis once it ends, and no routing structure

@@ -340,7 +340,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn ends(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<(Option<String>, Option<String>)>>;
 
     /// Keeps `frame` (counter `n`) for replay to `side`. Past `MAX_FRAMES` frames or
-    /// `MAX_BYTES` bytes the oldest are dropped and remembered as lost.
+    /// `MAX_BYTES` bytes the oldest are dropped and remembered as lost. Idempotent: a
+    /// counter not above the last one kept in this epoch is a retry (a call whose answer
+    /// was lost) and is neither kept again nor, for `relay` on one server, published again
+    /// (on a Cluster the two halves go at once and a retry may be published twice:
+    /// receivers drop a counter they already have).
     fn append(
         &self,
         conv: ConvId,

@@ -154,7 +154,7 @@ impl Cluster {
             CounsellorOp::Relay(conv, n, text) => {
                 let visitor = self.counsellor_live(id, conv)?;
                 let k = n.map_or(counter::HS2, counter::to_visitor);
-                self.relay(conv, Side::Visitor, k, text, visitor.as_deref())
+                self.relay_kept(conv, Side::Visitor, k, text, visitor.as_deref())
                     .await
                     .map_err(|e| self.refusal(&e))
             }

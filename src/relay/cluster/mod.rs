@@ -50,6 +50,10 @@ use crate::store::{Side, Store, StoreError};
 pub use counsellor::CounsellorOp;
 pub use visitor::VisitorOp;
 
+/// How long a client's relayed frame is retried while the store cannot be reached (see
+/// `Cluster::relay_kept`); past it the frame is refused with `overloaded`.
+const RELAY_RETRY_FOR: Duration = Duration::from_secs(15);
+
 /// Frames a connection's worker queue holds before the connection counts as flooding.
 const WORKER_QUEUE: usize = 256;
 
@@ -411,6 +415,38 @@ impl Cluster {
     /// Sends a server frame to connection `to`.
     async fn send_frame(&self, to: &str, kind: Kind, frame: &ServerFrame) {
         self.send(to, kind, Some(frame.to_json().into())).await;
+    }
+
+    /// Relays a client's ciphertext frame as `relay` does, retrying while the store cannot
+    /// be reached (for up to `RELAY_RETRY_FOR`). The client spent its Noise counter on the
+    /// frame, so refusing it would leave a gap that ends the chat: a store that stalls or
+    /// restarts costs a delay, not a conversation. The worker applies this connection's
+    /// frames in order, so later frames wait behind the retried one. A retry of a call
+    /// whose answer was lost is not kept twice (`Store::append` is idempotent per counter).
+    async fn relay_kept(
+        &self,
+        conv: ConvId,
+        side: Side,
+        n: u64,
+        frame: Utf8Bytes,
+        to: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let deadline = Instant::now() + RELAY_RETRY_FOR;
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            match self.relay(conv, side, n, frame.clone(), to).await {
+                Err(StoreError::Unavailable) if Instant::now() < deadline => {
+                    self.set_store_up(false);
+                    self.metrics
+                        .frames_refused
+                        .with_label_values(&["store_retry"])
+                        .inc();
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+                r => return r,
+            }
+        }
     }
 
     /// Relays a ciphertext frame to `side` of `conv`, whose connection there is `to` (if

@@ -2,8 +2,15 @@
 -- `{conv:<id>}` slot). ARGV: 1 TTL in ms, 2 side, 3 counter n, 4 frame, 5 max frames,
 -- 6 max bytes, 7 a node inbox channel to publish to as well ('' for none), 8 the header
 -- published before the frame. Past either cap the oldest frames are dropped and the highest
--- dropped counter is kept as `lost:<side>`.
+-- dropped counter is kept as `lost:<side>`. A counter not above the last one kept (`last:<side>`)
+-- is a retry of a call whose answer was lost (a timeout while Redis stalled): it is neither
+-- kept nor published again, and -1 is returned.
 local side = ARGV[2]
+local last = tonumber(redis.call('HGET', KEYS[2], 'last:' .. side) or '-1')
+if tonumber(ARGV[3]) <= last then
+  return -1
+end
+redis.call('HSET', KEYS[2], 'last:' .. side, ARGV[3])
 redis.call('XADD', KEYS[1], '*', 'n', ARGV[3], 'f', ARGV[4])
 local bytes = redis.call('HINCRBY', KEYS[2], 'bytes:' .. side, #ARGV[4])
 local len = redis.call('XLEN', KEYS[1])

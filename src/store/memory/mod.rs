@@ -72,6 +72,26 @@ impl MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// Keeps a frame in `side`'s buffer unless its counter is not above the last one kept
+    /// (a retry); returns whether it was kept.
+    fn keep_frame(&self, conv: ConvId, side: Side, n: u64, frame: Vec<u8>) -> bool {
+        let ttl = self.lifetimes.conv_ttl;
+        self.with(|s, now| {
+            let until = now + ttl;
+            let b = s
+                .buffers
+                .entry((conv, side))
+                .or_insert_with(|| Buffer::new(until));
+            let kept = b.push(Kept { n, frame });
+            b.until = until;
+            s.deadlines
+                .schedule(Expiring::Buffer(conv, side), &mut b.indexed, until);
+            kept
+        })
+    }
+}
+
 fn ready<T: Send + 'static>(v: T) -> BoxFuture<'static, T> {
     Box::pin(std::future::ready(v))
 }
@@ -462,19 +482,8 @@ impl Store for MemoryStore {
         n: u64,
         frame: Vec<u8>,
     ) -> BoxFuture<'_, StoreResult<()>> {
-        let ttl = self.lifetimes.conv_ttl;
-        ready(self.with(|s, now| {
-            let until = now + ttl;
-            let b = s
-                .buffers
-                .entry((conv, side))
-                .or_insert_with(|| Buffer::new(until));
-            b.push(Kept { n, frame });
-            b.until = until;
-            s.deadlines
-                .schedule(Expiring::Buffer(conv, side), &mut b.indexed, until);
-            Ok(())
-        }))
+        self.keep_frame(conv, side, n, frame);
+        ready(Ok(()))
     }
 
     fn relay<'a>(
@@ -488,11 +497,11 @@ impl Store for MemoryStore {
     ) -> BoxFuture<'a, StoreResult<()>> {
         let mut payload = header;
         payload.extend_from_slice(&frame);
-        let kept = self.append(conv, side, n, frame);
-        Box::pin(async move {
-            kept.await?;
-            self.publish(node, payload).await
-        })
+        if !self.keep_frame(conv, side, n, frame) {
+            // A retry of a frame kept and published already.
+            return ready(Ok(()));
+        }
+        self.publish(node, payload)
     }
 
     fn ack(&self, conv: ConvId, side: Side, upto: u64) -> BoxFuture<'_, StoreResult<()>> {

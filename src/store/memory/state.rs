@@ -176,6 +176,8 @@ pub(super) struct Buffer {
     pub(super) bytes: usize,
     /// Highest counter dropped unacknowledged.
     pub(super) lost: Option<u64>,
+    /// Highest counter kept in this epoch: an append at or below it is a retry, not kept.
+    pub(super) last: Option<u64>,
     /// Expires at (set by the append that creates it).
     pub(super) until: Instant,
     /// When it is indexed in `Deadlines`.
@@ -297,12 +299,19 @@ impl Buffer {
             frames: VecDeque::new(),
             bytes: 0,
             lost: None,
+            last: None,
             until,
             indexed: None,
         }
     }
 
-    pub(super) fn push(&mut self, kept: Kept) {
+    /// Keeps `kept` unless its counter is not above the last one kept (a retry); returns
+    /// whether it was kept.
+    pub(super) fn push(&mut self, kept: Kept) -> bool {
+        if self.last.is_some_and(|l| kept.n <= l) {
+            return false;
+        }
+        self.last = Some(kept.n);
         self.bytes += kept.frame.len();
         self.frames.push_back(kept);
         while self.frames.len() > MAX_FRAMES || self.bytes > MAX_BYTES {
@@ -312,5 +321,6 @@ impl Buffer {
             self.bytes -= old.frame.len();
             self.lost = Some(self.lost.map_or(old.n, |l| l.max(old.n)));
         }
+        true
     }
 }

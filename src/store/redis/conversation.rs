@@ -204,7 +204,7 @@ pub(super) async fn reset_buffers(s: &RedisStore, conv: ConvId) -> StoreResult<(
     .ignore()
     .hdel(
         keys::buffer_meta(conv),
-        &["bytes:v", "bytes:c", "lost:v", "lost:c"],
+        &["bytes:v", "bytes:c", "lost:v", "lost:c", "last:v", "last:c"],
     )
     .ignore();
     let () = pipe
