@@ -126,6 +126,10 @@ vocabulary! {
         StateLost => "state_lost",
         /// A resume could not replay what the visitor missed: the chat cannot go on.
         ResumeFailed => "resume_failed",
+        /// To a counsellor: while their connection was cut off (its node frozen or
+        /// partitioned past the presence TTL) the chat went back to the queue and on to
+        /// another connection; this one can no longer write into it.
+        Reassigned => "reassigned",
         /// A handshake or decryption failed on one side (PROTOCOL.md §2).
         CryptoFailed => "crypto_failed",
     }

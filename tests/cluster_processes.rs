@@ -87,6 +87,15 @@ impl Node {
         v
     }
 
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the process.
+    fn signal(&self, which: &str) {
+        let status = Command::new("kill")
+            .args([which, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -252,5 +261,160 @@ async fn a_killed_node_loses_no_message() {
     assert!(
         v.frame(Duration::from_millis(800)).await.is_err(),
         "nothing more, in particular no duplicate"
+    );
+}
+
+/// A counsellor of demo account `username` on `node`, on duty for da/exit with capacity 1.
+async fn counsellor_on(
+    node: &Node,
+    demo: &lyt::demo::Demo,
+    username: &str,
+) -> (WsClient, lyt::client::e2e::Shift) {
+    let password = &demo
+        .accounts
+        .iter()
+        .find(|x| x.username == username)
+        .unwrap()
+        .password;
+    let session = lyt::client::login(&node.http, Some(&node.http), username, password)
+        .await
+        .unwrap();
+    let ticket = session.ticket().await.unwrap();
+    let mut c = WsClient::connect(&format!("{}/v1/counsellor", node.ws), &node.opts())
+        .await
+        .unwrap();
+    assert!(matches!(
+        c.frame(WAIT).await.unwrap(),
+        ServerFrame::Hello { .. }
+    ));
+    c.send(&CounsellorFrame::Auth { ticket }).await.unwrap();
+    assert!(matches!(next(&mut c).await, ServerFrame::Welcome { .. }));
+    let (key, cert) = lyt::demo::identity(&demo.dir, username).unwrap();
+    let shift = CounsellorIdentity::new(key, cert)
+        .start_shift(now())
+        .unwrap();
+    c.send(&CounsellorFrame::Duty {
+        on: true,
+        skills: Some(Skills {
+            langs: vec!["da".parse().unwrap()],
+            topics: vec!["exit".parse().unwrap()],
+        }),
+        capacity: Some(1),
+        bundle: Some(shift.bundle().clone()),
+    })
+    .await
+    .unwrap();
+    (c, shift)
+}
+
+/// The counsellor accepts the visitor's offer and both complete the handshake and the
+/// visitor's `hello`: the two ends of the session.
+async fn accept_and_handshake(
+    v: &mut WsClient,
+    c: &mut WsClient,
+    shift: &lyt::client::e2e::Shift,
+    org_root: &[u8; 32],
+) -> (lyt::protocol::ConvId, Chat, Chat) {
+    let conv = match next(c).await {
+        ServerFrame::Offer { conv, .. } => conv,
+        other => panic!("expected offer, got {other:?}"),
+    };
+    c.send(&CounsellorFrame::Accept { conv }).await.unwrap();
+    let ServerFrame::Assigned { bundle, .. } = next(v).await else {
+        panic!("expected assigned")
+    };
+    let (hs, m) = VisitorHandshake::start(org_root, conv, &bundle, now()).unwrap();
+    v.send(&VisitorFrame::Hs1 { conv, m }).await.unwrap();
+    let ServerFrame::Hs1 { m, .. } = next(c).await else {
+        panic!("expected hs1")
+    };
+    let (mut c_chat, m) = shift.accept(conv, &m).unwrap();
+    c.send(&CounsellorFrame::Hs2 { conv, m }).await.unwrap();
+    let ServerFrame::Hs2 { m, .. } = next(v).await else {
+        panic!("expected hs2")
+    };
+    let mut v_chat = hs.finish(&m).unwrap();
+    let (n, m) = v_chat.seal(&AppMessage::Hello {}).unwrap();
+    v.send(&VisitorFrame::Data { conv, n, m }).await.unwrap();
+    let ServerFrame::Data { n, m, .. } = next(c).await else {
+        panic!("expected data")
+    };
+    assert_eq!(c_chat.open(n, &m).unwrap(), Some(AppMessage::Hello {}));
+    (conv, v_chat, c_chat)
+}
+
+/// The counsellor's node is frozen (SIGSTOP) for 10 s while its counsellor writes: after
+/// the presence TTL another node puts the visitor back in the queue and a colleague on a
+/// third node takes the chat under a new handshake. When the frozen node thaws, the store
+/// fences it: nothing it relays reaches the visitor (no crypto failure, no stray frame), and
+/// its counsellor's console is told the chat was `reassigned`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_node_is_fenced() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let a = Node::start(dir.path(), &redis.url());
+    let b = Node::start(dir.path(), &redis.url());
+    let c_node = Node::start(dir.path(), &redis.url());
+    let mut config = lyt::Config {
+        demo: true,
+        demo_dir: dir.path().join("lyt-demo"),
+        ..lyt::Config::default()
+    };
+    let demo = lyt::demo::provision(&mut config).unwrap();
+    let (mut maja, maja_shift) = counsellor_on(&b, &demo, "maja").await;
+    let mut v = a.visitor().await;
+    v.send_text(r#"{"t":"join","queue":"da/exit"}"#.to_owned())
+        .await
+        .unwrap();
+    let (conv, v_chat, mut maja_chat) =
+        accept_and_handshake(&mut v, &mut maja, &maja_shift, &demo.org_root_pub).await;
+
+    b.signal("-STOP");
+    // Written into the frozen node's socket: they must never reach the visitor.
+    for body in ["stale one", "stale two"] {
+        let (n, m) = maja_chat.seal(&text(body)).unwrap();
+        maja.send(&CounsellorFrame::Data { conv, n, m })
+            .await
+            .unwrap();
+    }
+    // Past the presence TTL (6 s) the visitor is back at the front of the queue; a
+    // colleague on node C takes the chat under a new session.
+    let (mut ali, ali_shift) = counsellor_on(&c_node, &demo, "ali").await;
+    let (conv2, mut v_chat2, mut ali_chat) =
+        accept_and_handshake(&mut v, &mut ali, &ali_shift, &demo.org_root_pub).await;
+    assert_eq!(conv2, conv, "the same conversation, a new epoch");
+    drop(v_chat);
+
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    b.signal("-CONT");
+    loop {
+        match maja.frame(WAIT).await.unwrap() {
+            ServerFrame::Ended { conv: got, reason } => {
+                assert_eq!(got, conv);
+                assert_eq!(reason, lyt::protocol::EndReason::Reassigned);
+                break;
+            }
+            ServerFrame::Error { .. } | ServerFrame::Queued { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // The chat goes on with Ali; the visitor receives only Ali's messages.
+    let (n, m) = ali_chat.seal(&text("hello from Ali")).unwrap();
+    ali.send(&CounsellorFrame::Data { conv, n, m })
+        .await
+        .unwrap();
+    let ServerFrame::Data { n, m, .. } = next(&mut v).await else {
+        panic!("expected data")
+    };
+    assert_eq!(v_chat2.open(n, &m).unwrap(), Some(text("hello from Ali")));
+    let (n, m) = v_chat2.seal(&text("thanks")).unwrap();
+    v.send(&VisitorFrame::Data { conv, n, m }).await.unwrap();
+    let ServerFrame::Data { n, m, .. } = next(&mut ali).await else {
+        panic!("expected data")
+    };
+    assert_eq!(ali_chat.open(n, &m).unwrap(), Some(text("thanks")));
+    assert!(
+        v.frame(Duration::from_millis(800)).await.is_err(),
+        "nothing from the frozen node"
     );
 }

@@ -71,7 +71,9 @@ async fn the_shipped_config_admits_only_lyt_on_its_keys() {
     );
     s.offer(c, "a.1", 1, Duration::from_secs(30)).await.unwrap();
     s.accept(c, "a.1").await.unwrap();
-    s.append(c, Side::Visitor, 0, b"x".to_vec()).await.unwrap();
+    s.append(c, Side::Visitor, 0, b"x".to_vec(), None)
+        .await
+        .unwrap();
     s.ack(c, Side::Visitor, 0).await.unwrap();
     assert_eq!(
         s.replay(c, Side::Visitor, None).await,
@@ -85,9 +87,17 @@ async fn the_shipped_config_admits_only_lyt_on_its_keys() {
         .await
         .unwrap();
     assert_eq!(got, Some(InboxEvent::Message(b"hi".to_vec())));
-    s.relay(c, Side::Counsellor, 0, b"y".to_vec(), "n1", b"h|".to_vec())
-        .await
-        .unwrap();
+    s.relay(
+        c,
+        Side::Counsellor,
+        0,
+        b"y".to_vec(),
+        "n1",
+        b"h|".to_vec(),
+        None,
+    )
+    .await
+    .unwrap();
     let got = tokio::time::timeout(Duration::from_secs(5), inbox.recv())
         .await
         .unwrap();

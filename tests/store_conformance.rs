@@ -93,7 +93,7 @@ impl Cluster {
     async fn assert_spread_over_masters(&self) {
         let s = self.store().await;
         for _ in 0..30 {
-            s.append(ConvId::random(), Side::Visitor, 0, b"x".to_vec())
+            s.append(ConvId::random(), Side::Visitor, 0, b"x".to_vec(), None)
                 .await
                 .unwrap();
         }
@@ -360,10 +360,10 @@ async fn end_removes_everything(b: &impl Backend) {
         .await
         .unwrap();
     s.accept(c[2], "a.1").await.unwrap();
-    s.append(c[2], Side::Visitor, 0, b"x".to_vec())
+    s.append(c[2], Side::Visitor, 0, b"x".to_vec(), None)
         .await
         .unwrap();
-    s.append(c[2], Side::Counsellor, 0, b"y".to_vec())
+    s.append(c[2], Side::Counsellor, 0, b"y".to_vec(), None)
         .await
         .unwrap();
     for conv in &c {
@@ -385,9 +385,9 @@ async fn buffers_replay_what_is_not_acknowledged(b: &impl Backend) {
     let c = ConvId::random();
     for n in 0..6 {
         let frame = format!("{{\"t\":\"data\",\"n\":{n}}}").into_bytes();
-        s.append(c, Side::Visitor, n, frame).await.unwrap();
+        s.append(c, Side::Visitor, n, frame, None).await.unwrap();
     }
-    s.append(c, Side::Counsellor, 0, b"to counsellor".to_vec())
+    s.append(c, Side::Counsellor, 0, b"to counsellor".to_vec(), None)
         .await
         .unwrap();
     s.ack(c, Side::Visitor, 1).await.unwrap();
@@ -425,7 +425,9 @@ async fn buffers_cap_frames_and_report_loss(b: &impl Backend) {
     let c = ConvId::random();
     let total = MAX_FRAMES as u64 + 10;
     for n in 0..total {
-        s.append(c, Side::Visitor, n, vec![b'x'; 16]).await.unwrap();
+        s.append(c, Side::Visitor, n, vec![b'x'; 16], None)
+            .await
+            .unwrap();
     }
     assert_eq!(s.replay(c, Side::Visitor, Some(3)).await, Ok(Replay::Lost));
     assert_eq!(s.replay(c, Side::Visitor, None).await, Ok(Replay::Lost));
@@ -440,7 +442,7 @@ async fn buffers_cap_bytes(b: &impl Backend) {
     let c = ConvId::random();
     let big = MAX_BYTES / 4 + 1;
     for n in 0..4 {
-        s.append(c, Side::Counsellor, n, vec![b'x'; big])
+        s.append(c, Side::Counsellor, n, vec![b'x'; big], None)
             .await
             .unwrap();
     }
@@ -451,10 +453,10 @@ async fn buffers_cap_bytes(b: &impl Backend) {
     );
     s.ack(c, Side::Counsellor, 2).await.unwrap();
     // The acknowledged bytes are free again: two more fit without losing frame 3.
-    s.append(c, Side::Counsellor, 4, vec![b'x'; big])
+    s.append(c, Side::Counsellor, 4, vec![b'x'; big], None)
         .await
         .unwrap();
-    s.append(c, Side::Counsellor, 5, vec![b'x'; big])
+    s.append(c, Side::Counsellor, 5, vec![b'x'; big], None)
         .await
         .unwrap();
     assert_eq!(
@@ -467,7 +469,9 @@ async fn buffers_cap_bytes(b: &impl Backend) {
 async fn buffers_expire(b: &impl Backend) {
     let s = b.store().await;
     let c = ConvId::random();
-    s.append(c, Side::Visitor, 0, b"x".to_vec()).await.unwrap();
+    s.append(c, Side::Visitor, 0, b"x".to_vec(), None)
+        .await
+        .unwrap();
     tokio::time::sleep(LIFETIMES.conv_ttl / 2).await;
     assert_eq!(frames(s.replay(c, Side::Visitor, None).await.unwrap()), [0]);
     tokio::time::sleep(LIFETIMES.conv_ttl).await;
@@ -505,9 +509,17 @@ async fn relay_keeps_and_delivers_in_order(b: &impl Backend) {
     let c = ConvId::random();
     for n in 0..200u64 {
         let frame = format!("{{\"t\":\"data\",\"n\":{n}}}").into_bytes();
-        s.relay(c, Side::Counsellor, n, frame, "n2", b"to n2.5|".to_vec())
-            .await
-            .unwrap();
+        s.relay(
+            c,
+            Side::Counsellor,
+            n,
+            frame,
+            "n2",
+            b"to n2.5|".to_vec(),
+            None,
+        )
+        .await
+        .unwrap();
     }
     for n in 0..200u64 {
         let got = tokio::time::timeout(Duration::from_secs(5), inbox.recv())
@@ -711,10 +723,17 @@ async fn records_track_the_ends(b: &impl Backend) {
         s.ends(c).await,
         Ok((Some("n2.7".into()), Some("n3.2".into())))
     );
-    s.append(c, Side::Visitor, 0, b"x".to_vec()).await.unwrap();
+    s.append(c, Side::Visitor, 0, b"x".to_vec(), None)
+        .await
+        .unwrap();
     s.reset_buffers(c).await.unwrap();
+    assert_eq!(
+        s.ends(c).await,
+        Ok((Some("n2.7".into()), None)),
+        "a new epoch has no counsellor until one attaches"
+    );
     s.detach(c, Side::Visitor, "n2.7").await.unwrap();
-    assert_eq!(s.ends(c).await, Ok((None, Some("n3.2".into()))));
+    assert_eq!(s.ends(c).await, Ok((None, None)));
     s.end(c).await.unwrap();
     assert_eq!(s.ends(c).await, Ok((None, None)));
     assert_eq!(
@@ -758,7 +777,9 @@ async fn keep_extends_the_conversation(b: &impl Backend) {
     let c = ConvId::random();
     s.join(c, &q("da/exit"), false, ROOMY).await.unwrap();
     s.open(c, [1; 32]).await.unwrap();
-    s.append(c, Side::Visitor, 0, b"x".to_vec()).await.unwrap();
+    s.append(c, Side::Visitor, 0, b"x".to_vec(), None)
+        .await
+        .unwrap();
     tokio::time::sleep(LIFETIMES.conv_ttl * 2 / 3).await;
     s.keep(c, LIFETIMES.conv_ttl * 3).await.unwrap();
     tokio::time::sleep(LIFETIMES.conv_ttl * 2 / 3).await;
@@ -845,10 +866,10 @@ async fn appends_are_idempotent_per_counter(b: &impl Backend) {
     let s = b.store().await;
     let conv = ConvId::random();
     let mut inbox = s.subscribe("n9").await.unwrap();
-    s.append(conv, Side::Visitor, 3, b"three".to_vec())
+    s.append(conv, Side::Visitor, 3, b"three".to_vec(), None)
         .await
         .unwrap();
-    s.append(conv, Side::Visitor, 3, b"three".to_vec())
+    s.append(conv, Side::Visitor, 3, b"three".to_vec(), None)
         .await
         .unwrap();
     s.relay(
@@ -858,6 +879,7 @@ async fn appends_are_idempotent_per_counter(b: &impl Backend) {
         b"four".to_vec(),
         "n9",
         b"h\n".to_vec(),
+        None,
     )
     .await
     .unwrap();
@@ -868,10 +890,11 @@ async fn appends_are_idempotent_per_counter(b: &impl Backend) {
         b"four".to_vec(),
         "n9",
         b"h\n".to_vec(),
+        None,
     )
     .await
     .unwrap();
-    s.append(conv, Side::Visitor, 2, b"late".to_vec())
+    s.append(conv, Side::Visitor, 2, b"late".to_vec(), None)
         .await
         .unwrap();
     let Replay::Frames(kept) = s.replay(conv, Side::Visitor, None).await.unwrap() else {
@@ -892,7 +915,7 @@ async fn appends_are_idempotent_per_counter(b: &impl Backend) {
         );
     }
     s.reset_buffers(conv).await.unwrap();
-    s.append(conv, Side::Visitor, 0, b"new epoch".to_vec())
+    s.append(conv, Side::Visitor, 0, b"new epoch".to_vec(), None)
         .await
         .unwrap();
     let Replay::Frames(kept) = s.replay(conv, Side::Visitor, None).await.unwrap() else {
@@ -900,6 +923,90 @@ async fn appends_are_idempotent_per_counter(b: &impl Backend) {
     };
     assert_eq!(kept.len(), 1);
     s.end(conv).await.unwrap();
+}
+
+/// Fenced writes: only the connection attached to the other end writes into a side, and
+/// only while the record exists. A counsellor detached by a new epoch (their chat went on
+/// to someone else) and a visitor replaced by a resume are refused with `Conflict`, and
+/// nothing of theirs is kept or published; nothing recreates an ended conversation.
+async fn writes_are_fenced_to_the_attached_ends(b: &impl Backend) {
+    let s = b.store().await;
+    let c = ConvId::random();
+    let mut inbox = s.subscribe("n8").await.unwrap();
+    assert_eq!(
+        s.append(c, Side::Visitor, 0, b"x".to_vec(), Some("n3.2"))
+            .await,
+        Err(StoreError::Conflict),
+        "no record"
+    );
+    s.open(c, [1; 32]).await.unwrap();
+    s.attach(c, Side::Visitor, "n1.1", None).await.unwrap();
+    s.attach(c, Side::Counsellor, "n3.2", None).await.unwrap();
+    s.append(c, Side::Visitor, 0, b"assigned".to_vec(), Some("n3.2"))
+        .await
+        .unwrap();
+    s.append(c, Side::Counsellor, 0, b"hs1".to_vec(), Some("n1.1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.append(c, Side::Counsellor, 1, b"x".to_vec(), Some("n3.2"))
+            .await,
+        Err(StoreError::Conflict),
+        "the counsellor does not write to itself"
+    );
+    // The chat moves on: a new epoch; the old counsellor wakes up and writes.
+    s.reset_buffers(c).await.unwrap();
+    s.attach(c, Side::Counsellor, "n4.9", None).await.unwrap();
+    assert_eq!(
+        s.relay(
+            c,
+            Side::Visitor,
+            5,
+            b"stale".to_vec(),
+            "n8",
+            b"h\n".to_vec(),
+            Some("n3.2")
+        )
+        .await,
+        Err(StoreError::Conflict)
+    );
+    // The visitor resumed on another connection; the old one writes.
+    s.attach(c, Side::Visitor, "n2.7", None).await.unwrap();
+    assert_eq!(
+        s.append(c, Side::Counsellor, 1, b"stale".to_vec(), Some("n1.1"))
+            .await,
+        Err(StoreError::Conflict)
+    );
+    s.relay(
+        c,
+        Side::Visitor,
+        0,
+        b"fresh".to_vec(),
+        "n8",
+        b"h\n".to_vec(),
+        Some("n4.9"),
+    )
+    .await
+    .unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(2), inbox.recv())
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        Some(InboxEvent::Message(b"h\nfresh".to_vec())),
+        "only the current writer's frame is published"
+    );
+    let Replay::Frames(kept) = s.replay(c, Side::Visitor, None).await.unwrap() else {
+        panic!("frames")
+    };
+    assert_eq!(kept.iter().map(|k| k.n).collect::<Vec<_>>(), [0]);
+    s.end(c).await.unwrap();
+    assert_eq!(
+        s.append(c, Side::Visitor, 1, b"late".to_vec(), Some("n4.9"))
+            .await,
+        Err(StoreError::Conflict),
+        "an ended conversation is not recreated"
+    );
 }
 
 /// Declares each test once per backend.
@@ -965,6 +1072,7 @@ conformance!(
     callbacks_are_shared_taken_once_and_expire,
     day_counts_are_kept_per_node,
     appends_are_idempotent_per_counter,
+    writes_are_fenced_to_the_attached_ends,
 );
 
 /// None of a conversation's keys remains in Redis once it ends, and no routing structure
@@ -992,10 +1100,10 @@ async fn redis_end_leaves_nothing_of_the_conversation() {
         .await
         .unwrap();
     s.accept(c[0], "a.1").await.unwrap();
-    s.append(c[0], Side::Visitor, 0, b"x".to_vec())
+    s.append(c[0], Side::Visitor, 0, b"x".to_vec(), None)
         .await
         .unwrap();
-    s.append(c[0], Side::Counsellor, 0, b"y".to_vec())
+    s.append(c[0], Side::Counsellor, 0, b"y".to_vec(), None)
         .await
         .unwrap();
     let mut con = backend

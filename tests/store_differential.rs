@@ -186,7 +186,8 @@ async fn apply(s: &dyn Store, convs: &[ConvId], op: &Op) -> String {
         Op::End { conv } => format!("{:?}", s.end(convs[conv]).await),
         Op::Append { conv, visitor, n } => format!(
             "{:?}",
-            s.append(convs[conv], side(visitor), n, vec![b'x'; 8]).await
+            s.append(convs[conv], side(visitor), n, vec![b'x'; 8], None)
+                .await
         ),
         Op::Ack {
             conv,

@@ -345,13 +345,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// was lost) and is neither kept again nor, for `relay` on one server, published again
     /// (on a Cluster the two halves go at once and a retry may be published twice:
     /// receivers drop a counter they already have).
-    fn append(
-        &self,
+    ///
+    /// **Fenced** with `writer` (the connection writing, `<node>.<n>`): the conversation's
+    /// record must exist and `writer` must be the connection attached to the other end
+    /// (the counsellor's for frames to the visitor, the visitor's for frames to the
+    /// counsellor), else `Conflict` and nothing is kept or published. So a node that lost
+    /// a conversation while it was frozen or cut off (its counsellor's presence expired and
+    /// the chat went to another connection, or the visitor resumed elsewhere) cannot write
+    /// into it when it wakes, and nothing recreates the keys of an ended conversation.
+    fn append<'a>(
+        &'a self,
         conv: ConvId,
         side: Side,
         n: u64,
         frame: Vec<u8>,
-    ) -> BoxFuture<'_, StoreResult<()>>;
+        writer: Option<&'a str>,
+    ) -> BoxFuture<'a, StoreResult<()>>;
 
     /// Relays a frame: `append`s it for `side` and publishes `header` followed by `frame` to
     /// `node`'s inbox, in one round trip (one script on one server; two requests at once on a
@@ -359,6 +368,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// relays its frames one after another has them kept and delivered in that order. The
     /// two halves are not one atomic step: a payload lost in delivery is recovered from the
     /// buffer, like any pub/sub loss (`InboxEvent::Gap`).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one atomic call: the frame, where it goes, and who writes it"
+    )]
     fn relay<'a>(
         &'a self,
         conv: ConvId,
@@ -367,6 +380,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         frame: Vec<u8>,
         node: &'a str,
         header: Vec<u8>,
+        writer: Option<&'a str>,
     ) -> BoxFuture<'a, StoreResult<()>>;
 
     /// `side` has every frame up to counter `upto`: drop them.
@@ -381,7 +395,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> BoxFuture<'_, StoreResult<Replay>>;
 
     /// Starts a new session epoch: forgets both resume buffers of `conv` (frames of the
-    /// previous epoch are never replayed); the record (token, attachments) stays.
+    /// previous epoch are never replayed) and detaches its counsellor (the next one attaches
+    /// on accept, so the previous one is fenced); the token and the visitor's end stay.
     fn reset_buffers(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<()>>;
 
     /// The generation of the shared state: a random id created with it. Nodes compare it

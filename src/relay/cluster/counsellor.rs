@@ -154,9 +154,17 @@ impl Cluster {
             CounsellorOp::Relay(conv, n, text) => {
                 let visitor = self.counsellor_live(id, conv)?;
                 let k = n.map_or(counter::HS2, counter::to_visitor);
-                self.relay_kept(conv, Side::Visitor, k, text, visitor.as_deref())
+                match self
+                    .relay_kept(id, conv, Side::Visitor, k, text, visitor.as_deref())
                     .await
-                    .map_err(|e| self.refusal(&e))
+                {
+                    Err(StoreError::Conflict) => {
+                        // Fenced: this connection lost the chat while it was cut off.
+                        self.lost_to_another(id, conv);
+                        Ok(())
+                    }
+                    r => r.map_err(|e| self.refusal(&e)),
+                }
             }
             CounsellorOp::Ack(conv, upto) => {
                 self.counsellor_live(id, conv)?;
@@ -171,6 +179,24 @@ impl Cluster {
                 self.counsellor_gone(id).await;
                 Ok(())
             }
+        }
+    }
+
+    /// Counsellor `id`'s write into `conv` was fenced: the chat went to another connection
+    /// while this one was cut off (its node frozen or partitioned past the presence TTL).
+    /// It is dropped here, and the console is told it moved on without it.
+    pub(super) fn lost_to_another(&self, id: ConnId, conv: ConvId) {
+        let mut local = self.local();
+        let Some(c) = local.counsellors.get_mut(&id) else {
+            return;
+        };
+        if c.live.remove(&conv).is_some() {
+            self.metrics.conversations_live.dec();
+            tracing::info!("a chat this node lost while cut off was dropped here (fenced)");
+            c.mailbox.send(&ServerFrame::Ended {
+                conv,
+                reason: crate::protocol::EndReason::Reassigned,
+            });
         }
     }
 
@@ -393,6 +419,7 @@ impl Cluster {
                     Side::Visitor,
                     counter::ASSIGNED,
                     frame.as_bytes().to_vec(),
+                    Some(&me),
                 )
                 .await?;
             self.store.ends(conv).await

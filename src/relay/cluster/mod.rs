@@ -425,6 +425,7 @@ impl Cluster {
     /// whose answer was lost is not kept twice (`Store::append` is idempotent per counter).
     async fn relay_kept(
         &self,
+        writer: ConnId,
         conv: ConvId,
         side: Side,
         n: u64,
@@ -433,8 +434,9 @@ impl Cluster {
     ) -> Result<(), StoreError> {
         let deadline = Instant::now() + RELAY_RETRY_FOR;
         let mut backoff = Duration::from_millis(50);
+        let writer = self.name(writer);
         loop {
-            match self.relay(conv, side, n, frame.clone(), to).await {
+            match self.relay(&writer, conv, side, n, frame.clone(), to).await {
                 Err(StoreError::Unavailable) if Instant::now() < deadline => {
                     self.set_store_up(false);
                     self.metrics
@@ -449,10 +451,12 @@ impl Cluster {
         }
     }
 
-    /// Relays a ciphertext frame to `side` of `conv`, whose connection there is `to` (if
-    /// attached): kept in the resume buffer and delivered, in one round trip.
+    /// Relays a ciphertext frame from connection `writer` to `side` of `conv`, whose
+    /// connection there is `to` (if attached): kept in the resume buffer and delivered, in
+    /// one round trip. Fenced: `Conflict` when `writer` no longer holds its end.
     async fn relay(
         &self,
+        writer: &str,
         conv: ConvId,
         side: Side,
         n: u64,
@@ -468,12 +472,20 @@ impl Cluster {
                 };
                 let header = encode(&note, None);
                 self.store
-                    .relay(conv, side, n, frame.as_bytes().to_vec(), node, header)
+                    .relay(
+                        conv,
+                        side,
+                        n,
+                        frame.as_bytes().to_vec(),
+                        node,
+                        header,
+                        Some(writer),
+                    )
                     .await
             }
             _ => {
                 self.store
-                    .append(conv, side, n, frame.as_bytes().to_vec())
+                    .append(conv, side, n, frame.as_bytes().to_vec(), Some(writer))
                     .await?;
                 if let Some((_, id)) = target {
                     let _ = self.deliver(

@@ -103,12 +103,18 @@ impl Cluster {
         Some((ServerFrame::Callbacks { items }, list.version))
     }
 
-    /// Sends the list to counsellor `id` (after `welcome`).
+    /// Sends the list to counsellor `id` (after `welcome`). The first list this node sends
+    /// sets the version its counsellors know (they all got it on connecting); a later
+    /// difference is sent to all of them on the sweep.
     pub async fn send_callbacks(&self, id: ConnId) {
-        let frame = self
-            .callbacks_frame()
-            .await
-            .map_or(ServerFrame::Callbacks { items: Vec::new() }, |(f, _)| f);
+        let (frame, version) = self.callbacks_frame().await.map_or(
+            (ServerFrame::Callbacks { items: Vec::new() }, None),
+            |(f, v)| (f, Some(v)),
+        );
+        self.callbacks_seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_or_insert_with(|| version.unwrap_or_default());
         if let Some(c) = self.local().counsellors.get(&id) {
             c.mailbox.send(&frame);
         }
@@ -134,11 +140,15 @@ impl Cluster {
         let Ok(version) = self.store.callbacks_version().await else {
             return;
         };
-        let seen = *self
-            .callbacks_seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if seen != Some(version) {
+        let changed = {
+            let mut seen = self
+                .callbacks_seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Before any counsellor connected there is no one to tell.
+            *seen.get_or_insert(version) != version
+        };
+        if changed {
             self.broadcast_callbacks().await;
         }
     }

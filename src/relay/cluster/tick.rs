@@ -29,12 +29,20 @@ impl Cluster {
         let mut renewals = tokio::time::interval(RENEW_EVERY);
         renewals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_keep: Option<Instant> = None;
+        let mut last_renewal = Instant::now();
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 _ = renewals.tick() => {
                     // Generation, heartbeat and presence, on their own clock.
                     if self.check_generation().await {
+                        // Renewals stopped for longer than presence lasts: this node was
+                        // frozen or cut off, and other nodes may have taken its chats.
+                        let cut_off = last_renewal.elapsed() > PRESENCE_TTL;
+                        last_renewal = Instant::now();
+                        if cut_off {
+                            self.drop_lost_chats().await;
+                        }
                         self.renew().await;
                         self.share_stats().await;
                     }
@@ -128,6 +136,29 @@ impl Cluster {
             .with_label_values(&["state_lost"])
             .inc_by(ended);
         self.renew().await;
+    }
+
+    /// After the node was cut off: every live chat of its counsellors that the store no
+    /// longer gives to that connection went on without it (back to the queue, to another
+    /// counsellor): drop it here and tell the console (`ended{reassigned}`). The store's
+    /// fence already refuses their writes; this makes the console agree.
+    async fn drop_lost_chats(&self) {
+        let held: Vec<(ConnId, ConvId)> = self
+            .local()
+            .counsellors
+            .iter()
+            .flat_map(|(id, c)| c.live.keys().map(move |conv| (*id, *conv)))
+            .collect();
+        tracing::warn!(
+            chats = held.len(),
+            "renewals were stalled; checking this node's chats"
+        );
+        for (id, conv) in held {
+            let holder = self.store.ends(conv).await.ok().and_then(|(_, c)| c);
+            if holder.as_deref() != Some(self.name(id).as_str()) {
+                self.lost_to_another(id, conv);
+            }
+        }
     }
 
     /// Renews the heartbeat and the presence of this node's counsellors on duty.

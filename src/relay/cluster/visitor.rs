@@ -106,7 +106,7 @@ impl Cluster {
                 let to = self.visitor_live(id, conv)?;
                 self.visitor_conv_mut(id, conv, |c| c.awaiting_hs1 = false);
                 let (r, _) = tokio::join!(
-                    self.relay_kept(conv, Side::Counsellor, counter::HS1, text, Some(&to)),
+                    self.relay_kept(id, conv, Side::Counsellor, counter::HS1, text, Some(&to)),
                     self.store.ack(conv, Side::Visitor, counter::ASSIGNED),
                 );
                 r.map_err(|e| self.refusal(&e))
@@ -124,6 +124,7 @@ impl Cluster {
                     return Ok(());
                 }
                 let relay = self.relay_kept(
+                    id,
                     conv,
                     Side::Counsellor,
                     counter::to_counsellor(n),

@@ -4,8 +4,17 @@
 -- published before the frame. Past either cap the oldest frames are dropped and the highest
 -- dropped counter is kept as `lost:<side>`. A counter not above the last one kept (`last:<side>`)
 -- is a retry of a call whose answer was lost (a timeout while Redis stalled): it is neither
--- kept nor published again, and -1 is returned.
+-- kept nor published again, and -1 is returned. ARGV[9], when not '', is the writer's connection:
+-- the record must exist and name it at the other end (`at:c` for frames to the visitor, `at:v`
+-- for frames to the counsellor), else -2 and nothing is written (a fenced, stale writer).
 local side = ARGV[2]
+if ARGV[9] ~= '' then
+  local other = side == 'v' and 'at:c' or 'at:v'
+  if redis.call('HGET', KEYS[2], 'token') == false
+    or redis.call('HGET', KEYS[2], other) ~= ARGV[9] then
+    return -2
+  end
+end
 local last = tonumber(redis.call('HGET', KEYS[2], 'last:' .. side) or '-1')
 if tonumber(ARGV[3]) <= last then
   return -1

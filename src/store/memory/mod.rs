@@ -74,10 +74,31 @@ impl MemoryStore {
 
 impl MemoryStore {
     /// Keeps a frame in `side`'s buffer unless its counter is not above the last one kept
-    /// (a retry); returns whether it was kept.
-    fn keep_frame(&self, conv: ConvId, side: Side, n: u64, frame: Vec<u8>) -> bool {
+    /// (a retry); returns whether it was kept. `Conflict` when `writer` is not the
+    /// connection attached to the other end (see `Store::append`).
+    fn keep_frame(
+        &self,
+        conv: ConvId,
+        side: Side,
+        n: u64,
+        frame: Vec<u8>,
+        writer: Option<&str>,
+    ) -> StoreResult<bool> {
         let ttl = self.lifetimes.conv_ttl;
         self.with(|s, now| {
+            if let Some(writer) = writer {
+                let writer_side = match side {
+                    Side::Visitor => Side::Counsellor,
+                    Side::Counsellor => Side::Visitor,
+                };
+                let attached = s
+                    .records
+                    .get_mut(&conv)
+                    .and_then(|r| r.end(writer_side).as_deref().map(|c| c == writer));
+                if attached != Some(true) {
+                    return Err(StoreError::Conflict);
+                }
+            }
             let until = now + ttl;
             let b = s
                 .buffers
@@ -87,7 +108,7 @@ impl MemoryStore {
             b.until = until;
             s.deadlines
                 .schedule(Expiring::Buffer(conv, side), &mut b.indexed, until);
-            kept
+            Ok(kept)
         })
     }
 }
@@ -475,15 +496,15 @@ impl Store for MemoryStore {
         }))
     }
 
-    fn append(
-        &self,
+    fn append<'a>(
+        &'a self,
         conv: ConvId,
         side: Side,
         n: u64,
         frame: Vec<u8>,
-    ) -> BoxFuture<'_, StoreResult<()>> {
-        self.keep_frame(conv, side, n, frame);
-        ready(Ok(()))
+        writer: Option<&'a str>,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        ready(self.keep_frame(conv, side, n, frame, writer).map(|_| ()))
     }
 
     fn relay<'a>(
@@ -494,14 +515,16 @@ impl Store for MemoryStore {
         frame: Vec<u8>,
         node: &'a str,
         header: Vec<u8>,
+        writer: Option<&'a str>,
     ) -> BoxFuture<'a, StoreResult<()>> {
         let mut payload = header;
         payload.extend_from_slice(&frame);
-        if !self.keep_frame(conv, side, n, frame) {
+        match self.keep_frame(conv, side, n, frame, writer) {
+            Ok(true) => self.publish(node, payload),
             // A retry of a frame kept and published already.
-            return ready(Ok(()));
+            Ok(false) => ready(Ok(())),
+            Err(e) => ready(Err(e)),
         }
-        self.publish(node, payload)
     }
 
     fn ack(&self, conv: ConvId, side: Side, upto: u64) -> BoxFuture<'_, StoreResult<()>> {
@@ -546,6 +569,9 @@ impl Store for MemoryStore {
         ready(self.with(|s, _| {
             s.buffers.remove(&(conv, Side::Visitor));
             s.buffers.remove(&(conv, Side::Counsellor));
+            if let Some(r) = s.records.get_mut(&conv) {
+                r.counsellor = None;
+            }
             Ok(())
         }))
     }

@@ -83,8 +83,9 @@ pub(super) async fn append(
     side: Side,
     n: u64,
     frame: Vec<u8>,
+    writer: Option<&str>,
 ) -> StoreResult<()> {
-    append_and_publish(s, conv, side, n, &frame, None).await
+    append_and_publish(s, conv, side, n, &frame, None, writer).await
 }
 
 /// Appends, and on one server publishes `header ++ frame` to the inbox channel in the same
@@ -96,9 +97,10 @@ async fn append_and_publish(
     n: u64,
     frame: &[u8],
     publish: Option<(&str, &[u8])>,
+    writer: Option<&str>,
 ) -> StoreResult<()> {
     let (channel, header) = publish.unwrap_or(("", b""));
-    let _: i64 = s
+    let r: i64 = s
         .scripts
         .append
         .key(keys::buffer(conv, side))
@@ -111,12 +113,17 @@ async fn append_and_publish(
         .arg(MAX_BYTES)
         .arg(channel)
         .arg(header)
+        .arg(writer.unwrap_or(""))
         .invoke_async(&mut s.con.clone())
         .await
         .map_err(unavailable)?;
+    if r == -2 {
+        return Err(StoreError::Conflict);
+    }
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments, reason = "the arguments of `Store::relay`")]
 pub(super) async fn relay(
     s: &RedisStore,
     conv: ConvId,
@@ -125,11 +132,12 @@ pub(super) async fn relay(
     frame: Vec<u8>,
     node: &str,
     header: Vec<u8>,
+    writer: Option<&str>,
 ) -> StoreResult<()> {
     let channel = keys::inbox(node);
     match s.target {
         Target::Single(_) => {
-            append_and_publish(s, conv, side, n, &frame, Some((&channel, &header))).await
+            append_and_publish(s, conv, side, n, &frame, Some((&channel, &header)), writer).await
         }
         Target::Cluster(_) => {
             // The buffer and the inbox are on different shards: both requests at once.
@@ -144,8 +152,16 @@ pub(super) async fn relay(
                     .map_err(unavailable)?;
                 Ok(())
             };
-            let (kept, published) =
-                tokio::join!(append_and_publish(s, conv, side, n, &frame, None), publish);
+            // Fenced writes keep first and publish only what was kept: a stale writer must
+            // not reach the other end (one round trip more on a Cluster).
+            if writer.is_some() {
+                append_and_publish(s, conv, side, n, &frame, None, writer).await?;
+                return publish.await;
+            }
+            let (kept, published) = tokio::join!(
+                append_and_publish(s, conv, side, n, &frame, None, writer),
+                publish
+            );
             kept.and(published)
         }
     }
@@ -204,7 +220,9 @@ pub(super) async fn reset_buffers(s: &RedisStore, conv: ConvId) -> StoreResult<(
     .ignore()
     .hdel(
         keys::buffer_meta(conv),
-        &["bytes:v", "bytes:c", "lost:v", "lost:c", "last:v", "last:c"],
+        &[
+            "bytes:v", "bytes:c", "lost:v", "lost:c", "last:v", "last:c", "at:c",
+        ],
     )
     .ignore();
     let () = pipe

@@ -416,14 +416,15 @@ impl Store for RedisStore {
         Box::pin(conversation::ends(self, conv))
     }
 
-    fn append(
-        &self,
+    fn append<'a>(
+        &'a self,
         conv: ConvId,
         side: Side,
         n: u64,
         frame: Vec<u8>,
-    ) -> BoxFuture<'_, StoreResult<()>> {
-        Box::pin(conversation::append(self, conv, side, n, frame))
+        writer: Option<&'a str>,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(conversation::append(self, conv, side, n, frame, writer))
     }
 
     fn relay<'a>(
@@ -434,9 +435,10 @@ impl Store for RedisStore {
         frame: Vec<u8>,
         node: &'a str,
         header: Vec<u8>,
+        writer: Option<&'a str>,
     ) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(conversation::relay(
-            self, conv, side, n, frame, node, header,
+            self, conv, side, n, frame, node, header, writer,
         ))
     }
 
