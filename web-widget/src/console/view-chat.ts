@@ -80,6 +80,8 @@ function endText(reason: string): string {
     case 'counsellor_ended': return 'ended by you';
     case 'resume_failed': return 'the visitor could not reconnect';
     case 'offer_expired': case 'offer_withdrawn': return 'the offer went away';
+    case 'reassigned': return 'your connection was cut off and the chat went on with a colleague';
+    case 'state_lost': return 'the service lost its state; the visitor can start again';
     default: return reason.replace(/_/g, ' ');
   }
 }

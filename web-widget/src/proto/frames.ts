@@ -28,7 +28,8 @@ export const ERROR_CODES: readonly ErrorCode[] = [
 
 /** The `ended` reasons the relay sends today (docs/protocol.md); others are slugs too. */
 export type KnownEndedReason =
-  | 'counsellor_ended' | 'visitor_left' | 'transferred' | 'offer_expired' | 'offer_withdrawn' | 'crypto_failed' | 'timeout';
+  | 'counsellor_ended' | 'visitor_left' | 'transferred' | 'offer_expired' | 'offer_withdrawn' | 'crypto_failed' | 'timeout'
+  | 'state_lost' | 'resume_failed' | 'reassigned';
 
 /** WebSocket close codes of PROTOCOL.md §5. */
 export const CloseCode = {
