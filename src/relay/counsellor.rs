@@ -20,6 +20,7 @@ use crate::http::AppState;
 use crate::protocol::Bundle;
 use crate::protocol::{self, CounsellorFrame, ErrorCode, FrameError, ServerFrame, close};
 use crate::relay::refusal;
+use futures_util::FutureExt as _;
 
 /// Longest phone call a call log may record.
 const MAX_CALL_S: u64 = 12 * 3600;
@@ -57,7 +58,7 @@ struct CounsellorHandler {
     /// This connection's frame budget.
     budget: crate::limits::FrameBudget,
     /// With many nodes: the worker applying this connection's frames in order.
-    worker: Option<tokio::sync::mpsc::Sender<CounsellorOp>>,
+    worker: Option<std::sync::Arc<super::cluster::Worker<CounsellorOp>>>,
 }
 
 impl CounsellorHandler {
@@ -88,14 +89,16 @@ impl CounsellorHandler {
         if let Some(cluster) = self.app.relay.cluster() {
             cluster.counsellor_connect(id, mailbox.clone(), alias.clone());
             let (app, mb) = (self.app.clone(), mailbox.clone());
-            self.worker = Some(cluster.spawn_worker(move |cluster, op: CounsellorOp| {
-                let (app, mb) = (app.clone(), mb.clone());
-                Box::pin(async move {
-                    if let Err((code, message)) = cluster.counsellor_op(id, op).await {
-                        refuse(&app, &mb, code, message);
-                    }
-                })
-            }));
+            self.worker = Some(std::sync::Arc::new(cluster.spawn_worker(
+                move |cluster, op: CounsellorOp| {
+                    let (app, mb) = (app.clone(), mb.clone());
+                    Box::pin(async move {
+                        if let Err((code, message)) = cluster.counsellor_op(id, op).await {
+                            refuse(&app, &mb, code, message);
+                        }
+                    })
+                },
+            )));
         }
         // The hub always knows the connection (accounts disabled end it).
         self.app.relay.with(|h| {
@@ -147,7 +150,22 @@ impl CounsellorHandler {
             }
             other => return self.dispatch_hub(other, text),
         };
-        if worker.try_send(op).is_err() {
+        if matches!(op, CounsellorOp::Relay(..) | CounsellorOp::Ack(..))
+            && worker.idle()
+            && let Some(cluster) = self.app.relay.cluster()
+            && cluster.applies_at_once()
+        {
+            // The store answers at once (in memory): a relayed frame is applied here, with
+            // no hop to the worker; nothing is queued before it, so the order holds.
+            return match cluster.counsellor_op(self.id, op).now_or_never() {
+                Some(r) => r,
+                None => {
+                    tracing::error!("an in-memory store call did not complete at once");
+                    Err(refusal::INTERNAL)
+                }
+            };
+        }
+        if !worker.try_send(op) {
             self.mailbox
                 .close(close::OVERLOADED, "too many frames at once");
         }
@@ -436,9 +454,11 @@ impl Handler for CounsellorHandler {
                 .with(|h| h.counsellor_disconnect(id, Instant::now()));
             if let Some(w) = self.worker.take() {
                 // After every frame already queued.
-                if let Err(e) = w.try_send(CounsellorOp::Disconnect) {
-                    let op = e.into_inner();
-                    tokio::spawn(async move { w.send(op).await });
+                match std::sync::Arc::try_unwrap(w) {
+                    Ok(w) => w.send_last(CounsellorOp::Disconnect),
+                    Err(w) => {
+                        w.try_send(CounsellorOp::Disconnect);
+                    }
                 }
             }
         }

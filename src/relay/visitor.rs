@@ -21,6 +21,8 @@ use crate::http::AppState;
 use crate::limits::{AddressKey, FrameBudget};
 use crate::protocol::ErrorCode;
 use crate::protocol::{self, FrameError, VisitorFrame};
+use crate::relay::refusal;
+use futures_util::FutureExt as _;
 
 /// Upgrades to a visitor WebSocket.
 pub async fn endpoint(
@@ -95,7 +97,7 @@ struct VisitorHandler {
     /// This connection's frame budget.
     budget: FrameBudget,
     /// With many nodes: the worker applying this connection's frames in order.
-    worker: Option<tokio::sync::mpsc::Sender<VisitorOp>>,
+    worker: Option<super::cluster::Worker<VisitorOp>>,
     /// With many nodes and `rate.shared_key`: the tag of this address's join quota.
     shared_tag: Option<String>,
 }
@@ -124,9 +126,27 @@ impl VisitorHandler {
 
     /// Hands a frame to the shared engine's worker; a connection that floods it is closed.
     fn enqueue(&self, op: VisitorOp) -> Result<(), Refusal> {
-        if let Some(w) = &self.worker
-            && w.try_send(op).is_err()
+        let Some(w) = &self.worker else {
+            return Ok(());
+        };
+        if matches!(
+            op,
+            VisitorOp::Hs1(..) | VisitorOp::Data(..) | VisitorOp::Ack(..)
+        ) && w.idle()
+            && let Some(cluster) = self.app.relay.cluster()
+            && cluster.applies_at_once()
         {
+            // The store answers at once (in memory): a relayed frame is applied here, with
+            // no hop to the worker; nothing is queued before it, so the order holds.
+            return match cluster.visitor_op(self.id, op).now_or_never() {
+                Some(r) => r,
+                None => {
+                    tracing::error!("an in-memory store call did not complete at once");
+                    Err(refusal::INTERNAL)
+                }
+            };
+        }
+        if !w.try_send(op) {
             self.mailbox.close(
                 crate::protocol::close::OVERLOADED,
                 "too many frames at once",
@@ -254,10 +274,7 @@ impl Handler for VisitorHandler {
             .with(|h| h.visitor_disconnect(id, Instant::now()));
         if let Some(w) = self.worker.take() {
             // After every frame already queued; the worker ends when the queue is dropped.
-            if let Err(e) = w.try_send(VisitorOp::Disconnect) {
-                let op = e.into_inner();
-                tokio::spawn(async move { w.send(op).await });
-            }
+            w.send_last(VisitorOp::Disconnect);
         }
     }
 }

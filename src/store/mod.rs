@@ -463,6 +463,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Whether `node` heartbeat within its last TTL.
     fn alive<'a>(&'a self, node: &'a str) -> BoxFuture<'a, StoreResult<bool>>;
+
+    /// Whether every call's future is ready when first polled (an in-process store), so a
+    /// caller may complete it in place (`FutureExt::now_or_never`) without a task hop.
+    fn answers_at_once(&self) -> bool {
+        false
+    }
 }
 
 /// Lifetimes of what a store holds.

@@ -77,6 +77,44 @@ pub(crate) mod counter {
     }
 }
 
+/// A connection's worker: its operations queue here and one task applies them in order.
+#[derive(Debug)]
+pub struct Worker<Op> {
+    tx: mpsc::Sender<Op>,
+    /// Operations queued or being applied; zero when the worker is idle.
+    pending: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl<Op: Send + 'static> Worker<Op> {
+    /// Queues `op`; false when the queue is full (the client floods).
+    pub fn try_send(&self, op: Op) -> bool {
+        self.pending
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        if self.tx.try_send(op).is_ok() {
+            return true;
+        }
+        self.pending
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        false
+    }
+
+    /// Queues `op` after everything queued, waiting for room if need be (the last
+    /// operation of a closing connection).
+    pub fn send_last(self, op: Op) {
+        if let Err(mpsc::error::TrySendError::Full(op)) = self.tx.try_send(op) {
+            tokio::spawn(async move {
+                let _ = self.tx.send(op).await;
+            });
+        }
+    }
+
+    /// Whether nothing is queued or being applied: an operation applied elsewhere now
+    /// keeps this connection's order.
+    pub fn idle(&self) -> bool {
+        self.pending.load(std::sync::atomic::Ordering::Acquire) == 0
+    }
+}
+
 /// What a payload published to a node's inbox is: the header line before the frame.
 #[derive(Debug, Serialize, Deserialize)]
 struct Note {
@@ -369,22 +407,32 @@ impl Cluster {
         }
     }
 
-    /// Starts a connection's worker: frames sent to the returned queue are applied in order.
-    /// A full queue means the client floods: the caller closes the connection.
+    /// Starts a connection's worker: frames sent to it are applied in order. A full queue
+    /// means the client floods: the caller closes the connection.
     pub fn spawn_worker<Op: Send + 'static>(
         self: &Arc<Self>,
         mut apply: impl FnMut(Arc<Self>, Op) -> futures_util::future::BoxFuture<'static, ()>
         + Send
         + 'static,
-    ) -> mpsc::Sender<Op> {
+    ) -> Worker<Op> {
         let (tx, mut rx) = mpsc::channel::<Op>(WORKER_QUEUE);
+        let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let me = Arc::clone(self);
+        let done = Arc::clone(&pending);
         tokio::spawn(async move {
             while let Some(op) = rx.recv().await {
                 apply(Arc::clone(&me), op).await;
+                done.fetch_sub(1, std::sync::atomic::Ordering::Release);
             }
         });
-        tx
+        Worker { tx, pending }
+    }
+
+    /// Whether every store call answers when first polled (`Store::answers_at_once`): a
+    /// connection's relayed frames may then be applied in its own task, without the hop to
+    /// its worker, whenever the worker is idle.
+    pub fn applies_at_once(&self) -> bool {
+        self.store.answers_at_once()
     }
 
     /// Sends `frame` (with what it means, `kind`) to connection `to`, wherever it is.
