@@ -274,14 +274,24 @@ async fn a_redis_restart_is_survived_and_reported() {
     let nodes = Nodes::new(&redis);
     let a = nodes.start().await;
     let b = nodes.start().await;
-    let (mut v, mut c, _, _, _, _) = cross_node_pair(&a, &b).await;
+    let (mut v, mut c, mut v_chat, _, old, _) = cross_node_pair(&a, &b).await;
 
     redis.stop();
+    // Written while Redis is away: retried, then refused once Redis is back without the
+    // chat (the store's fence), so it recreates none of the ended chat's keys.
+    visitor_says(&mut v, &mut v_chat, "during the outage").await;
     let mut w = a.visitor().await;
     join_refused_overloaded(&mut w).await;
 
     redis.restart();
-    assert_eq!(ended(&mut v).await, "state_lost");
+    let reason = loop {
+        match next(&mut v).await {
+            ServerFrame::Ended { reason, .. } => break reason,
+            ServerFrame::Error { .. } => {}
+            other => panic!("expected ended, got {other:?}"),
+        }
+    };
+    assert_eq!(reason, lyt::protocol::EndReason::StateLost);
     assert_eq!(ended(&mut c).await, "state_lost");
 
     // The counsellor is still on duty, present again, and takes the next chat.
@@ -294,6 +304,12 @@ async fn a_redis_restart_is_survived_and_reported() {
     c.send(&CounsellorFrame::Accept { conv }).await.unwrap();
     assert!(matches!(next(&mut v2).await, ServerFrame::Assigned { conv: got, .. } if got == conv));
     redis.assert_every_key_has_a_ttl().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        keys_of(&redis, old).await,
+        Vec::<String>::new(),
+        "2 s after the chat ended no key names it"
+    );
 }
 
 /// Sends `join` until the node answers `overloaded` (its store calls fail fast).
