@@ -432,6 +432,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "http"
     };
     let server = Server::start(config).await?;
+    // Listen for SIGTERM before saying where we listen: a supervisor that stops us as soon
+    // as we are up must get a clean shutdown, not the default action of the signal.
+    let stop = shutdown_signal();
     println!(
         "lyt listening on {scheme}://{} (public)",
         server.public_addr
@@ -449,7 +452,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             start_demo_bot(demo, &server);
         }
     }
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down");
     server.shutdown();
     server.wait().await;
@@ -544,17 +547,31 @@ fn start_demo_bot(demo: &demo::Demo, server: &Server) {
     });
 }
 
-async fn shutdown_signal() {
+/// Installs the Ctrl-C and SIGTERM handlers now (so a signal from now on is caught) and
+/// returns the future that completes on either.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        shutdown_on(
+            #[cfg(unix)]
+            term,
+        )
+        .await;
+    }
+}
+
+async fn shutdown_on(#[cfg(unix)] term: Option<tokio::signal::unix::Signal>) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
+    let term = async move {
+        match term {
+            Some(mut s) => {
                 s.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
     };
     #[cfg(not(unix))]
