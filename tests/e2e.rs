@@ -11,11 +11,11 @@ use lyt::protocol::{CounsellorFrame, ErrorCode, ServerFrame, VisitorFrame};
 
 const CANARY: &str = "CANARY-7c1e please help me leave";
 
-/// Canary plaintext sent through the relay appears nowhere in its state: not in the hub,
-/// not in the metrics, while the chat is live.
-#[tokio::test]
-async fn relay_state_never_holds_plaintext() {
-    let ts = start(|_| {}).await;
+/// Canary plaintext sent through the relay appears nowhere in its state: not in the hub or
+/// the in-memory store, not in the metrics, while the chat is live (on every backend; on
+/// Redis `tests/canary.rs` also searches a dump of every key).
+async fn relay_state_never_holds_plaintext(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
     let (mut v, mut c, mut v_chat, mut c_chat) = encrypted_pair(&ts, "maja").await;
     let conv = v_chat.conv();
     let (n, m) = v_chat
@@ -40,7 +40,7 @@ async fn relay_state_never_holds_plaintext() {
         })
     );
 
-    let state = ts.server.relay().with(|h| format!("{h:?}"));
+    let state = format!("{:?}", ts.server.relay());
     assert!(
         state.contains(&conv.to_string()),
         "the dump shows the live conversation"
@@ -136,3 +136,5 @@ async fn tampered_data_is_refused() {
     .unwrap();
     assert_eq!(ended(&mut v).await, "counsellor_ended");
 }
+
+on_every_backend!(relay_state_never_holds_plaintext);
