@@ -146,44 +146,9 @@ async fn a_killed_node_loses_no_message() {
         ..lyt::Config::default()
     };
     let demo = lyt::demo::provision(&mut config).unwrap();
-    let password = &demo
-        .accounts
-        .iter()
-        .find(|x| x.username == "maja")
-        .unwrap()
-        .password;
 
-    // The counsellor on node B.
-    let session = lyt::client::login(&b.http, Some(&b.http), "maja", password)
-        .await
-        .unwrap();
-    let ticket = session.ticket().await.unwrap();
-    let mut c = WsClient::connect(&format!("{}/v1/counsellor", b.ws), &b.opts())
-        .await
-        .unwrap();
-    assert!(matches!(
-        c.frame(WAIT).await.unwrap(),
-        ServerFrame::Hello { .. }
-    ));
-    c.send(&CounsellorFrame::Auth { ticket }).await.unwrap();
-    assert!(matches!(next(&mut c).await, ServerFrame::Welcome { .. }));
-    let (key, cert) = lyt::demo::identity(&demo.dir, "maja").unwrap();
-    let shift = CounsellorIdentity::new(key, cert)
-        .start_shift(now())
-        .unwrap();
-    c.send(&CounsellorFrame::Duty {
-        on: true,
-        skills: Some(Skills {
-            langs: vec!["da".parse().unwrap()],
-            topics: vec!["exit".parse().unwrap()],
-        }),
-        capacity: Some(1),
-        bundle: Some(shift.bundle().clone()),
-    })
-    .await
-    .unwrap();
-
-    // The visitor on node A.
+    // The counsellor on node B, the visitor on node A.
+    let (mut c, shift) = counsellor_on(&b, &demo, "maja").await;
     let mut v = a.visitor().await;
     v.send_text(r#"{"t":"join","queue":"da/exit"}"#.to_owned())
         .await
@@ -192,32 +157,9 @@ async fn a_killed_node_loses_no_message() {
         ServerFrame::Queued { resume, .. } => resume,
         other => panic!("expected queued, got {other:?}"),
     };
-    let conv = match next(&mut c).await {
-        ServerFrame::Offer { conv, .. } => conv,
-        other => panic!("expected offer, got {other:?}"),
-    };
-    c.send(&CounsellorFrame::Accept { conv }).await.unwrap();
-    let ServerFrame::Assigned { bundle, .. } = next(&mut v).await else {
-        panic!("expected assigned")
-    };
-    let (hs, m) = VisitorHandshake::start(&demo.org_root_pub, conv, &bundle, now()).unwrap();
-    v.send(&VisitorFrame::Hs1 { conv, m }).await.unwrap();
-    let ServerFrame::Hs1 { m, .. } = next(&mut c).await else {
-        panic!("expected hs1")
-    };
-    let (mut c_chat, m) = shift.accept(conv, &m).unwrap();
-    c.send(&CounsellorFrame::Hs2 { conv, m }).await.unwrap();
-    let ServerFrame::Hs2 { m, .. } = next(&mut v).await else {
-        panic!("expected hs2")
-    };
-    let mut v_chat = hs.finish(&m).unwrap();
+    let (conv, mut v_chat, mut c_chat) =
+        accept_and_handshake(&mut v, &mut c, &shift, &demo.org_root_pub).await;
     let say = |chat: &mut Chat, body: &str| chat.seal(&text(body)).unwrap();
-    let (n, m) = v_chat.seal(&AppMessage::Hello {}).unwrap();
-    v.send(&VisitorFrame::Data { conv, n, m }).await.unwrap();
-    let ServerFrame::Data { n, m, .. } = next(&mut c).await else {
-        panic!("expected data")
-    };
-    assert_eq!(c_chat.open(n, &m).unwrap(), Some(AppMessage::Hello {}));
 
     // Node A dies with the visitor's socket; the counsellor keeps writing.
     a.kill();

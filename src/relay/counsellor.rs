@@ -20,7 +20,6 @@ use crate::http::AppState;
 use crate::protocol::Bundle;
 use crate::protocol::{self, CounsellorFrame, ErrorCode, FrameError, ServerFrame, close};
 use crate::relay::refusal;
-use futures_util::FutureExt as _;
 
 /// Longest phone call a call log may record.
 const MAX_CALL_S: u64 = 12 * 3600;
@@ -157,13 +156,7 @@ impl CounsellorHandler {
         {
             // The store answers at once (in memory): a relayed frame is applied here, with
             // no hop to the worker; nothing is queued before it, so the order holds.
-            return match cluster.counsellor_op(self.id, op).now_or_never() {
-                Some(r) => r,
-                None => {
-                    tracing::error!("an in-memory store call did not complete at once");
-                    Err(refusal::INTERNAL)
-                }
-            };
+            return super::cluster::Cluster::apply_at_once(cluster.counsellor_op(self.id, op));
         }
         if !worker.try_send(op) {
             self.mailbox

@@ -21,8 +21,6 @@ use crate::http::AppState;
 use crate::limits::{AddressKey, FrameBudget};
 use crate::protocol::ErrorCode;
 use crate::protocol::{self, FrameError, VisitorFrame};
-use crate::relay::refusal;
-use futures_util::FutureExt as _;
 
 /// Upgrades to a visitor WebSocket.
 pub async fn endpoint(
@@ -138,13 +136,7 @@ impl VisitorHandler {
         {
             // The store answers at once (in memory): a relayed frame is applied here, with
             // no hop to the worker; nothing is queued before it, so the order holds.
-            return match cluster.visitor_op(self.id, op).now_or_never() {
-                Some(r) => r,
-                None => {
-                    tracing::error!("an in-memory store call did not complete at once");
-                    Err(refusal::INTERNAL)
-                }
-            };
+            return super::cluster::Cluster::apply_at_once(cluster.visitor_op(self.id, op));
         }
         if !w.try_send(op) {
             self.mailbox.close(

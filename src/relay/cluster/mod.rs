@@ -428,6 +428,19 @@ impl Cluster {
         Worker { tx, pending }
     }
 
+    /// Completes `op` in place; for operations of a store that answers at once
+    /// (`applies_at_once`), so it never waits. Should it not complete, it is a bug: logged and
+    /// answered `internal`.
+    pub fn apply_at_once(
+        op: impl std::future::Future<Output = Result<(), Refusal>>,
+    ) -> Result<(), Refusal> {
+        use futures_util::FutureExt as _;
+        op.now_or_never().unwrap_or_else(|| {
+            tracing::error!("an in-memory store call did not complete at once");
+            Err(refusal::INTERNAL)
+        })
+    }
+
     /// Whether every store call answers when first polled (`Store::answers_at_once`): a
     /// connection's relayed frames may then be applied in its own task, without the hop to
     /// its worker, whenever the worker is idle.
@@ -878,11 +891,7 @@ impl Cluster {
         snap.on_duty.sort_by(|a, b| a.alias.cmp(&b.alias));
         snap.active_chats = f.live;
         // Today: this node's counts now, and the other nodes' as last read.
-        let (date, mine) = self
-            .hub
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .today_counts();
+        let (date, mine) = self.today_counts();
         let others = self
             .stats_others
             .lock()
@@ -892,14 +901,18 @@ impl Cluster {
             crate::stats::Stats::sum_of_day(&date, others.into_iter().chain([mine])).today(&date);
     }
 
+    /// Today's date and this node's counts of it.
+    fn today_counts(&self) -> (String, crate::stats::Stats) {
+        self.hub
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .today_counts()
+    }
+
     /// Shares this node's counts of today through the store (when they changed) and reads
     /// the other nodes', so every node's dashboard shows the same day. On the renewals tick.
     pub(super) async fn share_stats(&self) {
-        let (date, mine) = self
-            .hub
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .today_counts();
+        let (date, mine) = self.today_counts();
         let changed = self
             .stats_shared
             .lock()
