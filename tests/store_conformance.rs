@@ -24,6 +24,11 @@ const LIFETIMES: Lifetimes = Lifetimes {
     stats_ttl: Duration::from_secs(60),
 };
 
+/// A presence indexed under `alias` with `slots` open.
+fn open(alias: &str, slots: u32) -> lyt::store::Presence<'_> {
+    lyt::store::Presence { alias, open: slots }
+}
+
 const ROOMY: JoinLimits = JoinLimits {
     max_queue_len: 100,
     max_waiting_total: 1000,
@@ -569,13 +574,19 @@ async fn presence_expires_and_is_claimed_once(b: &impl Backend) {
     s.present(
         "a.1",
         b"{\"capacity\":2}".to_vec(),
+        open("ida", 2),
         Duration::from_millis(300),
     )
     .await
     .unwrap();
-    s.present("b.1", b"{}".to_vec(), Duration::from_secs(30))
-        .await
-        .unwrap();
+    s.present(
+        "b.1",
+        b"{}".to_vec(),
+        open("bo", 2),
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
     let c = convs(2);
     for conv in &c {
         s.join(*conv, &q("da/exit"), false, ROOMY).await.unwrap();
@@ -618,6 +629,120 @@ async fn presence_expires_and_is_claimed_once(b: &impl Backend) {
     assert!(w.iter().all(|w| w.offered_to.is_none()));
     s.absent("b.1").await.unwrap();
     assert!(s.on_duty().await.unwrap().is_empty());
+}
+
+/// Routing reads only who can take a chat: a counsellor is in `open_duty` while present,
+/// open (not on a break) and below their open slots, whatever changed their load; a reclaim
+/// reads only the presences of one account.
+async fn presence_indexes_follow_load_and_duty(b: &impl Backend) {
+    let s = b.store().await;
+    let names = |v: Vec<lyt::store::OnDuty>| {
+        v.into_iter()
+            .map(|o| (o.counsellor, o.load))
+            .collect::<Vec<_>>()
+    };
+    let long = Duration::from_secs(30);
+    s.present("a.1", b"a".to_vec(), open("ida", 1), long)
+        .await
+        .unwrap();
+    s.present("b.1", b"b".to_vec(), open("bo", 2), long)
+        .await
+        .unwrap();
+    s.present("c.1", b"c".to_vec(), open("ida", 0), long)
+        .await
+        .unwrap();
+    assert_eq!(
+        names(s.open_duty().await.unwrap()),
+        [("a.1".into(), 0), ("b.1".into(), 0)],
+        "a counsellor who opens no slot (a break) is not listed"
+    );
+    let c = convs(3);
+    for conv in &c {
+        s.join(*conv, &q("da/exit"), false, ROOMY).await.unwrap();
+    }
+    s.offer(c[0], "a.1", 1, long).await.unwrap();
+    s.offer(c[1], "b.1", 2, long).await.unwrap();
+    assert_eq!(
+        names(s.open_duty().await.unwrap()),
+        [("b.1".into(), 1)],
+        "full counsellors leave the index"
+    );
+    s.withdraw(c[0], "a.1", true).await.unwrap();
+    assert_eq!(
+        names(s.open_duty().await.unwrap()),
+        [("a.1".into(), 0), ("b.1".into(), 1)]
+    );
+    s.offer(c[0], "a.1", 1, long).await.unwrap();
+    s.accept(c[0], "a.1").await.unwrap();
+    s.offer(c[2], "b.1", 2, long).await.unwrap();
+    assert!(s.open_duty().await.unwrap().is_empty());
+    s.end(c[0]).await.unwrap();
+    s.requeue_front(c[2], &q("en/any"), false, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        names(s.open_duty().await.unwrap()),
+        [("a.1".into(), 0), ("b.1".into(), 1)],
+        "ends and transfers free slots"
+    );
+    // A break, then back: the presence says so.
+    s.present("b.1", b"b".to_vec(), open("bo", 0), long)
+        .await
+        .unwrap();
+    assert_eq!(names(s.open_duty().await.unwrap()), [("a.1".into(), 0)]);
+    s.present("b.1", b"b2".to_vec(), open("bo", 3), long)
+        .await
+        .unwrap();
+    let open_now = s.open_duty().await.unwrap();
+    assert_eq!(open_now[1].duty, b"b2", "the duty as last declared");
+    // By account: both of ida's connections, none of the others'; a prefix is not a match.
+    s.present("d.1", b"d".to_vec(), open("idar", 1), long)
+        .await
+        .unwrap();
+    assert_eq!(
+        names(s.on_duty_as("ida").await.unwrap()),
+        [("a.1".into(), 0), ("c.1".into(), 0)]
+    );
+    assert!(s.on_duty_as("id").await.unwrap().is_empty());
+    // A connection that changes alias is found under the new one only.
+    s.present("d.1", b"d".to_vec(), open("ida", 1), long)
+        .await
+        .unwrap();
+    assert!(s.on_duty_as("idar").await.unwrap().is_empty());
+    assert_eq!(s.on_duty_as("ida").await.unwrap().len(), 3);
+    // Off duty, or gone: out of every index.
+    s.absent("a.1").await.unwrap();
+    assert_eq!(
+        names(s.on_duty_as("ida").await.unwrap()),
+        [("c.1".into(), 0), ("d.1".into(), 0)]
+    );
+    s.present(
+        "d.1",
+        b"d".to_vec(),
+        open("ida", 1),
+        Duration::from_millis(200),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(
+        s.open_duty()
+            .await
+            .unwrap()
+            .iter()
+            .all(|o| o.counsellor != "d.1"),
+        "an expired presence is not listed before it is claimed"
+    );
+    assert_eq!(s.gone().await.unwrap().len(), 1);
+    assert_eq!(
+        names(s.on_duty_as("ida").await.unwrap()),
+        [("c.1".into(), 0)]
+    );
+    assert_eq!(names(s.open_duty().await.unwrap()), [("b.1".into(), 1)]);
+    s.absent("b.1").await.unwrap();
+    s.absent("c.1").await.unwrap();
+    s.end(c[1]).await.unwrap();
+    s.end(c[2]).await.unwrap();
 }
 
 /// A transfer puts the conversation at the front of the new queue (priority first), from
@@ -1062,6 +1187,7 @@ conformance!(
     heartbeat_expires,
     counters_count_across_nodes_and_expire,
     presence_expires_and_is_claimed_once,
+    presence_indexes_follow_load_and_duty,
     requeue_front_goes_first,
     leases_lapse_and_are_claimed,
     records_track_the_ends,
@@ -1089,9 +1215,14 @@ async fn redis_end_leaves_nothing_of_the_conversation() {
     s.attach(c[0], Side::Visitor, "n1.1", Some([1; 32]))
         .await
         .unwrap();
-    s.present("a.1", b"{}".to_vec(), Duration::from_secs(30))
-        .await
-        .unwrap();
+    s.present(
+        "a.1",
+        b"{}".to_vec(),
+        open("ida", 2),
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
     s.offer(c[0], "a.1", 2, Duration::from_secs(30))
         .await
         .unwrap();

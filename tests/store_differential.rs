@@ -1,6 +1,6 @@
 //! Differential test of the two stores: random sequences of operations (joins, offers,
-//! accepts, declines, transfers, ends, presence, leases, records, buffer appends, acks and
-//! replays) applied to a
+//! accepts, declines, transfers, ends, presence and its indexes, leases, records, buffer
+//! appends, acks and replays) applied to a
 //! `MemoryStore` and to a `RedisStore` on a real `redis-server` must give the same answers
 //! and leave the same routing snapshot after every step.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -11,13 +11,14 @@ mod redis_server;
 use std::time::Duration;
 
 use lyt::protocol::{ConvId, QueueId};
-use lyt::store::{JoinLimits, Lifetimes, MemoryStore, RedisStore, Side, Store};
+use lyt::store::{JoinLimits, Lifetimes, MemoryStore, Presence, RedisStore, Side, Store};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use redis_server::RedisServer;
 
 const QUEUES: [&str; 2] = ["da/exit", "en/any"];
 const COUNSELLORS: [&str; 2] = ["a.1", "b.1"];
+const ALIASES: [&str; 2] = ["ida", "idar"];
 const LONG: Duration = Duration::from_secs(60);
 
 /// One store operation, over small domains so that operations collide.
@@ -68,6 +69,8 @@ enum Op {
     Present {
         counsellor: usize,
         duty: u8,
+        open: u32,
+        alias: usize,
     },
     Absent {
         counsellor: usize,
@@ -114,8 +117,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(conv, visitor, upto)| Op::Ack { conv, visitor, upto }),
         1 => (conv.clone(), any::<bool>(), proptest::option::of(0..8u64))
             .prop_map(|(conv, visitor, after)| Op::Replay { conv, visitor, after }),
-        1 => (counsellor.clone(), 0..3u8)
-            .prop_map(|(counsellor, duty)| Op::Present { counsellor, duty }),
+        2 => (counsellor.clone(), 0..3u8, 0..3u32, 0..ALIASES.len())
+            .prop_map(|(counsellor, duty, open, alias)| Op::Present { counsellor, duty, open, alias }),
         1 => counsellor.prop_map(|counsellor| Op::Absent { counsellor }),
         1 => conv.clone().prop_map(|conv| Op::Keep { conv }),
         1 => (conv.clone(), 0..2u8).prop_map(|(conv, token)| Op::Open { conv, token }),
@@ -203,10 +206,22 @@ async fn apply(s: &dyn Store, convs: &[ConvId], op: &Op) -> String {
         } => {
             format!("{:?}", s.replay(convs[conv], side(visitor), after).await)
         }
-        Op::Present { counsellor, duty } => format!(
-            "{:?}",
-            s.present(COUNSELLORS[counsellor], vec![duty], LONG).await
-        ),
+        Op::Present {
+            counsellor,
+            duty,
+            open,
+            alias,
+        } => {
+            let presence = Presence {
+                alias: ALIASES[alias],
+                open,
+            };
+            format!(
+                "{:?}",
+                s.present(COUNSELLORS[counsellor], vec![duty], presence, LONG)
+                    .await
+            )
+        }
         Op::Absent { counsellor } => format!("{:?}", s.absent(COUNSELLORS[counsellor]).await),
         Op::Keep { conv } => format!("{:?}", s.keep(convs[conv], LONG).await),
         Op::Open { conv, token } => format!("{:?}", s.open(convs[conv], [token; 32]).await),
@@ -256,9 +271,16 @@ async fn snapshot(s: &dyn Store, convs: &[ConvId]) -> String {
     for conv in convs {
         positions.push(format!("{:?}", s.position(*conv).await));
     }
+    let mut by_alias = Vec::new();
+    for a in ALIASES {
+        by_alias.push(s.on_duty_as(a).await.unwrap());
+    }
     format!(
-        "{waiting:?} live {:?} loads {loads:?} positions {positions:?}",
-        s.live().await
+        "{waiting:?} live {:?} loads {loads:?} positions {positions:?} on duty {:?} open {:?} \
+         by alias {by_alias:?}",
+        s.live().await,
+        s.on_duty().await,
+        s.open_duty().await,
     )
 }
 

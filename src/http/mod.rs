@@ -266,7 +266,7 @@ async fn common_headers(mut res: Response) -> Response {
 /// `GET /metrics`: the supervisor's live figures are set as gauges at each scrape, so
 /// Prometheus sees the same numbers as the dashboard.
 async fn metrics(State(s): State<AppState>) -> String {
-    let snap = staff::make_snapshot(&s);
+    let snap = staff::make_snapshot(&s).await;
     let m = &s.metrics;
     let by_state = [
         ("available", snap.counsellors.available),

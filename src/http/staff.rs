@@ -321,7 +321,7 @@ async fn colleagues(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let p = principal(&s, &headers)?;
     let list = match s.relay.cluster() {
-        Some(c) => c.colleagues(&p.alias),
+        Some(c) => c.colleagues(&p.alias).await,
         None => s.relay.with(|h| h.colleagues(&p.alias)),
     };
     let list: Vec<Colleague> = list
@@ -370,10 +370,10 @@ pub struct Snapshot {
 }
 
 /// The supervisor snapshot now.
-pub fn make_snapshot(s: &AppState) -> Snapshot {
+pub async fn make_snapshot(s: &AppState) -> Snapshot {
     let mut hub = s.relay.with(|h| h.snapshot(Instant::now()));
     if let Some(c) = s.relay.cluster() {
-        c.overlay(&mut hub);
+        c.overlay(&mut hub).await;
     }
     let count = |st: CounsellorState| hub.on_duty.iter().filter(|d| d.state == st).count();
     let on_duty: std::collections::BTreeSet<String> =
@@ -407,7 +407,7 @@ async fn snapshot(
     headers: HeaderMap,
 ) -> Result<Json<Snapshot>, ApiError> {
     supervisor(&s, &headers)?;
-    Ok(Json(make_snapshot(&s)))
+    Ok(Json(make_snapshot(&s).await))
 }
 
 /// `GET /v1/supervisor/live`: Server-Sent Events, a `snapshot` at once and every
@@ -437,7 +437,7 @@ fn live_stream(s: AppState, token: String) -> impl Stream<Item = Result<Event, I
         }
         let event = Event::default()
             .event("snapshot")
-            .json_data(make_snapshot(&s))
+            .json_data(make_snapshot(&s).await)
             .unwrap_or_else(|_| Event::default().event("error").data("internal"));
         Some((Ok(event), (s, token, every)))
     })

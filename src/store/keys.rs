@@ -45,10 +45,20 @@ pub const GEN: &str = "lyt:{route}:gen";
 /// Conversations: conv → when it joined (ms on the Redis clock), for waits and offers.
 pub const JOINED: &str = "lyt:{route}:joined";
 
-/// The routing keys every routing script declares, in this order (`KEYS[1..=12]`); queues
+/// Counsellors on duty: counsellor → `"<open> <alias>"`, what their presence declares to the
+/// indexes (`store::Presence`).
+pub const PRESENCE: &str = "lyt:{route}:presence";
+/// Counsellors on duty whose load is below their open slots (the set routing reads).
+pub const FREE: &str = "lyt:{route}:free";
+/// Counsellors on duty by account: members `"<alias>\n<counsellor>"`, all of score 0, read by
+/// lexicographic range.
+pub const BY_ALIAS: &str = "lyt:{route}:by_alias";
+
+/// The routing keys every routing script declares, in this order (`KEYS[1..=15]`); queues
 /// follow.
-pub const ROUTE: [&str; 12] = [
-    QUEUE_OF, OFFER, OFFER_DUE, LIVE, LOAD, PASSED, SEQ, DUTY, SEEN, LEASE, GEN, JOINED,
+pub const ROUTE: [&str; 15] = [
+    QUEUE_OF, OFFER, OFFER_DUE, LIVE, LOAD, PASSED, SEQ, DUTY, SEEN, LEASE, GEN, JOINED, PRESENCE,
+    FREE, BY_ALIAS,
 ];
 
 /// The resume buffer of `conv` towards `side`.

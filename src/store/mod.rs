@@ -101,6 +101,18 @@ pub struct OnDuty {
     pub load: u32,
 }
 
+/// What a counsellor's presence declares to the store's indexes, beside the opaque duty: so
+/// that routing reads only who can take a chat (`Store::open_duty`) and a reclaim only the
+/// presences of one account (`Store::on_duty_as`), never every presence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Presence<'a> {
+    /// The account's alias, lowercased by the caller (the store compares bytes).
+    pub alias: &'a str,
+    /// Slots open to routing: their capacity, or 0 while they take no new chat (a break, a
+    /// parked connection). The store lists them in `open_duty` while their load is below.
+    pub open: u32,
+}
+
 /// A counsellor whose presence expired (their node died or lost them), as claimed by one
 /// caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,19 +283,31 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn end(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<()>>;
 
     /// `counsellor` is on duty with `duty` for `ttl` more (renewed while their node holds
-    /// them).
+    /// them), indexed as `presence` says.
     fn present<'a>(
         &'a self,
         counsellor: &'a CounsellorRef,
         duty: Vec<u8>,
+        presence: Presence<'a>,
         ttl: Duration,
     ) -> BoxFuture<'a, StoreResult<()>>;
 
     /// `counsellor` went off duty (their offers and chats are the caller's to settle).
     fn absent<'a>(&'a self, counsellor: &'a CounsellorRef) -> BoxFuture<'a, StoreResult<()>>;
 
-    /// Every counsellor whose presence has not expired, with their load.
+    /// Every counsellor whose presence has not expired, with their load (for the dashboard:
+    /// routing reads `open_duty`).
     fn on_duty(&self) -> BoxFuture<'_, StoreResult<Vec<OnDuty>>>;
+
+    /// The counsellors whose presence has not expired and whose load is below the slots
+    /// their presence opens (`Presence::open`), in the order of their names. A maintained
+    /// index: the cost grows with the counsellors who can take a chat, not with those on
+    /// duty.
+    fn open_duty(&self) -> BoxFuture<'_, StoreResult<Vec<OnDuty>>>;
+
+    /// The presences (unexpired) of the account `alias` (lowercase), on any node, in the
+    /// order of their names.
+    fn on_duty_as<'a>(&'a self, alias: &'a str) -> BoxFuture<'a, StoreResult<Vec<OnDuty>>>;
 
     /// Claims every counsellor whose presence expired: removes them, takes back their
     /// pending offers, and lists their live conversations. Each is returned to exactly one

@@ -267,15 +267,15 @@ impl Cluster {
         let Some(alias) = self.local().counsellors.get(&id).map(|c| c.alias.clone()) else {
             return;
         };
-        let Ok(on_duty) = self.store.on_duty().await else {
+        let Ok(same) = self.store.on_duty_as(&alias.to_lowercase()).await else {
             return;
         };
         let me = self.name(id);
-        for o in on_duty {
+        for o in same {
             let Ok(d) = serde_json::from_slice::<Duty>(&o.duty) else {
                 continue;
             };
-            if d.parked.is_empty() || !d.alias.eq_ignore_ascii_case(&alias) || o.counsellor == me {
+            if d.parked.is_empty() || o.counsellor == me {
                 continue;
             }
             for (conv, queue) in d.parked {
@@ -328,19 +328,30 @@ impl Cluster {
     /// Publishes counsellor `id`'s presence (renewed by the ticker); false when the store
     /// cannot be reached.
     pub(super) async fn present(&self, id: ConnId) -> bool {
-        let duty = {
-            let local = self.local();
-            local
-                .counsellors
-                .get(&id)
-                .and_then(|c| c.duty.as_ref())
-                .and_then(|d| serde_json::to_vec(d).ok())
-        };
+        let duty = self
+            .local()
+            .counsellors
+            .get(&id)
+            .and_then(|c| c.duty.clone());
         let Some(duty) = duty else {
             return true;
         };
+        self.publish_presence(id, &duty).await
+    }
+
+    /// Publishes connection `id`'s presence with `duty`, indexed by account and by the slots
+    /// it opens to routing; false when the store cannot be reached.
+    async fn publish_presence(&self, id: ConnId, duty: &Duty) -> bool {
+        let Ok(bytes) = serde_json::to_vec(duty) else {
+            return false;
+        };
+        let alias = duty.alias.to_lowercase();
+        let presence = crate::store::Presence {
+            alias: &alias,
+            open: duty.open_slots(),
+        };
         self.store
-            .present(&self.name(id), duty, super::tick::PRESENCE_TTL)
+            .present(&self.name(id), bytes, presence, super::tick::PRESENCE_TTL)
             .await
             .is_ok()
     }
@@ -575,14 +586,17 @@ impl Cluster {
     /// A colleague on duty (any node) with this alias and a free slot: their connection and
     /// capacity.
     async fn free_colleague(&self, me: &str, alias: &str) -> Result<(String, u32), Refusal> {
-        let on_duty = self.store.on_duty().await.map_err(|e| self.refusal(&e))?;
-        on_duty
+        let theirs = self
+            .store
+            .on_duty_as(&alias.to_lowercase())
+            .await
+            .map_err(|e| self.refusal(&e))?;
+        theirs
             .into_iter()
             .filter(|o| o.counsellor != me)
             .find_map(|o| {
                 let d: Duty = serde_json::from_slice(&o.duty).ok()?;
-                (d.alias.eq_ignore_ascii_case(alias) && !d.on_break && o.load < d.capacity)
-                    .then_some((o.counsellor, d.capacity))
+                (d.open_slots() > o.load).then_some((o.counsellor, d.capacity))
             })
             .ok_or(refusal::COLLEAGUE_UNAVAILABLE)
     }
@@ -669,16 +683,9 @@ impl Cluster {
 
     /// Renews a parked connection's presence.
     pub(super) async fn present_parked(&self, id: ConnId) {
-        let duty = self
-            .local()
-            .parked
-            .get(&id)
-            .and_then(|p| serde_json::to_vec(&p.duty).ok());
+        let duty = self.local().parked.get(&id).map(|p| p.duty.clone());
         if let Some(duty) = duty {
-            let _ = self
-                .store
-                .present(&self.name(id), duty, super::tick::PRESENCE_TTL)
-                .await;
+            self.publish_presence(id, &duty).await;
         }
     }
 

@@ -223,6 +223,18 @@ struct Duty {
     parked: Vec<(ConvId, QueueId)>,
 }
 
+impl Duty {
+    /// The slots this duty opens to routing: the capacity, or none on a break or while
+    /// parked (a wrap-up is checked when routing runs: it ends by the clock).
+    fn open_slots(&self) -> u32 {
+        if self.on_break || !self.parked.is_empty() {
+            0
+        } else {
+            self.capacity
+        }
+    }
+}
+
 /// A live conversation, as the node holding the counsellor knows it.
 #[derive(Debug)]
 struct CounsellorConv {
@@ -261,7 +273,9 @@ struct Local {
     parked: HashMap<ConnId, Parked>,
 }
 
-/// Figures of the last tick, for `/v1/status` and the dashboard.
+/// Figures for `/v1/status` and the dashboard: the queues as routing last saw them, the
+/// counsellors and live chats as last read for a dashboard or a colleague list (read when
+/// asked, never on a clock: nothing is spent on them while nobody looks).
 #[derive(Debug, Default, Clone)]
 pub struct ClusterFigures {
     /// Waiting per configured queue, with the longest wait.
@@ -355,7 +369,7 @@ impl Cluster {
         &self.node
     }
 
-    /// The figures of the last tick.
+    /// The figures as last seen (see `ClusterFigures`; `on_duty_now` reads the counsellors).
     pub fn figures(&self) -> ClusterFigures {
         self.figures
             .lock()
@@ -859,8 +873,9 @@ impl Cluster {
     /// Puts the shared figures (all nodes) into the supervisor's snapshot in place of the
     /// node's own hub's: queues, counsellors on duty, live chats. Today's statistics stay
     /// this node's.
-    pub fn overlay(&self, snap: &mut super::hub::HubSnapshot) {
+    pub async fn overlay(&self, snap: &mut super::hub::HubSnapshot) {
         use super::hub::{CounsellorState, OnDuty, QueueFigures};
+        self.on_duty_now().await;
         let f = self.figures();
         snap.queues = f
             .waiting
@@ -947,8 +962,36 @@ impl Cluster {
             .unwrap_or_else(PoisonError::into_inner) = others;
     }
 
+    /// The figures with the counsellors and the live chats read now.
+    pub async fn figures_now(&self) -> ClusterFigures {
+        self.on_duty_now().await;
+        self.figures()
+    }
+
+    /// Reads the counsellors on duty on every node and the live chats into the figures (kept
+    /// as they were when the store cannot be reached).
+    async fn on_duty_now(&self) {
+        let (Ok(on_duty), Ok(live)) = tokio::join!(self.store.on_duty(), self.store.live()) else {
+            return;
+        };
+        let on_duty = on_duty
+            .into_iter()
+            .filter_map(|o| {
+                let d: Duty = serde_json::from_slice(&o.duty).ok()?;
+                // A parked connection is not on duty; its account may be, on another one.
+                d.parked
+                    .is_empty()
+                    .then_some((d.alias, o.load, d.capacity, d.on_break))
+            })
+            .collect();
+        let mut f = self.figures.lock().unwrap_or_else(PoisonError::into_inner);
+        f.on_duty = on_duty;
+        f.live = live.len();
+    }
+
     /// Colleagues on duty on any node other than `alias`, and whether each can take a chat.
-    pub fn colleagues(&self, alias: &str) -> Vec<(String, bool)> {
+    pub async fn colleagues(&self, alias: &str) -> Vec<(String, bool)> {
+        self.on_duty_now().await;
         let mut out: Vec<(String, bool)> = self
             .figures()
             .on_duty

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Cluster, ClusterFigures, Duty, Kind, unix_ms};
-use crate::protocol::{ConvId, ServerFrame};
+use super::{Cluster, Duty, Kind, unix_ms};
+use crate::protocol::{ConvId, QueueId, ServerFrame};
 use crate::relay::hub::ConnId;
 use crate::routing;
 use crate::store::StoreError;
@@ -265,14 +265,62 @@ impl Cluster {
         true
     }
 
-    /// Routing on the shared snapshot: offers committed by compare-and-set, positions pushed
-    /// to this node's visitors, figures kept for the status and the dashboard.
+    /// Routing: offers committed by compare-and-set, positions pushed to this node's
+    /// visitors, the queue figures kept for the status and the dashboard. It reads the
+    /// waiting list, and only when someone waits without an offer the counsellors who can
+    /// take a chat (`Store::open_duty`, a maintained index): its cost does not grow with the
+    /// chats held, nor with the counsellors who are full, on a break or parked.
     async fn route(&self) {
-        let (Ok(waiting), Ok(on_duty), Ok(live)) = tokio::join!(
-            self.store.waiting(&self.cfg.queues),
-            self.store.on_duty(),
-            self.store.live(),
-        ) else {
+        let Ok(waiting) = self.store.waiting(&self.cfg.queues).await else {
+            return;
+        };
+        if waiting.iter().any(|w| w.offered_to.is_none()) {
+            self.assign(&waiting).await;
+        }
+        // Positions: everyone waiting (offered included) counts, per queue, in order.
+        let mut position: HashMap<ConvId, u32> = HashMap::new();
+        let mut per_queue: HashMap<&crate::protocol::QueueId, (u32, Duration)> = HashMap::new();
+        for w in &waiting {
+            let e = per_queue.entry(&w.queue).or_insert((0, Duration::ZERO));
+            e.0 += 1;
+            e.1 = e.1.max(w.waited);
+            position.insert(w.conv, e.0);
+        }
+        let mine: Vec<(ConnId, ConvId)> = self
+            .local()
+            .visitors
+            .iter()
+            .filter_map(|(id, v)| v.conv.as_ref().map(|c| (*id, c.conv)))
+            .collect();
+        for (id, conv) in mine {
+            if let Some(p) = position.get(&conv) {
+                self.push_position(id, conv, *p);
+            }
+        }
+        let waiting_figures: Vec<(QueueId, usize, Duration)> = self
+            .cfg
+            .queues
+            .iter()
+            .map(|q| {
+                let (n, longest) = per_queue.get(q).copied().unwrap_or_default();
+                (q.clone(), n as usize, longest)
+            })
+            .collect();
+        for (q, n, _) in &waiting_figures {
+            self.metrics
+                .waiting
+                .with_label_values(&[q.as_str()])
+                .set(i64::try_from(*n).unwrap_or(i64::MAX));
+        }
+        self.figures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .waiting = waiting_figures;
+    }
+
+    /// Offers the visitors waiting without an offer to the counsellors who can take them.
+    async fn assign(&self, waiting: &[crate::store::Waiting]) {
+        let Ok(open) = self.store.open_duty().await else {
             return;
         };
         let now = Instant::now();
@@ -285,20 +333,17 @@ impl Cluster {
         let mut names: Vec<String> = Vec::new();
         let mut capacity: Vec<u32> = Vec::new();
         let mut available = Vec::new();
-        let mut figures_duty = Vec::new();
-        for o in &on_duty {
+        for o in &open {
             let Ok(d) = serde_json::from_slice::<Duty>(&o.duty) else {
                 continue;
             };
-            if d.parked.is_empty() {
-                figures_duty.push((d.alias.clone(), o.load, d.capacity, d.on_break));
+            // The index lists who opens slots; a wrap-up ends by the clock.
+            if d.open_slots() <= o.load || d.wrap_up_until_ms > now_ms {
+                continue;
             }
             let idx = names.len() as u64;
             names.push(o.counsellor.clone());
             capacity.push(d.capacity);
-            if d.on_break || !d.parked.is_empty() || d.wrap_up_until_ms > now_ms {
-                continue;
-            }
             available.push(routing::Available {
                 id: idx,
                 langs: d.skills.langs.iter().map(ToString::to_string).collect(),
@@ -306,6 +351,9 @@ impl Cluster {
                 free: d.capacity.saturating_sub(o.load),
                 free_since: ago(d.free_since_ms),
             });
+        }
+        if available.is_empty() {
+            return;
         }
         let index: HashMap<&str, u64> = names
             .iter()
@@ -329,9 +377,9 @@ impl Cluster {
             })
             .collect();
         // Visitors who are away are not offered; a pair with one is dropped and routing runs
-        // again without them (at most a few rounds per tick).
+        // again without them (at most a few rounds per run).
         for _ in 0..3 {
-            if candidates.is_empty() || available.is_empty() {
+            if candidates.is_empty() {
                 break;
             }
             let pairs = routing::assign(&candidates, &available, now, self.cfg.reoffer_after);
@@ -368,48 +416,5 @@ impl Cluster {
             }
             candidates.retain(|w| !away.contains(&w.conv));
         }
-        // Positions: everyone waiting (offered included) counts, per queue, in order.
-        let mut position: HashMap<ConvId, u32> = HashMap::new();
-        let mut per_queue: HashMap<&crate::protocol::QueueId, (u32, Duration)> = HashMap::new();
-        for w in &waiting {
-            let e = per_queue.entry(&w.queue).or_insert((0, Duration::ZERO));
-            e.0 += 1;
-            e.1 = e.1.max(w.waited);
-            position.insert(w.conv, e.0);
-        }
-        let mine: Vec<(ConnId, ConvId)> = self
-            .local()
-            .visitors
-            .iter()
-            .filter_map(|(id, v)| v.conv.as_ref().map(|c| (*id, c.conv)))
-            .collect();
-        for (id, conv) in mine {
-            if let Some(p) = position.get(&conv) {
-                self.push_position(id, conv, *p);
-            }
-        }
-        let figures = ClusterFigures {
-            waiting: self
-                .cfg
-                .queues
-                .iter()
-                .map(|q| {
-                    let (n, longest) = per_queue.get(q).copied().unwrap_or_default();
-                    (q.clone(), n as usize, longest)
-                })
-                .collect(),
-            on_duty: figures_duty,
-            live: live.len(),
-        };
-        for (q, n, _) in &figures.waiting {
-            self.metrics
-                .waiting
-                .with_label_values(&[q.as_str()])
-                .set(i64::try_from(*n).unwrap_or(i64::MAX));
-        }
-        *self
-            .figures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = figures;
     }
 }

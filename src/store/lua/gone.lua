@@ -11,6 +11,7 @@ local live = redis.call('HGETALL', KEYS[LIVE])
 for _, c in ipairs(gone) do
   redis.call('ZREM', KEYS[SEEN], c)
   redis.call('HDEL', KEYS[DUTY], c)
+  unindex(c)
   local theirs_live, theirs_offered = {}, {}
   for i = 1, #live, 2 do
     if live[i + 1] == c then

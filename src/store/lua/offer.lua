@@ -11,5 +11,6 @@ end
 redis.call('HSET', KEYS[OFFER], conv, counsellor)
 redis.call('ZADD', KEYS[OFFER_DUE], now + tonumber(ARGV[5]), conv)
 redis.call('HINCRBY', KEYS[LOAD], counsellor, 1)
+refresh(counsellor)
 touch()
 return 1

@@ -1,9 +1,10 @@
 -- Shared by every routing script (prepended by `RedisStore`).
--- KEYS[1..12]: queue_of, offer, offer_due, live, load, passed, seq, duty, seen, lease, gen,
--- joined (all in the `{route}` slot); KEYS[13] (and on), where used: queues. ARGV[1]: route
--- TTL in ms.
-local QUEUE_OF, OFFER, OFFER_DUE, LIVE, LOAD, PASSED, SEQ, DUTY, SEEN, LEASE, GEN, JOINED, QUEUE =
-  1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13
+-- KEYS[1..15]: queue_of, offer, offer_due, live, load, passed, seq, duty, seen, lease, gen,
+-- joined, presence, free, by_alias (all in the `{route}` slot); KEYS[16] (and on), where
+-- used: queues. ARGV[1]: route TTL in ms.
+local QUEUE_OF, OFFER, OFFER_DUE, LIVE, LOAD, PASSED, SEQ, DUTY, SEEN, LEASE, GEN, JOINED =
+  1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
+local PRESENCE, FREE, BY_ALIAS, QUEUE = 13, 14, 15, 16
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
@@ -14,11 +15,34 @@ local function touch()
   end
 end
 
+-- Puts `counsellor` in the free set or takes them out, after their load or their presence
+-- changed: free while their load is below the slots their presence opens.
+local function refresh(counsellor)
+  local p = redis.call('HGET', KEYS[PRESENCE], counsellor)
+  local open = p and tonumber(string.match(p, '^(%d+) ')) or 0
+  if tonumber(redis.call('HGET', KEYS[LOAD], counsellor) or '0') < open then
+    redis.call('SADD', KEYS[FREE], counsellor)
+  else
+    redis.call('SREM', KEYS[FREE], counsellor)
+  end
+end
+
+-- Takes `counsellor`'s presence out of the indexes (off duty, or gone).
+local function unindex(counsellor)
+  local p = redis.call('HGET', KEYS[PRESENCE], counsellor)
+  if p then
+    redis.call('ZREM', KEYS[BY_ALIAS], string.match(p, '^%d+ (.*)$') .. '\n' .. counsellor)
+    redis.call('HDEL', KEYS[PRESENCE], counsellor)
+  end
+  redis.call('SREM', KEYS[FREE], counsellor)
+end
+
 -- Frees one of `counsellor`'s slots.
 local function free(counsellor)
   if redis.call('HINCRBY', KEYS[LOAD], counsellor, -1) <= 0 then
     redis.call('HDEL', KEYS[LOAD], counsellor)
   end
+  refresh(counsellor)
 end
 
 -- Records that `counsellor` passed on the waiting `conv` now.

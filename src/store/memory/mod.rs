@@ -11,8 +11,8 @@ use tokio::sync::mpsc;
 
 use super::{
     Callbacks, CounsellorRef, ExpiredOffer, Gone, InboxEvent, JoinLimits, Kept, Lifetimes,
-    NodeCounts, OnDuty, Replay, Side, Store, StoreError, StoreResult, Waiting, order_score,
-    score_order,
+    NodeCounts, OnDuty, Presence, Replay, Side, Store, StoreError, StoreResult, Waiting,
+    order_score, score_order,
 };
 use crate::protocol::{ConvId, QueueId};
 use crate::routing::Order;
@@ -198,7 +198,7 @@ impl Store for MemoryStore {
                 return Err(StoreError::Conflict);
             }
             r.put_offer(conv, counsellor.clone(), now + ttl);
-            r.load.insert(counsellor, load + 1);
+            r.hold_slot(&counsellor);
             Ok(())
         })
     }
@@ -292,11 +292,12 @@ impl Store for MemoryStore {
         &'a self,
         counsellor: &'a CounsellorRef,
         duty: Vec<u8>,
+        presence: Presence<'a>,
         ttl: Duration,
     ) -> BoxFuture<'a, StoreResult<()>> {
         let counsellor = counsellor.to_owned();
         self.route(move |r, now| {
-            r.set_duty(counsellor, duty, now + ttl);
+            r.set_duty(counsellor, duty, presence, now + ttl);
             Ok(())
         })
     }
@@ -324,6 +325,24 @@ impl Store for MemoryStore {
                 .collect();
             out.sort_by(|a, b| a.counsellor.cmp(&b.counsellor));
             Ok(out)
+        }))
+    }
+
+    fn open_duty(&self) -> BoxFuture<'_, StoreResult<Vec<OnDuty>>> {
+        ready(self.with(|s, now| {
+            let r = &s.routing;
+            Ok(r.free.iter().filter_map(|c| r.on_duty(c, now)).collect())
+        }))
+    }
+
+    fn on_duty_as<'a>(&'a self, alias: &'a str) -> BoxFuture<'a, StoreResult<Vec<OnDuty>>> {
+        ready(self.with(|s, now| {
+            let r = &s.routing;
+            Ok(r.by_alias
+                .range((alias.to_owned(), String::new())..)
+                .take_while(|(a, _)| a == alias)
+                .filter_map(|(_, c)| r.on_duty(c, now))
+                .collect())
         }))
     }
 

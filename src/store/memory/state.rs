@@ -6,7 +6,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 use crate::protocol::{ConvId, QueueId};
-use crate::store::{InboxEvent, Kept, MAX_BYTES, MAX_FRAMES, Side};
+use crate::store::{InboxEvent, Kept, MAX_BYTES, MAX_FRAMES, OnDuty, Presence, Side};
 
 #[derive(Debug, Default)]
 pub(super) struct State {
@@ -143,6 +143,12 @@ pub(super) struct Routing {
     pub(super) duty: HashMap<String, (Vec<u8>, Instant)>,
     /// Presence by deadline.
     pub(super) duty_due: BTreeSet<(Instant, String)>,
+    /// Counsellor → what their presence declares to the indexes (see `Presence`).
+    pub(super) presence: HashMap<String, (String, u32)>,
+    /// Present counsellors with a slot open to routing: `load < open` (`Store::open_duty`).
+    pub(super) free: BTreeSet<String>,
+    /// (alias, counsellor) of every present counsellor (`Store::on_duty_as`).
+    pub(super) by_alias: BTreeSet<(String, String)>,
     /// Conversation → lease deadline.
     pub(super) lease: HashMap<ConvId, Instant>,
     /// Leases by deadline.
@@ -222,17 +228,66 @@ impl Routing {
     }
 
     /// `counsellor` is present with `duty` until `until`.
-    pub(super) fn set_duty(&mut self, counsellor: String, duty: Vec<u8>, until: Instant) {
+    pub(super) fn set_duty(
+        &mut self,
+        counsellor: String,
+        duty: Vec<u8>,
+        presence: Presence<'_>,
+        until: Instant,
+    ) {
         if let Some((_, old)) = self.duty.insert(counsellor.clone(), (duty, until)) {
             self.duty_due.remove(&(old, counsellor.clone()));
         }
-        self.duty_due.insert((until, counsellor));
+        self.duty_due.insert((until, counsellor.clone()));
+        let alias = presence.alias.to_owned();
+        if let Some((old, _)) = self
+            .presence
+            .insert(counsellor.clone(), (alias.clone(), presence.open))
+            && old != alias
+        {
+            self.by_alias.remove(&(old, counsellor.clone()));
+        }
+        self.by_alias.insert((alias, counsellor.clone()));
+        self.refresh(&counsellor);
     }
 
     pub(super) fn drop_duty(&mut self, counsellor: &str) {
         if let Some((_, old)) = self.duty.remove(counsellor) {
             self.duty_due.remove(&(old, counsellor.to_owned()));
         }
+        if let Some((alias, _)) = self.presence.remove(counsellor) {
+            self.by_alias.remove(&(alias, counsellor.to_owned()));
+        }
+        self.free.remove(counsellor);
+    }
+
+    /// Puts `counsellor` in the free index or takes them out, after their load or their
+    /// presence changed.
+    pub(super) fn refresh(&mut self, counsellor: &str) {
+        let open = self.presence.get(counsellor).map_or(0, |(_, open)| *open);
+        if self.load.get(counsellor).copied().unwrap_or(0) < open {
+            if !self.free.contains(counsellor) {
+                self.free.insert(counsellor.to_owned());
+            }
+        } else {
+            self.free.remove(counsellor);
+        }
+    }
+
+    /// `counsellor` takes one more slot.
+    pub(super) fn hold_slot(&mut self, counsellor: &str) {
+        *self.load.entry(counsellor.to_owned()).or_default() += 1;
+        self.refresh(counsellor);
+    }
+
+    /// The presence of `counsellor`, if it has not expired.
+    pub(super) fn on_duty(&self, counsellor: &str, now: Instant) -> Option<OnDuty> {
+        let (duty, until) = self.duty.get(counsellor)?;
+        (*until > now).then(|| OnDuty {
+            counsellor: counsellor.to_owned(),
+            duty: duty.clone(),
+            load: self.load.get(counsellor).copied().unwrap_or(0),
+        })
     }
 
     /// Entries of `due` whose deadline passed, oldest first (not removed).
@@ -256,6 +311,7 @@ impl Routing {
                 self.load.remove(counsellor);
             }
         }
+        self.refresh(counsellor);
     }
 
     pub(super) fn leave_queue(&mut self, conv: ConvId) {

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use super::keys::{self, NO_QUEUE, ROUTE};
 use super::{
     CounsellorRef, ExpiredOffer, Gone, InboxEvent, JoinLimits, Lifetimes, NodeCounts, OnDuty,
-    Replay, Side, Store, StoreError, StoreResult, Waiting,
+    Presence, Replay, Side, Store, StoreError, StoreResult, Waiting,
 };
 use crate::protocol::{ConvId, QueueId};
 
@@ -115,6 +115,8 @@ struct Scripts {
     present: Script,
     absent: Script,
     on_duty: Script,
+    open_duty: Script,
+    on_duty_as: Script,
     gone: Script,
     requeue: Script,
     keep: Script,
@@ -145,6 +147,8 @@ impl Scripts {
             present: routing(include_str!("../lua/present.lua")),
             absent: routing(include_str!("../lua/absent.lua")),
             on_duty: routing(include_str!("../lua/on_duty.lua")),
+            open_duty: routing(include_str!("../lua/open_duty.lua")),
+            on_duty_as: routing(include_str!("../lua/on_duty_as.lua")),
             gone: routing(include_str!("../lua/gone.lua")),
             requeue: routing(include_str!("../lua/requeue.lua")),
             keep: routing(include_str!("../lua/keep.lua")),
@@ -352,9 +356,10 @@ impl Store for RedisStore {
         &'a self,
         counsellor: &'a CounsellorRef,
         duty: Vec<u8>,
+        presence: Presence<'a>,
         ttl: Duration,
     ) -> BoxFuture<'a, StoreResult<()>> {
-        Box::pin(routing::present(self, counsellor, duty, ttl))
+        Box::pin(routing::present(self, counsellor, duty, presence, ttl))
     }
 
     fn absent<'a>(&'a self, counsellor: &'a CounsellorRef) -> BoxFuture<'a, StoreResult<()>> {
@@ -362,7 +367,15 @@ impl Store for RedisStore {
     }
 
     fn on_duty(&self) -> BoxFuture<'_, StoreResult<Vec<OnDuty>>> {
-        Box::pin(routing::on_duty(self))
+        Box::pin(routing::presences(self, &self.scripts.on_duty, ""))
+    }
+
+    fn open_duty(&self) -> BoxFuture<'_, StoreResult<Vec<OnDuty>>> {
+        Box::pin(routing::presences(self, &self.scripts.open_duty, ""))
+    }
+
+    fn on_duty_as<'a>(&'a self, alias: &'a str) -> BoxFuture<'a, StoreResult<Vec<OnDuty>>> {
+        Box::pin(routing::presences(self, &self.scripts.on_duty_as, alias))
     }
 
     fn gone(&self) -> BoxFuture<'_, StoreResult<Vec<Gone>>> {

@@ -8,8 +8,8 @@ use redis::AsyncCommands as _;
 use super::{NO_QUEUE, RETRIES, ROUTE, RedisStore, conv_key, keys, millis, unavailable};
 use crate::protocol::{ConvId, QueueId};
 use crate::store::{
-    CounsellorRef, ExpiredOffer, Gone, JoinLimits, OnDuty, StoreError, StoreResult, Waiting,
-    score_order,
+    CounsellorRef, ExpiredOffer, Gone, JoinLimits, OnDuty, Presence, StoreError, StoreResult,
+    Waiting, score_order,
 };
 
 /// What `waiting.lua` returns: the Redis clock in ms, offers, who passed, and each queue's
@@ -247,6 +247,7 @@ pub(super) async fn present(
     s: &RedisStore,
     counsellor: &CounsellorRef,
     duty: Vec<u8>,
+    presence: Presence<'_>,
     ttl: Duration,
 ) -> StoreResult<()> {
     let ttl = millis(ttl);
@@ -254,7 +255,13 @@ pub(super) async fn present(
         .route(
             &s.scripts.present,
             NO_QUEUE,
-            &[counsellor.as_bytes(), &duty, ttl.as_bytes()],
+            &[
+                counsellor.as_bytes(),
+                &duty,
+                ttl.as_bytes(),
+                presence.open.to_string().as_bytes(),
+                presence.alias.as_bytes(),
+            ],
         )
         .await?;
     Ok(())
@@ -267,8 +274,14 @@ pub(super) async fn absent(s: &RedisStore, counsellor: &CounsellorRef) -> StoreR
     Ok(())
 }
 
-pub(super) async fn on_duty(s: &RedisStore) -> StoreResult<Vec<OnDuty>> {
-    let flat: Vec<Vec<u8>> = s.route(&s.scripts.on_duty, NO_QUEUE, &[]).await?;
+/// Runs a script that lists presences as `{counsellor, duty, load, …}` (`on_duty.lua`,
+/// `open_duty.lua`, `on_duty_as.lua` with `arg` the alias).
+pub(super) async fn presences(
+    s: &RedisStore,
+    script: &redis::Script,
+    arg: &str,
+) -> StoreResult<Vec<OnDuty>> {
+    let flat: Vec<Vec<u8>> = s.route(script, NO_QUEUE, &[arg.as_bytes()]).await?;
     let mut out = Vec::with_capacity(flat.len() / 3);
     for triple in flat.chunks_exact(3) {
         let counsellor =
