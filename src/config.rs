@@ -252,30 +252,6 @@ pub struct RedisConfig {
     pub cluster: Vec<Secret<String>>,
 }
 
-/// Which relay engine runs the chats when state is in memory (`[relay]`, `LYT_RELAY__ENGINE`).
-///
-/// Transitional (issue #22, "one engine"): the store engine is the one engine every relay
-/// operation will run on, over `MemoryStore` in one process and `RedisStore` for many nodes.
-/// Until it is the default, `engine = "store"` runs it over `MemoryStore` here; with
-/// `redis.url` set the store engine always runs. `docs/state.md` says what differs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Engine {
-    /// The in-memory hub (`src/relay/hub/`), the default until the switch.
-    #[default]
-    Hub,
-    /// The store engine (`src/relay/cluster/`) over an in-process `MemoryStore`.
-    Store,
-}
-
-/// The relay (`[relay]`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RelayConfig {
-    /// The engine of a single node with in-memory state; see `Engine`.
-    pub engine: Engine,
-}
-
 /// Brobygger referrals.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -424,8 +400,6 @@ pub struct Config {
     pub routing: RoutingConfig,
     /// Shared state for many nodes (none: in memory).
     pub redis: RedisConfig,
-    /// The relay engine (transitional; see `Engine`).
-    pub relay: RelayConfig,
     /// Rate limits.
     pub rate: crate::limits::RateConfig,
     /// Limits.
@@ -464,7 +438,6 @@ impl Default for Config {
             office_info: std::collections::BTreeMap::new(),
             routing: RoutingConfig::default(),
             redis: RedisConfig::default(),
-            relay: RelayConfig::default(),
             rate: crate::limits::RateConfig::default(),
             limits: LimitsConfig::default(),
         }

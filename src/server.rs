@@ -18,7 +18,7 @@ use crate::auth::Auth;
 use crate::config::Config;
 use crate::http::{self, AppState, Origins};
 use crate::metrics::Metrics;
-use crate::relay::{Relay, hub::HubConfig};
+use crate::relay::{Relay, Settings};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -166,12 +166,9 @@ async fn save_stats(
             () = shutdown.cancelled() => true,
             _ = every.tick() => false,
         };
-        let days = relay.with(|h| h.stats_to_save());
+        let days = relay.engine().observed().stats_to_save();
         let d = dir.clone();
-        let node = relay
-            .many_nodes()
-            .then(|| relay.cluster().map(|c| c.node().to_owned()))
-            .flatten();
+        let node = relay.many_nodes().then(|| relay.engine().node().to_owned());
         let saved = tokio::task::spawn_blocking(move || {
             days.iter()
                 .try_for_each(|day| crate::stats::save_day(&d, day, node.as_deref()))
@@ -324,19 +321,17 @@ impl Server {
         // In memory the state cannot be unavailable; on Redis the cluster ticker sets it.
         metrics.store_up.set(1);
         let relay = match &config.redis.url {
-            None if config.relay.engine == crate::config::Engine::Hub => {
-                Relay::new(HubConfig::from_config(&config), metrics.clone())
-            }
             None => {
                 let store = std::sync::Arc::new(crate::store::MemoryStore::new(lifetimes(&config)));
-                Relay::local_store(HubConfig::from_config(&config), metrics.clone(), store)
+                Relay::local_store(Settings::from_config(&config), metrics.clone(), store)
             }
             Some(url) => {
                 let store = open_store(&config, url.expose()).await?;
-                let relay = Relay::shared(HubConfig::from_config(&config), metrics.clone(), store);
-                if let Some(c) = relay.cluster() {
-                    tracing::info!(node = c.node(), "one node of many: shared state in Redis");
-                }
+                let relay = Relay::shared(Settings::from_config(&config), metrics.clone(), store);
+                tracing::info!(
+                    node = relay.engine().node(),
+                    "one node of many: shared state in Redis"
+                );
                 if config.rate.shared_key.is_none() {
                     tracing::warn!(
                         "rate.shared_key is not set: joins per address are counted per node; \
@@ -425,9 +420,9 @@ impl Server {
         // With many nodes each process saves its own file (summed by the export), so there
         // is nothing of this process's to restore.
         if let Some(dir) = data_dir.as_ref().filter(|_| !relay.many_nodes()) {
-            let today = relay.with(|h| h.today_date());
+            let today = relay.engine().observed().today_date();
             match crate::stats::load_day(dir, &today) {
-                Ok(Some(saved)) => relay.with(|h| h.restore_stats(saved)),
+                Ok(Some(saved)) => relay.engine().observed().restore_stats(saved),
                 Ok(None) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "today's saved statistics cannot be read; starting from zero")

@@ -357,7 +357,7 @@ async fn a_counsellor_reconnecting_on_another_node_keeps_the_chat() {
     );
     // The parked connection's presence is gone once its chat was taken back.
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let snapshot = b.server.relay().cluster().unwrap().figures_now().await;
+    let snapshot = b.server.relay().engine().figures_now().await;
     assert_eq!(snapshot.on_duty.len(), 1, "{:?}", snapshot.on_duty);
     assert_eq!(snapshot.live, 1);
 }

@@ -285,7 +285,7 @@ async fn metrics(State(s): State<AppState>) -> String {
     m.load
         .with_label_values(&["capacity"])
         .set(i64::from(snap.load.capacity));
-    for q in &snap.hub.queues {
+    for q in &snap.relay.queues {
         let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         m.longest_wait
             .with_label_values(&[q.id.as_str()])
@@ -303,7 +303,7 @@ async fn metrics(State(s): State<AppState>) -> String {
 async fn ready(State(s): State<AppState>) -> Response {
     if s.shutdown.is_cancelled() {
         (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
-    } else if s.relay.cluster().is_some_and(|c| !c.store_reachable()) {
+    } else if !s.relay.engine().store_reachable() {
         // The node keeps serving its live chats; a balancer sends new visitors elsewhere.
         (StatusCode::SERVICE_UNAVAILABLE, "shared state unreachable").into_response()
     } else {
@@ -342,24 +342,17 @@ pub struct Status {
 }
 
 async fn status(State(s): State<AppState>) -> Json<Status> {
-    let counts = match s.relay.cluster() {
-        // With many nodes: the shared queues as of the last tick, a minute per position.
-        Some(c) => c
-            .figures()
-            .waiting
-            .into_iter()
-            .map(|(q, n, _)| (q, n, (n as u64 + 1) * 60))
-            .collect::<Vec<_>>(),
-        None => s.relay.with(|h| {
-            h.waiting_counts()
-                .into_iter()
-                .map(|(q, n)| {
-                    let eta = h.eta_s(&q, u32::try_from(n + 1).unwrap_or(u32::MAX));
-                    (q, n, eta)
-                })
-                .collect::<Vec<_>>()
-        }),
-    };
+    // The queues as routing last saw them (on every node the same), this node's estimate.
+    let engine = s.relay.engine();
+    let counts: Vec<_> = engine
+        .figures()
+        .waiting
+        .into_iter()
+        .map(|(q, n, _)| {
+            let eta = engine.eta_s(&q, u32::try_from(n + 1).unwrap_or(u32::MAX));
+            (q, n, eta)
+        })
+        .collect();
     let queues = s
         .config
         .queues

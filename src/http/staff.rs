@@ -10,7 +10,7 @@
 //! the supervisor figures are counts, durations and the aliases of counsellors on duty.
 
 use std::convert::Infallible;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -25,7 +25,7 @@ use super::{ApiError, AppState, check_origin, session_token};
 use crate::auth::{AccountError, AccountView, Principal};
 use crate::config::{CHANNELS, Role};
 use crate::protocol::ErrorCode;
-use crate::relay::hub::{CounsellorState, HubSnapshot};
+use crate::relay::snapshot::{CounsellorState, RelaySnapshot};
 
 /// Seconds between snapshots on `GET /v1/supervisor/live`.
 pub const LIVE_INTERVAL: Duration = Duration::from_secs(2);
@@ -320,10 +320,7 @@ async fn colleagues(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let p = principal(&s, &headers)?;
-    let list = match s.relay.cluster() {
-        Some(c) => c.colleagues(&p.alias).await,
-        None => s.relay.with(|h| h.colleagues(&p.alias)),
-    };
+    let list = s.relay.engine().colleagues(&p.alias).await;
     let list: Vec<Colleague> = list
         .into_iter()
         .map(|(alias, available)| Colleague { alias, available })
@@ -366,18 +363,18 @@ pub struct Snapshot {
     pub load: Load,
     /// Queues, counsellors on duty, active chats, today.
     #[serde(flatten)]
-    pub hub: HubSnapshot,
+    pub relay: RelaySnapshot,
 }
 
 /// The supervisor snapshot now.
 pub async fn make_snapshot(s: &AppState) -> Snapshot {
-    let mut hub = s.relay.with(|h| h.snapshot(Instant::now()));
-    if let Some(c) = s.relay.cluster() {
-        c.overlay(&mut hub).await;
-    }
-    let count = |st: CounsellorState| hub.on_duty.iter().filter(|d| d.state == st).count();
-    let on_duty: std::collections::BTreeSet<String> =
-        hub.on_duty.iter().map(|d| d.alias.to_lowercase()).collect();
+    let relay = s.relay.engine().snapshot().await;
+    let count = |st: CounsellorState| relay.on_duty.iter().filter(|d| d.state == st).count();
+    let on_duty: std::collections::BTreeSet<String> = relay
+        .on_duty
+        .iter()
+        .map(|d| d.alias.to_lowercase())
+        .collect();
     let offline = s
         .auth
         .accounts()
@@ -385,8 +382,8 @@ pub async fn make_snapshot(s: &AppState) -> Snapshot {
         .filter(|a| !a.disabled && !on_duty.contains(&a.alias.to_lowercase()))
         .count();
     let load = Load {
-        chats: hub.on_duty.iter().map(|d| d.chats).sum(),
-        capacity: hub.on_duty.iter().map(|d| d.capacity).sum(),
+        chats: relay.on_duty.iter().map(|d| d.chats).sum(),
+        capacity: relay.on_duty.iter().map(|d| d.capacity).sum(),
     };
     Snapshot {
         at: now_unix(),
@@ -398,7 +395,7 @@ pub async fn make_snapshot(s: &AppState) -> Snapshot {
             offline,
         },
         load,
-        hub,
+        relay,
     }
 }
 
@@ -456,15 +453,11 @@ async fn accounts(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     supervisor(&s, &headers)?;
-    let rows: Vec<AccountRow> = s
-        .auth
-        .accounts()
-        .into_iter()
-        .map(|account| {
-            let on_duty = s.relay.with(|h| h.is_connected(&account.alias));
-            AccountRow { account, on_duty }
-        })
-        .collect();
+    let mut rows: Vec<AccountRow> = Vec::new();
+    for account in s.auth.accounts() {
+        let on_duty = s.relay.engine().is_connected(&account.alias).await;
+        rows.push(AccountRow { account, on_duty });
+    }
     Ok(Json(serde_json::json!({ "accounts": rows })))
 }
 
@@ -517,7 +510,7 @@ async fn set_disabled(
     if req.disabled
         && let Some(account) = s.auth.account(&username)
     {
-        s.relay.with(|h| h.disconnect_alias(&account.alias));
+        s.relay.engine().disconnect_alias(&account.alias);
     }
     tracing::info!(by = %by.username, %username, disabled = req.disabled, "account state changed");
     Ok(StatusCode::NO_CONTENT)

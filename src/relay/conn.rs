@@ -18,6 +18,9 @@ use tokio_util::sync::CancellationToken;
 use crate::metrics::Metrics;
 use crate::protocol::{ServerFrame, close};
 
+/// A connection's number, unique within this process.
+pub type ConnId = u64;
+
 /// Most queued frames written to the socket before one flush.
 const MAX_BATCH: usize = 64;
 /// How long one write (batch and flush) may take before the client counts as stalled.

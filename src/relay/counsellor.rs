@@ -2,17 +2,16 @@
 //! first frame must be `auth` with a single-use ticket from `POST /v1/auth/ticket`, within
 //! `limits.auth_timeout_s`; anything else closes the connection with 1008.
 
-use std::time::Instant;
-
 use axum::extract::State;
 use axum::extract::ws::{Utf8Bytes, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::cluster::CounsellorOp;
+use super::conn::ConnId;
 use super::conn::{Control, Handler, Mailbox};
 use super::endpoint::{admit, parse_failed, refuse, upgrade};
-use super::hub::{ConnId, Refusal};
+use super::refusal::Refusal;
 use crate::auth::Principal;
 use crate::config::Role;
 use crate::crypto;
@@ -56,7 +55,7 @@ struct CounsellorHandler {
     principal: Option<Principal>,
     /// This connection's frame budget.
     budget: crate::limits::FrameBudget,
-    /// With many nodes: the worker applying this connection's frames in order.
+    /// Once authenticated: the worker applying this connection's frames in order.
     worker: Option<std::sync::Arc<super::cluster::Worker<CounsellorOp>>>,
 }
 
@@ -79,49 +78,38 @@ impl CounsellorHandler {
                 .inc();
             return Control::Close(close::POLICY, "invalid or used ticket");
         };
-        let (id, mailbox, now) = (self.id, self.mailbox.clone(), Instant::now());
+        let (id, mailbox) = (self.id, self.mailbox.clone());
         let (alias, role) = (principal.alias.clone(), principal.role);
         self.mailbox.send(&ServerFrame::Welcome {
             alias: alias.clone(),
             role: role.as_str().into(),
         });
-        if let Some(cluster) = self.app.relay.cluster() {
-            cluster.counsellor_connect(id, mailbox.clone(), alias.clone());
-            let (app, mb) = (self.app.clone(), mailbox.clone());
-            self.worker = Some(std::sync::Arc::new(cluster.spawn_worker(
-                move |cluster, op: CounsellorOp| {
-                    let (app, mb) = (app.clone(), mb.clone());
-                    Box::pin(async move {
-                        if let Err((code, message)) = cluster.counsellor_op(id, op).await {
-                            refuse(&app, &mb, code, message);
-                        }
-                    })
-                },
-            )));
-        }
-        // The hub always knows the connection (accounts disabled end it).
-        self.app.relay.with(|h| {
-            h.counsellor_connect(id, mailbox.clone(), alias, role, now);
-            if self.worker.is_none() {
-                mailbox.send(&h.callbacks_frame(now));
-            }
+        let engine = self.app.relay.engine();
+        engine.counsellor_connect(id, mailbox.clone(), alias);
+        let (app, mb) = (self.app.clone(), mailbox);
+        let worker = engine.spawn_worker(move |engine, op: CounsellorOp| {
+            let (app, mb) = (app.clone(), mb.clone());
+            Box::pin(async move {
+                if let Err((code, message)) = engine.counsellor_op(id, op).await {
+                    refuse(&app, &mb, code, message);
+                }
+            })
         });
-        // The store engine's list comes from the store: the worker's first operation.
-        if let Some(w) = &self.worker {
-            let _ = w.try_send(CounsellorOp::Callbacks);
-        }
+        // The callback list comes from the store: the worker's first operation.
+        let _ = worker.try_send(CounsellorOp::Callbacks);
+        self.worker = Some(std::sync::Arc::new(worker));
         tracing::info!(role = role.as_str(), "counsellor connected");
         self.principal = Some(principal);
         Control::Continue
     }
 
-    /// With many nodes, the chat operations go to the shared engine's worker, in order; a
-    /// connection that floods it is closed.
+    /// The chat operations go to the engine's worker, in order (a connection that floods
+    /// it is closed); a call log and a referral are handled here.
     fn dispatch(&mut self, frame: CounsellorFrame, text: Utf8Bytes) -> Result<(), Refusal> {
-        let Some(worker) = self.worker.clone() else {
-            return self.dispatch_hub(frame, text);
-        };
         let op = match frame {
+            CounsellorFrame::Auth { .. } => {
+                return Err((ErrorCode::Conflict, "already authenticated"));
+            }
             CounsellorFrame::Duty {
                 on: true,
                 skills: Some(s),
@@ -130,6 +118,12 @@ impl CounsellorHandler {
             } => {
                 self.check_bundle(&b)?;
                 CounsellorOp::DutyOn(s, c, b)
+            }
+            CounsellorFrame::Duty { on: true, .. } => {
+                return Err((
+                    ErrorCode::BadFrame,
+                    "going on duty needs skills, capacity and bundle",
+                ));
             }
             CounsellorFrame::Duty { on: false, .. } => CounsellorOp::DutyOff,
             CounsellorFrame::Break { on } => CounsellorOp::Break(on),
@@ -147,16 +141,30 @@ impl CounsellorHandler {
                 self.check_tags(&tags)?;
                 CounsellorOp::CallbackDone(id, tags)
             }
-            other => return self.dispatch_hub(other, text),
+            CounsellorFrame::Referral {
+                conv,
+                id: referral_id,
+                office_id,
+                sealed,
+            } => return self.store_referral(conv, referral_id, office_id, sealed),
+            CounsellorFrame::CallLog {
+                started,
+                ended,
+                language,
+                tags,
+            } => return self.log_call(started, ended, language.as_ref(), &tags),
         };
+        let Some(worker) = self.worker.clone() else {
+            return Err(refusal::UNAUTHENTICATED);
+        };
+        let engine = self.app.relay.engine();
         if matches!(op, CounsellorOp::Relay(..) | CounsellorOp::Ack(..))
             && worker.idle()
-            && let Some(cluster) = self.app.relay.cluster()
-            && cluster.applies_at_once()
+            && engine.applies_at_once()
         {
             // The store answers at once (in memory): a relayed frame is applied here, with
             // no hop to the worker; nothing is queued before it, so the order holds.
-            return super::cluster::Cluster::apply_at_once(cluster.counsellor_op(self.id, op));
+            return super::cluster::Cluster::apply_at_once(engine.counsellor_op(self.id, op));
         }
         if !worker.try_send(op) {
             self.mailbox
@@ -165,89 +173,37 @@ impl CounsellorHandler {
         Ok(())
     }
 
-    fn dispatch_hub(&mut self, frame: CounsellorFrame, text: Utf8Bytes) -> Result<(), Refusal> {
-        let (id, now, relay) = (self.id, Instant::now(), &self.app.relay);
-        match frame {
-            CounsellorFrame::Auth { .. } => Err((ErrorCode::Conflict, "already authenticated")),
-            CounsellorFrame::Duty {
-                on: true,
-                skills: Some(s),
-                capacity: Some(c),
-                bundle: Some(b),
-            } => {
-                self.check_bundle(&b)?;
-                relay.with(|h| h.duty_on(id, s, c, b, now))
-            }
-            CounsellorFrame::Duty { on: true, .. } => Err((
+    /// Counts a phone call the counsellor logged (counts only: nothing of the caller).
+    fn log_call(
+        &self,
+        started: u64,
+        ended: u64,
+        language: Option<&protocol::Lang>,
+        tags: &protocol::Tags,
+    ) -> Result<(), Refusal> {
+        self.check_tags(tags)?;
+        let now_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if ended < started
+            || ended - started > MAX_CALL_S
+            || ended > now_unix + CALL_CLOCK_SKEW_S
+            || now_unix.saturating_sub(started) > MAX_CALL_AGE_S
+        {
+            return Err((
                 ErrorCode::BadFrame,
-                "going on duty needs skills, capacity and bundle",
-            )),
-            CounsellorFrame::Duty { on: false, .. } => {
-                relay.with(|h| h.duty_off(id, now));
-                Ok(())
-            }
-            CounsellorFrame::Break { on } => {
-                relay.with(|h| h.set_break(id, on, now));
-                Ok(())
-            }
-            CounsellorFrame::Accept { conv } => relay.with(|h| h.accept(id, conv, now)),
-            CounsellorFrame::Decline { conv } => relay.with(|h| h.decline(id, conv, now)),
-            CounsellorFrame::Hs2 { conv, .. } => {
-                relay.with(|h| h.counsellor_relay(id, conv, None, text))
-            }
-            CounsellorFrame::Data { conv, n, .. } => {
-                relay.with(|h| h.counsellor_relay(id, conv, Some(n), text))
-            }
-            CounsellorFrame::Ack { conv, .. } => relay.with(|h| h.counsellor_ack(id, conv)),
-            CounsellorFrame::Transfer { conv, to } => {
-                relay.with(|h| h.transfer(id, conv, &to, now))
-            }
-            CounsellorFrame::End { conv, tags } => {
-                self.check_tags(&tags)?;
-                relay.with(|h| h.end(id, conv, &tags, now))
-            }
-            CounsellorFrame::Referral {
-                conv,
-                id: referral_id,
-                office_id,
-                sealed,
-            } => self.store_referral(conv, referral_id, office_id, sealed),
-            CounsellorFrame::CallLog {
-                started,
-                ended,
-                language,
-                tags,
-            } => {
-                self.check_tags(&tags)?;
-                let now_unix = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs());
-                if ended < started
-                    || ended - started > MAX_CALL_S
-                    || ended > now_unix + CALL_CLOCK_SKEW_S
-                    || now_unix.saturating_sub(started) > MAX_CALL_AGE_S
-                {
-                    return Err((
-                        ErrorCode::BadFrame,
-                        "a call log needs started <= ended, at most 12 hours long, within the last 24 hours",
-                    ));
-                }
-                relay.with(|h| {
-                    h.record_contact("phone", language.as_ref().map(|l| l.as_str()), &tags);
-                });
-                self.mailbox
-                    .send(&ServerFrame::CallLogged { started, ended });
-                Ok(())
-            }
-            CounsellorFrame::CallbackDone { id: request, tags } => {
-                self.check_tags(&tags)?;
-                relay.with(|h| {
-                    let queue = h.callback_done(id, &request, now)?;
-                    h.record_contact("phone", Some(queue.lang()), &tags);
-                    Ok(())
-                })
-            }
+                "a call log needs started <= ended, at most 12 hours long, within the last 24 hours",
+            ));
         }
+        self.app.relay.engine().observed().contact(
+            "phone",
+            language.map(|l| l.as_str()),
+            tags,
+            "untagged",
+        );
+        self.mailbox
+            .send(&ServerFrame::CallLogged { started, ended });
+        Ok(())
     }
 }
 
@@ -266,14 +222,8 @@ impl CounsellorHandler {
             ErrorCode::Forbidden,
             "referrals are not enabled on this server (no data directory)",
         ))?;
-        match self.app.relay.cluster() {
-            Some(cluster) if !cluster.counsellor_holds(self.id, conv) => {
-                return Err(refusal::NO_SUCH_CONVERSATION);
-            }
-            Some(_) => {}
-            None => {
-                self.app.relay.with(|h| h.counsellor_live(self.id, conv))?;
-            }
+        if !self.app.relay.engine().counsellor_holds(self.id, conv) {
+            return Err(refusal::NO_SUCH_CONVERSATION);
         }
         if !self
             .app
@@ -440,18 +390,13 @@ impl Handler for CounsellorHandler {
     }
 
     fn on_close(&mut self) {
-        if self.principal.is_some() {
-            let id = self.id;
-            self.app
-                .relay
-                .with(|h| h.counsellor_disconnect(id, Instant::now()));
-            if let Some(w) = self.worker.take() {
-                // After every frame already queued.
-                match std::sync::Arc::try_unwrap(w) {
-                    Ok(w) => w.send_last(CounsellorOp::Disconnect),
-                    Err(w) => {
-                        w.try_send(CounsellorOp::Disconnect);
-                    }
+        // Only an authenticated connection has a worker.
+        if let Some(w) = self.worker.take() {
+            // After every frame already queued.
+            match std::sync::Arc::try_unwrap(w) {
+                Ok(w) => w.send_last(CounsellorOp::Disconnect),
+                Err(w) => {
+                    w.try_send(CounsellorOp::Disconnect);
                 }
             }
         }

@@ -5,8 +5,8 @@ use axum::extract::ws::{Utf8Bytes, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
+use super::conn::ConnId;
 use super::conn::{self, Control, Handler, Mailbox};
-use super::hub::ConnId;
 use crate::http::AppState;
 use crate::protocol::{ErrorCode, FrameError, ServerFrame, close};
 

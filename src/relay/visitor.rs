@@ -1,7 +1,6 @@
 //! `GET /v1/visitor`: the anonymous visitor's WebSocket. No cookies, no account; the Origin
-//! must be on the allowlist. Frames are parsed strictly and handed to the hub.
-
-use std::time::Instant;
+//! must be on the allowlist. Frames are parsed strictly and handed, in order, to the
+//! connection's worker on the engine.
 
 use axum::extract::State;
 use axum::extract::ws::{Utf8Bytes, WebSocketUpgrade};
@@ -9,9 +8,10 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::cluster::VisitorOp;
+use super::conn::ConnId;
 use super::conn::{Control, Handler, Mailbox};
 use super::endpoint::{admit, parse_failed, refuse, refuse_wait, upgrade};
-use super::hub::{ConnId, Refusal};
+use super::refusal::Refusal;
 use std::net::SocketAddr;
 
 use axum::extract::ConnectInfo;
@@ -45,21 +45,19 @@ pub async fn endpoint(
         return crate::http::ApiError::rate_limited(wait).into_response();
     }
     upgrade(app, &headers, ws, "visitor", move |app, id, mailbox| {
-        // The hub always knows the connection (callback requests); with many nodes the
-        // shared engine runs the chat, through this connection's worker.
-        app.relay.with(|h| h.visitor_connect(id, mailbox.clone()));
-        let worker = app.relay.cluster().map(|cluster| {
-            cluster.visitor_connect(id, mailbox.clone());
+        let engine = app.relay.engine();
+        engine.visitor_connect(id, mailbox.clone());
+        let worker = {
             let (app, mailbox) = (app.clone(), mailbox.clone());
-            cluster.spawn_worker(move |cluster, op: VisitorOp| {
+            engine.spawn_worker(move |engine, op: VisitorOp| {
                 let (app, mailbox) = (app.clone(), mailbox.clone());
                 Box::pin(async move {
-                    if let Err((code, message)) = cluster.visitor_op(id, op).await {
+                    if let Err((code, message)) = engine.visitor_op(id, op).await {
                         refuse_visitor(&app, &mailbox, code, message);
                     }
                 })
             })
-        });
+        };
         VisitorHandler {
             app: app.clone(),
             id,
@@ -67,7 +65,7 @@ pub async fn endpoint(
             strikes: 0,
             addr,
             budget: app.limits.frame_budget(false),
-            worker,
+            worker: Some(worker),
             shared_tag,
         }
     })
@@ -94,7 +92,7 @@ struct VisitorHandler {
     addr: AddressKey,
     /// This connection's frame budget.
     budget: FrameBudget,
-    /// With many nodes: the worker applying this connection's frames in order.
+    /// The worker applying this connection's frames in order (taken when it closes).
     worker: Option<super::cluster::Worker<VisitorOp>>,
     /// With many nodes and `rate.shared_key`: the tag of this address's join quota.
     shared_tag: Option<String>,
@@ -122,21 +120,21 @@ impl VisitorHandler {
         });
     }
 
-    /// Hands a frame to the shared engine's worker; a connection that floods it is closed.
+    /// Hands a frame to the engine's worker; a connection that floods it is closed.
     fn enqueue(&self, op: VisitorOp) -> Result<(), Refusal> {
         let Some(w) = &self.worker else {
             return Ok(());
         };
+        let engine = self.app.relay.engine();
         if matches!(
             op,
             VisitorOp::Hs1(..) | VisitorOp::Data(..) | VisitorOp::Ack(..)
         ) && w.idle()
-            && let Some(cluster) = self.app.relay.cluster()
-            && cluster.applies_at_once()
+            && engine.applies_at_once()
         {
             // The store answers at once (in memory): a relayed frame is applied here, with
             // no hop to the worker; nothing is queued before it, so the order holds.
-            return super::cluster::Cluster::apply_at_once(cluster.visitor_op(self.id, op));
+            return super::cluster::Cluster::apply_at_once(engine.visitor_op(self.id, op));
         }
         if !w.try_send(op) {
             self.mailbox.close(
@@ -148,45 +146,10 @@ impl VisitorHandler {
     }
 
     fn dispatch(&mut self, frame: VisitorFrame, text: Utf8Bytes) -> Result<(), Refusal> {
-        if self.worker.is_some() {
-            let op = match frame {
-                VisitorFrame::Join { .. } if !self.app.open_now().0 => {
-                    self.refuse_closed();
-                    return Ok(());
-                }
-                VisitorFrame::Join { queue } => {
-                    if let Err(wait) = self.app.limits.join(self.addr) {
-                        let msg = "too many chats started from here; wait and try again";
-                        refuse_wait(&self.app, &self.mailbox, ErrorCode::RateLimited, msg, wait);
-                        return Ok(());
-                    }
-                    VisitorOp::Join(
-                        queue,
-                        self.shared_tag
-                            .clone()
-                            .map(|t| (t, self.app.limits.joins_per_hour())),
-                    )
-                }
-                VisitorFrame::Hs1 { conv, .. } => VisitorOp::Hs1(conv, text),
-                VisitorFrame::Data { conv, n, .. } => VisitorOp::Data(conv, n, text),
-                VisitorFrame::Ack { conv, upto } => VisitorOp::Ack(conv, upto),
-                VisitorFrame::Leave {} => VisitorOp::Leave,
-                VisitorFrame::Resume { token, conv, upto } => VisitorOp::Resume(token, conv, upto),
-                VisitorFrame::Callback { queue, id, sealed } => {
-                    VisitorOp::Callback(queue, id, sealed)
-                }
-            };
-            return self.enqueue(op);
-        }
-        self.dispatch_hub(frame, text)
-    }
-
-    fn dispatch_hub(&mut self, frame: VisitorFrame, text: Utf8Bytes) -> Result<(), Refusal> {
-        let (id, now) = (self.id, Instant::now());
-        match frame {
+        let op = match frame {
             VisitorFrame::Join { .. } if !self.app.open_now().0 => {
                 self.refuse_closed();
-                Ok(())
+                return Ok(());
             }
             VisitorFrame::Join { queue } => {
                 if let Err(wait) = self.app.limits.join(self.addr) {
@@ -194,39 +157,21 @@ impl VisitorHandler {
                     refuse_wait(&self.app, &self.mailbox, ErrorCode::RateLimited, msg, wait);
                     return Ok(());
                 }
-                self.app.relay.with(|h| h.visitor_join(id, queue, now))
+                VisitorOp::Join(
+                    queue,
+                    self.shared_tag
+                        .clone()
+                        .map(|t| (t, self.app.limits.joins_per_hour())),
+                )
             }
-            VisitorFrame::Hs1 { conv, .. } => {
-                self.app.relay.with(|h| h.visitor_hs1(id, conv, text))
-            }
-            VisitorFrame::Data { conv, .. } => {
-                self.app.relay.with(|h| h.visitor_data(id, conv, text))
-            }
-            VisitorFrame::Ack { conv, upto } => {
-                self.app.relay.with(|h| h.visitor_ack(id, conv, upto))
-            }
-            VisitorFrame::Leave {} => {
-                self.app.relay.with(|h| h.visitor_leave(id, now));
-                Ok(())
-            }
-            VisitorFrame::Resume { token, conv, upto } => self
-                .app
-                .relay
-                .with(|h| h.visitor_resume(id, &token, conv, upto, now)),
-            VisitorFrame::Callback {
-                queue,
-                id: request,
-                sealed,
-            } => {
-                let stored = self
-                    .app
-                    .relay
-                    .with(|h| h.callback_request(id, queue, request, sealed, now))?;
-                self.mailbox
-                    .send(&crate::protocol::ServerFrame::CallbackReceived { id: stored });
-                Ok(())
-            }
-        }
+            VisitorFrame::Hs1 { conv, .. } => VisitorOp::Hs1(conv, text),
+            VisitorFrame::Data { conv, n, .. } => VisitorOp::Data(conv, n, text),
+            VisitorFrame::Ack { conv, upto } => VisitorOp::Ack(conv, upto),
+            VisitorFrame::Leave {} => VisitorOp::Leave,
+            VisitorFrame::Resume { token, conv, upto } => VisitorOp::Resume(token, conv, upto),
+            VisitorFrame::Callback { queue, id, sealed } => VisitorOp::Callback(queue, id, sealed),
+        };
+        self.enqueue(op)
     }
 }
 
@@ -260,10 +205,6 @@ impl Handler for VisitorHandler {
     }
 
     fn on_close(&mut self) {
-        let id = self.id;
-        self.app
-            .relay
-            .with(|h| h.visitor_disconnect(id, Instant::now()));
         if let Some(w) = self.worker.take() {
             // After every frame already queued; the worker ends when the queue is dropped.
             w.send_last(VisitorOp::Disconnect);

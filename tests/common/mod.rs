@@ -20,22 +20,17 @@ pub const WAIT: Duration = Duration::from_secs(5);
 /// (`on_every_backend!`), written once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
-    /// The in-memory hub, `lyt serve`'s default until the store engine replaces it.
-    Hub,
-    /// The store engine over an in-process `MemoryStore` (`relay.engine = "store"`).
+    /// An in-process `MemoryStore`, `lyt serve`'s default.
     Memory,
     /// The store engine over a real `redis-server` started for the test on a free port.
     Redis,
 }
 
-/// Runs each named `async fn(Backend)` as a test on every backend: `hub::name`,
-/// `memory::name`, `redis::name`.
+/// Runs each named `async fn(Backend)` as a test on every backend: `memory::name`,
+/// `redis::name`.
 #[macro_export]
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
-        mod hub {
-            $(#[tokio::test] async fn $name() { super::$name($crate::common::Backend::Hub).await })*
-        }
         mod memory {
             $(#[tokio::test] async fn $name() { super::$name($crate::common::Backend::Memory).await })*
         }
@@ -60,7 +55,7 @@ pub struct TestServer {
 
 /// Starts a demo-mode server on port 0, after `tweak` adjusts its configuration.
 pub async fn start(tweak: impl FnOnce(&mut Config)) -> TestServer {
-    start_on(Backend::Hub, tweak).await
+    start_on(Backend::Memory, tweak).await
 }
 
 /// Starts a demo-mode server on port 0 keeping its state on `backend` (with its own
@@ -71,10 +66,8 @@ pub async fn start_on(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Test
     let redis = (backend == Backend::Redis).then(redis_server::RedisServer::start);
     let url = redis.as_ref().map(redis_server::RedisServer::url);
     let mut ts = start_in(dir, demo_dir, move |c| {
-        match backend {
-            Backend::Hub => c.relay.engine = lyt::config::Engine::Hub,
-            Backend::Memory => c.relay.engine = lyt::config::Engine::Store,
-            Backend::Redis => c.redis.url = url.map(lyt::config::Secret::new),
+        if backend == Backend::Redis {
+            c.redis.url = url.map(lyt::config::Secret::new);
         }
         tweak(c);
     })
@@ -100,10 +93,6 @@ pub async fn start_in(
     };
     tweak(&mut config);
     let config_redis = config.redis.url.is_some();
-    let backend = match config.relay.engine {
-        lyt::config::Engine::Hub => Backend::Hub,
-        lyt::config::Engine::Store => Backend::Memory,
-    };
     let demo = lyt::demo::provision(&mut config).unwrap();
     let server = Server::start(config).await.unwrap();
     let port = server.public_addr.port();
@@ -116,7 +105,7 @@ pub async fn start_in(
         backend: if config_redis {
             Backend::Redis
         } else {
-            backend
+            Backend::Memory
         },
         _dir: dir,
         _redis: None,

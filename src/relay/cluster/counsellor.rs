@@ -7,11 +7,31 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::Utf8Bytes;
 
 use super::{Cluster, CounsellorConv, Duty, Kind, LocalCounsellor, counter, unix_ms};
-use crate::protocol::{Bundle, ConvId, MAX_TAG_VALUES, ServerFrame, Skills, Tags, TransferTarget};
-use crate::relay::conn::Mailbox;
-use crate::relay::hub::{ConnId, Refusal};
-use crate::relay::refusal;
+use crate::protocol::{
+    Bundle, ConvId, ErrorCode, MAX_CAPACITY, MAX_SKILLS, MAX_TAG_VALUES, ServerFrame, Skills, Tags,
+    TransferTarget,
+};
+use crate::relay::conn::{ConnId, Mailbox};
+use crate::relay::refusal::{self, Refusal};
 use crate::store::{Side, StoreError};
+
+/// What going on duty must declare: at least one language and topic, at most `MAX_SKILLS`
+/// of each, a capacity of 1 to `MAX_CAPACITY`.
+fn check_duty(skills: &Skills, capacity: u32) -> Result<(), Refusal> {
+    if skills.langs.is_empty() || skills.topics.is_empty() {
+        return Err((
+            ErrorCode::BadFrame,
+            "skills need at least one language and one topic",
+        ));
+    }
+    if skills.langs.len() > MAX_SKILLS || skills.topics.len() > MAX_SKILLS {
+        return Err((ErrorCode::BadFrame, "too many skills"));
+    }
+    if !(1..=MAX_CAPACITY).contains(&capacity) {
+        return Err((ErrorCode::BadFrame, "capacity must be between 1 and 8"));
+    }
+    Ok(())
+}
 
 /// A counsellor frame for the shared engine, applied in order by the connection's worker.
 #[derive(Debug)]
@@ -91,7 +111,8 @@ impl Cluster {
             }
             CounsellorOp::CallbackDone(request, tags) => {
                 let queue = self.callback_done(&request).await?;
-                self.hub_stats(|h| h.record_contact("phone", Some(queue.lang()), &tags));
+                self.observed()
+                    .contact("phone", Some(queue.lang()), &tags, "untagged");
                 Ok(())
             }
             CounsellorOp::DutyOn(skills, capacity, bundle) => {
@@ -217,7 +238,7 @@ impl Cluster {
         capacity: u32,
         bundle: Bundle,
     ) -> Result<(), Refusal> {
-        crate::relay::hub::check_duty(&skills, capacity)?;
+        check_duty(&skills, capacity)?;
         let excess = {
             let mut local = self.local();
             let c = local
@@ -461,7 +482,7 @@ impl Cluster {
                 .wait_seconds
                 .with_label_values(&[queue.as_str()])
                 .observe(waited.as_secs_f64());
-            self.hub_stats(|h| h.count_waited(waited.as_secs_f64()));
+            self.observed().waited(waited);
         }
         if let Some(v) = visitor {
             self.send(
@@ -488,13 +509,14 @@ impl Cluster {
             let c = local.counsellors.get_mut(&id);
             c.and_then(|c| {
                 let live = c.live.remove(&conv)?;
-                super::end_of_chat(c, &self.cfg, &self.metrics, &live);
+                super::end_of_chat(c, &self.cfg, &self.metrics, &self.observed, &live);
                 Some(live.queue)
             })
         };
         let channel = tags.channel.as_ref().map_or("chat", |c| c.as_str());
         let lang = queue.as_ref().map(|q| q.lang().to_owned());
-        self.hub_stats(|h| h.count_contact_tagged(channel, lang.as_deref(), tags));
+        self.observed()
+            .contact(channel, lang.as_deref(), tags, "untagged");
         self.metrics.conversations_live.dec();
         self.metrics
             .conversations_ended
@@ -508,7 +530,9 @@ impl Cluster {
             c.mailbox.send(&frame);
         }
         if let Some(v) = visitor {
-            self.send_frame(&v, Kind::Ended { conv }, &frame).await;
+            let reason = crate::protocol::EndReason::CounsellorEnded;
+            self.send_frame(&v, Kind::Ended { conv, reason }, &frame)
+                .await;
         }
         // Presence carries the new free-since and wrap-up.
         self.present(id).await;
@@ -551,7 +575,7 @@ impl Cluster {
             if let Some(c) = local.counsellors.get_mut(&id)
                 && let Some(live) = c.live.remove(&conv)
             {
-                super::end_of_chat(c, &self.cfg, &self.metrics, &live);
+                super::end_of_chat(c, &self.cfg, &self.metrics, &self.observed, &live);
                 c.mailbox.send(&ServerFrame::Ended {
                     conv,
                     reason: crate::protocol::EndReason::Transferred,

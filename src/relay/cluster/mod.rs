@@ -1,7 +1,8 @@
-//! The relay as one of many nodes sharing state in a `Store` (`lyt serve --redis`): the
-//! engine behind the same visitor and counsellor endpoints as the in-memory `Hub`, with the
-//! routing state, the conversations' records and resume buffers in the store, and only
-//! sockets here. `docs/state.md` is the design; this module is its "wiring".
+//! The relay engine: every relay operation over a `Store` — `MemoryStore` in one process
+//! (`lyt serve`, the default) or `RedisStore` shared by many nodes (`lyt serve --redis`) —
+//! with the routing state, the conversations' records and resume buffers in the store, and
+//! only sockets here. One node and many run the same code. `docs/state.md` is the design;
+//! this module is its "wiring".
 //!
 //! - **Connections** are named `<node>.<n>` across nodes, so the node holding a connection is
 //!   part of its name. A conversation's record (`Store::attach`) names the connection at each
@@ -22,10 +23,9 @@
 //!   makes the node catch its visitors up from the resume buffers. A changed generation (the
 //!   shared state was lost) ends this node's conversations with `ended{state_lost}`.
 //!
-//! Differences from one node, decided for now and documented in `docs/state.md`: a
-//! counsellor whose connection drops gives their live chats back to the front of the queue at
-//! once (no reconnect window across nodes); callback requests and today's statistics are
-//! kept per node.
+//! What differs between one node and many is only what having many processes brings (see
+//! `docs/state.md`): a node's death is noticed after the presence TTL, wait estimates are
+//! each node's own observations, and quotas other than joins are counted per node.
 
 mod counsellor;
 mod phone;
@@ -40,8 +40,10 @@ use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use super::conn::ConnId;
 use super::conn::Mailbox;
-use super::hub::{ConnId, HubConfig, Refusal};
+use super::refusal::Refusal;
+use super::settings::Settings;
 use crate::metrics::Metrics;
 use crate::protocol::{Bundle, ConvId, ErrorCode, QueueId, ServerFrame, Skills};
 use crate::relay::refusal;
@@ -143,8 +145,12 @@ enum Kind {
     },
     /// To a counsellor: their offer was taken back; `expired` counts as a missed offer.
     Withdrawn { conv: ConvId, expired: bool },
-    /// The conversation ended for this end.
-    Ended { conv: ConvId },
+    /// The conversation ended for this end, for `reason`.
+    Ended {
+        conv: ConvId,
+        #[serde(default = "other_reason")]
+        reason: crate::protocol::EndReason,
+    },
     /// To a counsellor: the visitor is now at `visitor` (`None`: away).
     Peer {
         conv: ConvId,
@@ -193,6 +199,11 @@ struct VisitorConv {
     catch_up_until: Option<Instant>,
     /// The position last pushed.
     last_position: u32,
+    /// The first position pushed, until the first `assigned` observes the wait for the
+    /// estimate (0: nothing to observe).
+    first_position: u32,
+    /// When the visitor joined here.
+    joined_at: Instant,
     /// The counsellor's connection dropped; they may come back (reconnect window).
     counsellor_away: bool,
 }
@@ -292,10 +303,10 @@ pub struct Cluster {
     store: Arc<dyn Store>,
     /// This node's random id (part of every connection's name).
     node: String,
-    cfg: HubConfig,
+    cfg: Settings,
     metrics: Metrics,
-    /// The node's own hub: today's statistics, callbacks (kept per node).
-    hub: Arc<Mutex<super::hub::Hub>>,
+    /// This node's counts of today and its wait estimates.
+    observed: Mutex<super::observed::Observed>,
     local: Mutex<Local>,
     /// The shared state's generation this node works with.
     generation: Mutex<Option<String>>,
@@ -318,6 +329,10 @@ pub struct Cluster {
     stats_others: Mutex<Vec<crate::stats::Stats>>,
 }
 
+fn other_reason() -> crate::protocol::EndReason {
+    crate::protocol::EndReason::Other
+}
+
 fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -332,18 +347,16 @@ fn split_name(name: &str) -> Option<(&str, ConnId)> {
 
 impl Cluster {
     /// A node on `store` with a fresh random node id.
-    pub fn new(
-        store: Arc<dyn Store>,
-        cfg: HubConfig,
-        metrics: Metrics,
-        hub: Arc<Mutex<super::hub::Hub>>,
-    ) -> Arc<Self> {
+    pub fn new(store: Arc<dyn Store>, cfg: Settings, metrics: Metrics) -> Arc<Self> {
         let node = format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
         Arc::new(Self {
             store,
             node,
+            observed: Mutex::new(super::observed::Observed::new(
+                cfg.time_zone.clone(),
+                metrics.clone(),
+            )),
             metrics,
-            hub,
             local: Mutex::new(Local::default()),
             generation: Mutex::new(None),
             figures: Mutex::new(ClusterFigures {
@@ -395,9 +408,9 @@ impl Cluster {
         !self.store_down.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Counts in this node's statistics.
-    fn hub_stats(&self, f: impl FnOnce(&mut super::hub::Hub)) {
-        f(&mut self.hub.lock().unwrap_or_else(PoisonError::into_inner));
+    /// This node's counts of today and its wait estimates.
+    pub fn observed(&self) -> std::sync::MutexGuard<'_, super::observed::Observed> {
+        self.observed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn local(&self) -> std::sync::MutexGuard<'_, Local> {
@@ -597,6 +610,14 @@ impl Cluster {
                     },
                     Kind::Assigned { conv, counsellor } => match v.conv.as_mut() {
                         Some(c) if c.conv == conv => {
+                            if c.first_position > 0 {
+                                self.observed().observe_wait(
+                                    &c.queue,
+                                    c.joined_at.elapsed(),
+                                    c.first_position,
+                                );
+                                c.first_position = 0;
+                            }
                             c.counsellor = Some(counsellor);
                             c.counsellor_away = false;
                             c.awaiting_hs1 = true;
@@ -606,7 +627,7 @@ impl Cluster {
                         }
                         _ => false,
                     },
-                    Kind::Ended { conv } => {
+                    Kind::Ended { conv, .. } => {
                         if v.conv.as_ref().is_some_and(|c| c.conv == conv) {
                             v.conv = None;
                             true
@@ -677,10 +698,23 @@ impl Cluster {
                         missed = had && expired;
                         had
                     }
-                    Kind::Ended { conv } => {
+                    Kind::Ended { conv, reason } => {
                         let had = c.offers.remove(&conv).is_some();
                         if let Some(live) = c.live.remove(&conv) {
-                            end_of_chat(c, &self.cfg, &self.metrics, &live);
+                            end_of_chat(c, &self.cfg, &self.metrics, &self.observed, &live);
+                            // A chat that was accepted is a contact; the counsellor's `end`
+                            // counts the ones they tagged, this one the others.
+                            let outcome = if reason == crate::protocol::EndReason::VisitorLeft {
+                                "ended_by_visitor"
+                            } else {
+                                reason.as_str()
+                            };
+                            self.observed().contact(
+                                "chat",
+                                Some(live.queue.lang()),
+                                &crate::protocol::Tags::default(),
+                                outcome,
+                            );
                             true
                         } else {
                             had
@@ -829,10 +863,19 @@ impl Cluster {
 }
 
 /// Book-keeping when a counsellor's live chat ends on their node.
-fn end_of_chat(c: &mut LocalCounsellor, cfg: &HubConfig, metrics: &Metrics, live: &CounsellorConv) {
-    metrics
-        .handle_seconds
-        .observe(live.accepted_at.elapsed().as_secs_f64());
+fn end_of_chat(
+    c: &mut LocalCounsellor,
+    cfg: &Settings,
+    metrics: &Metrics,
+    observed: &Mutex<super::observed::Observed>,
+    live: &CounsellorConv,
+) {
+    let handled = live.accepted_at.elapsed();
+    metrics.handle_seconds.observe(handled.as_secs_f64());
+    observed
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .observe_handle(&live.queue, handled);
     let now = unix_ms();
     if let Some(d) = c.duty.as_mut() {
         d.free_since_ms = now;
@@ -841,6 +884,25 @@ fn end_of_chat(c: &mut LocalCounsellor, cfg: &HubConfig, metrics: &Metrics, live
                 now.saturating_add(u64::try_from(cfg.wrap_up.as_millis()).unwrap_or(u64::MAX));
         }
     }
+}
+
+/// The capacity of this node's counsellors on duty who serve `queue` (for the estimate).
+fn slots_for(local: &Local, queue: &QueueId) -> u32 {
+    local
+        .counsellors
+        .values()
+        .filter_map(|c| c.duty.as_ref())
+        .filter(|d| {
+            let lang = d.skills.langs.iter().any(|l| l.as_str() == queue.lang());
+            let topic = queue.topic() == "any"
+                || d.skills
+                    .topics
+                    .iter()
+                    .any(|t| t.as_str() == "any" || t.as_str() == queue.topic());
+            d.parked.is_empty() && lang && topic
+        })
+        .map(|d| d.capacity)
+        .sum()
 }
 
 /// A payload: the note as one JSON line, then the frame.
@@ -870,24 +932,24 @@ fn decode(payload: &[u8]) -> Option<(Note, Option<Utf8Bytes>)> {
 }
 
 impl Cluster {
-    /// Puts the shared figures (all nodes) into the supervisor's snapshot in place of the
-    /// node's own hub's: queues, counsellors on duty, live chats. Today's statistics stay
-    /// this node's.
-    pub async fn overlay(&self, snap: &mut super::hub::HubSnapshot) {
-        use super::hub::{CounsellorState, OnDuty, QueueFigures};
+    /// The supervisor's figures, the same on every node: queues (as routing last saw them),
+    /// counsellors on duty and live chats (read now), today's counts (this node's now and
+    /// the other nodes' as last shared).
+    pub async fn snapshot(&self) -> super::snapshot::RelaySnapshot {
+        use super::snapshot::{CounsellorState, OnDuty, QueueFigures};
         self.on_duty_now().await;
         let f = self.figures();
-        snap.queues = f
+        let queues = f
             .waiting
             .iter()
             .map(|(q, n, longest)| QueueFigures {
                 id: q.to_string(),
                 waiting: *n,
                 longest_wait_s: longest.as_secs(),
-                eta_s: (*n as u64 + 1) * 60,
+                eta_s: self.eta_s(q, u32::try_from(*n + 1).unwrap_or(u32::MAX)),
             })
             .collect();
-        snap.on_duty = f
+        let mut on_duty: Vec<OnDuty> = f
             .on_duty
             .iter()
             .map(|(alias, load, capacity, on_break)| OnDuty {
@@ -903,8 +965,7 @@ impl Cluster {
                 capacity: *capacity,
             })
             .collect();
-        snap.on_duty.sort_by(|a, b| a.alias.cmp(&b.alias));
-        snap.active_chats = f.live;
+        on_duty.sort_by(|a, b| a.alias.cmp(&b.alias));
         // Today: this node's counts now, and the other nodes' as last read.
         let (date, mine) = self.today_counts();
         let others = self
@@ -912,16 +973,24 @@ impl Cluster {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        snap.today =
-            crate::stats::Stats::sum_of_day(&date, others.into_iter().chain([mine])).today(&date);
+        super::snapshot::RelaySnapshot {
+            queues,
+            on_duty,
+            active_chats: f.live,
+            today: crate::stats::Stats::sum_of_day(&date, others.into_iter().chain([mine]))
+                .today(&date),
+        }
+    }
+
+    /// The wait estimate for `position` in `queue` (see `Observed::eta_s`).
+    pub fn eta_s(&self, queue: &QueueId, position: u32) -> u64 {
+        let slots = slots_for(&self.local(), queue);
+        self.observed().eta_s(queue, position, || slots)
     }
 
     /// Today's date and this node's counts of it.
     fn today_counts(&self) -> (String, crate::stats::Stats) {
-        self.hub
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .today_counts()
+        self.observed().today_counts()
     }
 
     /// Shares this node's counts of today through the store (when they changed) and reads
@@ -1029,6 +1098,40 @@ impl Cluster {
             .values()
             .filter(|v| v.conv.is_some())
             .count()
+    }
+
+    /// Whether the account `alias` is connected here or on duty on any node.
+    pub async fn is_connected(&self, alias: &str) -> bool {
+        let here = self
+            .local()
+            .counsellors
+            .values()
+            .any(|c| c.alias.eq_ignore_ascii_case(alias));
+        here || self
+            .store
+            .on_duty_as(&alias.to_lowercase())
+            .await
+            .is_ok_and(|p| !p.is_empty())
+    }
+
+    /// Closes every connection of the counsellor `alias` on this node (their account was
+    /// disabled): the socket tasks end and the engine handles them as dropped connections
+    /// — pending offers go back to their queues, live chats follow the reconnect rules and,
+    /// since the account can no longer log in, return to the front of their queue when the
+    /// window passes. Other nodes close theirs when they read the account change.
+    pub fn disconnect_alias(&self, alias: &str) -> usize {
+        let local = self.local();
+        let mut n = 0;
+        for c in local
+            .counsellors
+            .values()
+            .filter(|c| c.alias.eq_ignore_ascii_case(alias))
+        {
+            c.mailbox
+                .close(crate::protocol::close::POLICY, "account disabled");
+            n += 1;
+        }
+        n
     }
 
     /// Aliases of the counsellors connected to this node.

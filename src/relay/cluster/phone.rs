@@ -2,16 +2,45 @@
 //! (`Store::callback_add`), so counsellors on every node see one list and any of them can
 //! mark a request done once. Each node sends the list to its own counsellors when it
 //! changes here, and when its sweep finds the store's version changed (a request added,
-//! handled or expired on another node). The rules are the hub's (`hub::phone`).
+//! handled or expired on another node).
+//!
+//! Rules: the queue of a request is `<lang>/phone` for a language some configured queue
+//! serves; one request per visitor connection; at most `max_callbacks` pending (then
+//! `queue_full` with the phone line); an envelope's ciphertext is at most
+//! `MAX_CALLBACK_CT_BYTES`. The list frame carries the `MAX_LISTED` oldest requests.
+//! Nothing readable is ever held: the relay keeps only the envelope.
 
 use serde::{Deserialize, Serialize};
 
 use super::Cluster;
-use crate::protocol::{CallbackItem, ConvId, QueueId, Sealed, ServerFrame};
-use crate::relay::hub::phone::MAX_LISTED;
-use crate::relay::hub::{ConnId, Refusal};
-use crate::relay::refusal;
+use crate::protocol::{CallbackItem, ConvId, ErrorCode, QueueId, Sealed, ServerFrame};
+use crate::relay::conn::ConnId;
+use crate::relay::refusal::{self, Refusal};
+use crate::relay::settings::Settings;
 use crate::store::StoreError;
+
+/// Largest sealed callback ciphertext: a phone number, a time and a few words need far less.
+pub const MAX_CALLBACK_CT_BYTES: usize = 2048;
+/// Requests listed in one `callbacks` frame (oldest first).
+pub const MAX_LISTED: usize = 50;
+
+/// The checks every callback request passes: a phone queue of a language some configured
+/// queue serves, and an envelope of the right shape and size.
+fn check_request(cfg: &Settings, queue: &QueueId, sealed: &Sealed) -> Result<(), Refusal> {
+    if queue.topic() != "phone" || !cfg.queues.iter().any(|q| q.lang() == queue.lang()) {
+        return Err((
+            ErrorCode::UnknownQueue,
+            "no such phone queue; use <lang>/phone",
+        ));
+    }
+    if sealed.enc.len() != 32 || sealed.ct.len() > MAX_CALLBACK_CT_BYTES {
+        return Err((
+            ErrorCode::TooLarge,
+            "a callback envelope is a 32-byte key and at most 2048 bytes",
+        ));
+    }
+    Ok(())
+}
 
 /// What the store keeps of a request besides its id: the queue and the envelope.
 #[derive(Debug, Serialize, Deserialize)]
@@ -30,7 +59,7 @@ impl Cluster {
         request_id: ConvId,
         sealed: Sealed,
     ) -> Result<String, Refusal> {
-        crate::relay::hub::phone::check_request(&self.cfg, &queue, &sealed)?;
+        check_request(&self.cfg, &queue, &sealed)?;
         {
             let local = self.local();
             let v = local.visitors.get(&id).ok_or(refusal::UNKNOWN_CONNECTION)?;

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Cluster, Duty, Kind, unix_ms};
 use crate::protocol::{ConvId, QueueId, ServerFrame};
-use crate::relay::hub::ConnId;
+use crate::relay::conn::ConnId;
 use crate::routing;
 use crate::store::StoreError;
 

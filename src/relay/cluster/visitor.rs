@@ -10,9 +10,10 @@ use sha2::{Digest as _, Sha256};
 
 use super::{Cluster, Kind, LocalVisitor, VisitorConv, counter};
 use crate::protocol::{ConvId, ErrorCode, QueueId, ServerFrame};
+use crate::relay::conn::ConnId;
 use crate::relay::conn::Mailbox;
-use crate::relay::hub::{ConnId, Refusal};
 use crate::relay::refusal;
+use crate::relay::refusal::Refusal;
 use crate::store::{JoinLimits, Replay, Side, StoreError};
 
 /// How long after a resume the node re-reads the resume buffer on its ticks (frames the
@@ -278,6 +279,8 @@ impl Cluster {
                 delivered: None,
                 catch_up_until: None,
                 last_position: 0,
+                first_position: 0,
+                joined_at: Instant::now(),
                 counsellor_away: false,
             });
         }
@@ -293,7 +296,7 @@ impl Cluster {
         {
             Ok(position) => {
                 self.push_position(id, conv, position);
-                self.hub_stats(super::super::hub::Hub::count_joined);
+                self.observed().joined();
                 Ok(())
             }
             Err(e) => {
@@ -317,12 +320,20 @@ impl Cluster {
             return;
         }
         c.last_position = position;
-        v.mailbox.send(&ServerFrame::Queued {
-            conv,
-            position,
-            eta_s: eta_s(position),
-            resume: c.token.clone(),
-        });
+        if c.first_position == 0 {
+            c.first_position = position;
+        }
+        let (queue, token) = (c.queue.clone(), c.token.clone());
+        let slots = super::slots_for(&local, &queue);
+        let eta_s = self.observed().eta_s(&queue, position, || slots);
+        if let Some(v) = local.visitors.get(&id) {
+            v.mailbox.send(&ServerFrame::Queued {
+                conv,
+                position,
+                eta_s,
+                resume: token,
+            });
+        }
     }
 
     /// Ends a conversation the visitor left, telling the counsellor (live or offered).
@@ -344,7 +355,7 @@ impl Cluster {
             self.metrics.conversations_live.dec();
         } else if reason == crate::protocol::EndReason::VisitorLeft {
             self.metrics.abandoned.inc();
-            self.hub_stats(|h| h.count_abandoned_if(true));
+            self.observed().abandoned();
         }
         self.metrics
             .conversations_ended
@@ -352,7 +363,8 @@ impl Cluster {
             .inc();
         let frame = ServerFrame::Ended { conv, reason };
         if let Some(c) = counsellor.or(offered_to.as_deref()) {
-            self.send_frame(c, Kind::Ended { conv }, &frame).await;
+            self.send_frame(c, Kind::Ended { conv, reason }, &frame)
+                .await;
         }
     }
 
@@ -464,6 +476,9 @@ impl Cluster {
             delivered: None,
             catch_up_until: Some(Instant::now() + CATCH_UP_FOR),
             last_position: 0,
+            // A wait resumed here is not observed for the estimate (its start is elsewhere).
+            first_position: 0,
+            joined_at: Instant::now(),
             counsellor_away: false,
         };
         let mut frames = Vec::new();
@@ -571,10 +586,4 @@ impl Cluster {
     pub(super) async fn catch_up_all(&self) {
         self.catch_up(false).await;
     }
-}
-
-/// A wait estimate for `position`: one node sees too few chats for the hub's observed
-/// estimates, so the shared engine uses the default of a minute per position.
-fn eta_s(position: u32) -> u64 {
-    u64::from(position.max(1)) * 60
 }
