@@ -29,6 +29,8 @@
 
 mod counsellor;
 mod phone;
+#[cfg(test)]
+mod props;
 mod tick;
 mod visitor;
 

@@ -270,7 +270,7 @@ impl Cluster {
     /// waiting list, and only when someone waits without an offer the counsellors who can
     /// take a chat (`Store::open_duty`, a maintained index): its cost does not grow with the
     /// chats held, nor with the counsellors who are full, on a break or parked.
-    async fn route(&self) {
+    pub(super) async fn route(&self) {
         let Ok(waiting) = self.store.waiting(&self.cfg.queues).await else {
             return;
         };
