@@ -23,6 +23,9 @@ pub const MAX_SKILLS: usize = 16;
 pub const MAX_TAG_VALUES: usize = 8;
 /// Highest capacity a counsellor may ask for.
 pub const MAX_CAPACITY: u32 = 8;
+/// The relay tells a client which of its `data` frames it has kept (`stored{upto}`) after
+/// every frame whose counter `n` satisfies `(n + 1) % STORED_EVERY == 0`.
+pub const STORED_EVERY: u64 = 16;
 
 /// Codes of the error frame (PROTOCOL.md §5). Stable: clients map them to translated text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

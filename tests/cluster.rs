@@ -231,7 +231,7 @@ async fn chat_across_nodes_survives_the_visitors_node() {
     })
     .await
     .unwrap();
-    assert!(matches!(next(&mut v).await, ServerFrame::Resumed { conv: got } if got == conv));
+    assert!(matches!(next(&mut v).await, ServerFrame::Resumed { conv: got, .. } if got == conv));
     counsellor_says(&mut c, &mut c_chat, "four").await;
     let mut got = Vec::new();
     while got.len() < 3 {
@@ -347,7 +347,7 @@ async fn a_counsellor_reconnecting_on_another_node_keeps_the_chat() {
     assert_eq!(error_code(&mut v).await, lyt::protocol::ErrorCode::Conflict);
 
     let mut c = c_node.counsellor("maja", 1).await;
-    assert!(matches!(next(&mut c).await, ServerFrame::Resumed { conv: got } if got == conv));
+    assert!(matches!(next(&mut c).await, ServerFrame::Resumed { conv: got, .. } if got == conv));
     // A new epoch: a new `assigned` and a fresh handshake.
     let (mut v_chat, mut c_chat) = handshake(&a.demo.org_root_pub, &mut v, &mut c, conv).await;
     counsellor_says(&mut c, &mut c_chat, "back again").await;

@@ -38,6 +38,7 @@ fn server_name(f: &ServerFrame) -> &'static str {
         ServerFrame::Offer { .. } => "offer",
         ServerFrame::Welcome { .. } => "welcome",
         ServerFrame::Resumed { .. } => "resumed",
+        ServerFrame::Stored { .. } => "stored",
         ServerFrame::OnBreak { .. } => "on_break",
         ServerFrame::Peer { .. } => "peer",
         ServerFrame::Ended { .. } => "ended",
@@ -85,7 +86,18 @@ fn server_frames() -> Vec<ServerFrame> {
             alias: "Maja".into(),
             role: "counsellor".into(),
         },
-        ServerFrame::Resumed { conv: conv() },
+        ServerFrame::Resumed {
+            conv: conv(),
+            have: None,
+        },
+        ServerFrame::Resumed {
+            conv: conv(),
+            have: Some(6),
+        },
+        ServerFrame::Stored {
+            conv: conv(),
+            upto: 15,
+        },
         ServerFrame::OnBreak {
             reason: lyt::protocol::BreakReason::MissedOffers,
         },
@@ -276,7 +288,7 @@ fn frames_json_is_current() {
         std::fs::write(&path, &text).unwrap();
     }
     let names: std::collections::BTreeSet<_> = server_frames().iter().map(server_name).collect();
-    assert_eq!(names.len(), 17, "one example of every server frame");
+    assert_eq!(names.len(), 18, "one example of every server frame");
     for c in client_frames() {
         let json = c["json"].as_str().unwrap();
         let ok = match c["from"].as_str().unwrap() {

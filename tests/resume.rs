@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use lyt::client::WsClient;
 use lyt::client::e2e::{Chat, VisitorHandshake};
+use lyt::client::outbox::Outbox;
 use lyt::crypto::AppMessage;
 use lyt::protocol::{ConvId, CounsellorFrame, ErrorCode, ServerFrame, VisitorFrame, close};
 
@@ -45,7 +46,7 @@ async fn resume(ts: &TestServer, token: &str, conv: ConvId, upto: Option<u64>) -
     .await
     .unwrap();
     match v.frame(WAIT).await.unwrap() {
-        ServerFrame::Resumed { conv: got } => assert_eq!(got, conv),
+        ServerFrame::Resumed { conv: got, .. } => assert_eq!(got, conv),
         other => panic!("expected resumed, got {other:?}"),
     }
     v
@@ -112,6 +113,101 @@ async fn live_chat_resumes_without_loss_or_duplicates(b: Backend) {
     assert_eq!(c_chat.open(n, &m).unwrap(), Some(text("still here")));
     counsellor_says(&mut c, &mut c_chat, "five").await;
     assert_eq!(receive(&mut v, &mut v_chat).await, (4, text("five")));
+}
+
+/// The next `count` messages the counsellor decrypts, skipping `peer` frames and replays of
+/// counters it already has (a receiver drops those).
+async fn counsellor_gets(c: &mut Counsellor, chat: &mut Chat, count: usize) -> Vec<AppMessage> {
+    let mut out = Vec::new();
+    while out.len() < count {
+        match c.frame(WAIT).await.unwrap() {
+            ServerFrame::Data { n, m, .. } => out.extend(chat.open(n, &m).unwrap()),
+            ServerFrame::Peer { .. } => {}
+            other => panic!("expected data, got {other:?}"),
+        }
+    }
+    out
+}
+
+/// Nothing is lost in a drop (docs/protocol.md, "Nothing lost"): the relay acknowledges
+/// every 16th frame with `stored`; frames a visitor sent as its connection dropped, which
+/// never reached the relay, go again after `resume` — the relay says what it has in
+/// `resumed{have}` — and reach the counsellor once, in order, with the same keys; a frame
+/// sent twice is dropped by the receiver.
+async fn frames_lost_in_a_drop_are_sent_again(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
+    let mut c = ts.counsellor("maja", 1).await;
+    let mut v = ts.visitor().await;
+    let (_, token) = join_with_token(&mut v, "da/exit").await;
+    let conv = offer(&mut c).await;
+    c.send(&CounsellorFrame::Accept { conv }).await.unwrap();
+    let ServerFrame::Assigned { bundle, .. } = v.frame(WAIT).await.unwrap() else {
+        panic!()
+    };
+    let (hs, m) = VisitorHandshake::start(&ts.demo.org_root_pub, conv, &bundle, now()).unwrap();
+    v.send(&VisitorFrame::Hs1 { conv, m }).await.unwrap();
+    let ServerFrame::Hs1 { m, .. } = c.frame(WAIT).await.unwrap() else {
+        panic!()
+    };
+    let (mut c_chat, m) = c.shift.accept(conv, &m).unwrap();
+    c.send(&CounsellorFrame::Hs2 { conv, m }).await.unwrap();
+    let ServerFrame::Hs2 { m, .. } = v.frame(WAIT).await.unwrap() else {
+        panic!()
+    };
+    let mut v_chat = hs.finish(&m).unwrap();
+    let mut outbox = Outbox::new();
+    outbox.new_epoch(conv);
+    let mut sent = Vec::new();
+    // Hello is counter 0; texts 1..=15 make 16 frames, the 16th acknowledged with `stored`.
+    for i in 0..16 {
+        let msg = if i == 0 {
+            AppMessage::Hello {}
+        } else {
+            text(&format!("m{i}"))
+        };
+        let (n, m) = v_chat.seal(&msg).unwrap();
+        outbox.sent(n, m.clone());
+        v.send(&VisitorFrame::Data { conv, n, m }).await.unwrap();
+        sent.push(msg);
+    }
+    assert_eq!(counsellor_gets(&mut c, &mut c_chat, 16).await, sent);
+    assert_eq!(
+        v.frame(WAIT).await.unwrap(),
+        ServerFrame::Stored { conv, upto: 15 }
+    );
+    outbox.have(conv, 15);
+    assert!(outbox.is_empty());
+    // Two frames written as the connection dropped: they never reach the relay.
+    for body in ["lost a", "lost b"] {
+        let (n, m) = v_chat.seal(&text(body)).unwrap();
+        outbox.sent(n, m);
+    }
+    drop(v);
+    let mut v = ts.visitor().await;
+    v.send(&VisitorFrame::Resume {
+        token,
+        conv,
+        upto: None,
+    })
+    .await
+    .unwrap();
+    let ServerFrame::Resumed { conv: got, have } = v.frame(WAIT).await.unwrap() else {
+        panic!("expected resumed")
+    };
+    assert_eq!((got, have), (conv, Some(15)), "the relay has up to 15");
+    let again = outbox.resend(conv, have);
+    assert_eq!(again.len(), 2);
+    for f in again.iter().chain(again.last()) {
+        // The last one twice: a receiver drops a counter it already has.
+        v.send(f).await.unwrap();
+    }
+    let (n, m) = v_chat.seal(&text("after")).unwrap();
+    v.send(&VisitorFrame::Data { conv, n, m }).await.unwrap();
+    assert_eq!(
+        counsellor_gets(&mut c, &mut c_chat, 3).await,
+        [text("lost a"), text("lost b"), text("after")]
+    );
+    no_frame_for(&mut c.ws, 300).await;
 }
 
 /// A visitor who drops while waiting keeps their place but is not offered while away;
@@ -195,6 +291,7 @@ async fn resume_is_checked(b: Backend) {
 
 on_every_backend!(
     live_chat_resumes_without_loss_or_duplicates,
+    frames_lost_in_a_drop_are_sent_again,
     queued_visitor_keeps_their_place,
     resume_is_checked,
 );

@@ -990,6 +990,7 @@ async fn day_counts_are_kept_per_node(b: &impl Backend) {
 async fn appends_are_idempotent_per_counter(b: &impl Backend) {
     let s = b.store().await;
     let conv = ConvId::random();
+    assert_eq!(s.kept_upto(conv, Side::Visitor).await, Ok(None));
     let mut inbox = s.subscribe("n9").await.unwrap();
     s.append(conv, Side::Visitor, 3, b"three".to_vec(), None)
         .await
@@ -1027,6 +1028,10 @@ async fn appends_are_idempotent_per_counter(b: &impl Backend) {
     };
     let ns: Vec<u64> = kept.iter().map(|k| k.n).collect();
     assert_eq!(ns, [3, 4]);
+    // What the relay has of a side's frames, acknowledged or not; the other side is apart.
+    s.ack(conv, Side::Visitor, 4).await.unwrap();
+    assert_eq!(s.kept_upto(conv, Side::Visitor).await, Ok(Some(4)));
+    assert_eq!(s.kept_upto(conv, Side::Counsellor).await, Ok(None));
     let first = tokio::time::timeout(Duration::from_secs(2), inbox.recv())
         .await
         .unwrap();
@@ -1040,6 +1045,11 @@ async fn appends_are_idempotent_per_counter(b: &impl Backend) {
         );
     }
     s.reset_buffers(conv).await.unwrap();
+    assert_eq!(
+        s.kept_upto(conv, Side::Visitor).await,
+        Ok(None),
+        "a new epoch starts afresh"
+    );
     s.append(conv, Side::Visitor, 0, b"new epoch".to_vec(), None)
         .await
         .unwrap();

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lyt::client::e2e::{Chat, CounsellorIdentity, VisitorHandshake};
+use lyt::client::outbox::Outbox;
 use lyt::client::{ClientError, ConnectOptions, Incoming, LoginSession, WsClient};
 use lyt::crypto::AppMessage;
 use lyt::protocol::{ConvId, CounsellorFrame, ServerFrame, Skills, VisitorFrame};
@@ -182,7 +183,7 @@ async fn send_texts(
     ws: &mut WsClient,
     chat: &mut Chat,
     texts: Vec<String>,
-    visitor: bool,
+    mut outbox: Option<&mut Outbox>,
 ) -> Result<(), Fail> {
     for body in texts {
         let (n, m) = chat.seal(&AppMessage::Text {
@@ -190,7 +191,9 @@ async fn send_texts(
             ts: unix_now(),
         })?;
         let conv = chat.conv();
-        if visitor {
+        if let Some(o) = outbox.as_deref_mut() {
+            // Kept until the relay says it has it, and sent again after a resume.
+            o.sent(n, m.clone());
             ws.send(&VisitorFrame::Data { conv, n, m }).await?;
         } else {
             ws.send(&CounsellorFrame::Data { conv, n, m }).await?;
@@ -224,6 +227,7 @@ pub async fn visitor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), Fai
     let mut tracker = SeqTracker::default();
     let mut sender: Option<Sender> = None;
     let mut ready_once = false;
+    let mut outbox = Outbox::new();
     let mut storm = (sh.sc.kind == Kind::ReconnectStorm).then_some(sh.event_at);
     loop {
         let next_send = match (&chat, &sender) {
@@ -248,6 +252,7 @@ pub async fn visitor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), Fai
                         chat = None;
                         conv = Some(c);
                         upto = None;
+                        outbox.new_epoch(c);
                         // A new epoch may be a new counsellor connection, counting afresh.
                         tracker = SeqTracker::default();
                         tracker.accept_any_next();
@@ -258,6 +263,7 @@ pub async fn visitor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), Fai
                         };
                         let mut c = h.finish(&m)?;
                         let (n, m) = c.seal(&AppMessage::Hello {})?;
+                        outbox.sent(n, m.clone());
                         ws.send(&VisitorFrame::Data { conv: c.conv(), n, m }).await?;
                         chat = Some(c);
                         if !ready_once {
@@ -283,6 +289,13 @@ pub async fn visitor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), Fai
                         // The counsellor dropped: their keys are gone; wait for `assigned`.
                         chat = None;
                     }
+                    ServerFrame::Stored { conv: c, upto } => outbox.have(c, upto),
+                    ServerFrame::Resumed { conv: c, have } => {
+                        // What the dropped connection did not deliver goes again, unchanged.
+                        for f in outbox.resend(c, have) {
+                            ws.send(&f).await?;
+                        }
+                    }
                     ServerFrame::Ended { reason, .. } => {
                         return Err(Fail(format!("ended_{reason}")));
                     }
@@ -293,7 +306,7 @@ pub async fn visitor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), Fai
             () = until(next_send) => {
                 if let (Some(ch), Some(s)) = (chat.as_mut(), sender.as_mut()) {
                     let texts = s.due_texts(&sh);
-                    send_texts(&sh, &mut ws, ch, texts, true).await?;
+                    send_texts(&sh, &mut ws, ch, texts, Some(&mut outbox)).await?;
                 }
             }
             () = until(storm) => {
@@ -414,7 +427,7 @@ pub async fn counsellor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), 
                 for c in chats.values_mut() {
                     if let Some(s) = c.sender.as_mut() {
                         let texts = s.due_texts(&sh);
-                        send_texts(&sh, &mut ws, &mut c.chat, texts, false).await?;
+                        send_texts(&sh, &mut ws, &mut c.chat, texts, None).await?;
                     }
                 }
             }

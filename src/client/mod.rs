@@ -6,6 +6,7 @@
 pub mod bot;
 pub mod e2e;
 pub mod office;
+pub mod outbox;
 pub mod probe;
 
 use std::net::{IpAddr, SocketAddr};

@@ -163,8 +163,18 @@ pub enum ServerFrame {
     /// After `auth`: who the counsellor is.
     Welcome { alias: String, role: String },
     /// To a visitor: the conversation was taken back after a dropped connection; what was
-    /// missed follows.
-    Resumed { conv: ConvId },
+    /// missed follows. `have` is the highest `n` of the visitor's `data` the relay has kept
+    /// in this epoch (absent: none): the client sends again, unchanged, what it sent after
+    /// that. To a counsellor: a parked chat is theirs again, under a new epoch (no `have`).
+    Resumed {
+        conv: ConvId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        have: Option<u64>,
+    },
+    /// The relay has kept every `data` this client sent in `conv` up to counter `upto` in
+    /// this epoch: a client may forget them (it keeps the rest to send again after a
+    /// resume). Sent after every `STORED_EVERY`th frame (`crate::protocol::STORED_EVERY`).
+    Stored { conv: ConvId, upto: u64 },
     /// To a counsellor: the server put them on break; `reason` says why (`missed_offers`).
     OnBreak { reason: super::BreakReason },
     /// To a counsellor: the visitor's connection dropped (`away`) or was resumed (`back`).

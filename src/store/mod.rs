@@ -418,6 +418,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         after: Option<u64>,
     ) -> BoxFuture<'_, StoreResult<Replay>>;
 
+    /// The highest counter ever kept for `side` in this epoch (acknowledged or not), `None`
+    /// when none was: what a client that resumes is told the relay has of its frames.
+    fn kept_upto(&self, conv: ConvId, side: Side) -> BoxFuture<'_, StoreResult<Option<u64>>>;
+
     /// Starts a new session epoch: forgets both resume buffers of `conv` (frames of the
     /// previous epoch are never replayed) and detaches its counsellor (the next one attaches
     /// on accept, so the previous one is fenced); the token and the visitor's end stay.

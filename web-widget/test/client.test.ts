@@ -196,6 +196,35 @@ describe('visitor client', () => {
     expect(events).toContainEqual({ type: 'reconnected' });
   });
 
+  /** What the relay says it has (`stored`, `resumed.have`) is not sent again; the rest is, unchanged. */
+  it('resends only what the relay does not have', () => {
+    const counsellor = toChat();
+    for (const t of ['a', 'b', 'c', 'd']) expect(client.sendText(t)).toBe(true);
+    const first = sock();
+    const sent = first.of('data');
+    expect(sent.map((f) => f['n'])).toEqual([0, 1, 2, 3, 4]);
+    first.push({ t: 'stored', conv, upto: 1 });
+    first.drop();
+    vi.advanceTimersByTime(1000);
+    sock().push({ t: 'hello', v: 1, limits: { max_frame: 65536, max_text_chars: 4000, ping_s: 20, idle_s: 60 } });
+    sock().push({ t: 'resumed', conv, have: 2 });
+    const again = sock().of('data');
+    expect(again.map((f) => f['n'])).toEqual([3, 4]);
+    expect(again).toEqual(sent.slice(3));
+    expect(counsellorReads(counsellor, sent)).toEqual(['hello', 'text:a', 'text:b', 'text:c', 'text:d']);
+  });
+
+  /** Without `have` (an older relay, or nothing kept), everything not read goes again. */
+  it('resends everything unread when the relay says nothing', () => {
+    toChat();
+    expect(client.sendText('x')).toBe(true);
+    sock().drop();
+    vi.advanceTimersByTime(1000);
+    sock().push({ t: 'hello', v: 1, limits: { max_frame: 65536, max_text_chars: 4000, ping_s: 20, idle_s: 60 } });
+    sock().push({ t: 'resumed', conv });
+    expect(sock().of('data').map((f) => f['n'])).toEqual([0, 1]);
+  });
+
   /** A drop while still waiting resumes the same place (token and conv from `queued`) instead of joining at the back. */
   it('keeps its place in the queue across a drop', () => {
     client.join('da/exit');
@@ -257,6 +286,8 @@ describe('visitor client', () => {
   /** Only the exact `resumed` shape is accepted. */
   it('parses resumed strictly', () => {
     expect(parseResumed(`{"t":"resumed","conv":"${conv}"}`)).toEqual({ conv });
+    expect(parseResumed(`{"t":"resumed","conv":"${conv}","have":6}`)).toEqual({ conv, have: 6 });
+    expect(parseResumed(`{"t":"resumed","conv":"${conv}","have":-1}`)).toBeUndefined();
     expect(parseResumed(`{"t":"resumed","conv":"${conv}","x":1}`)).toBeUndefined();
     expect(parseResumed('{"t":"resumed","conv":"abc"}')).toBeUndefined();
   });

@@ -267,6 +267,37 @@ describe('a dropped connection', () => {
     expect(conn.sendText(conv, 'back')).toBe(true);
   });
 
+  /**
+   * Texts the visitor never confirmed with `read` are carried into the renewed session and
+   * sent again, once, after the visitor's `hello`; a confirmed one is not.
+   */
+  it('carries unconfirmed texts into the renewed session', async () => {
+    vi.useFakeTimers();
+    conn.goOnDuty(settings);
+    sock().open();
+    await vi.runOnlyPendingTimersAsync();
+    sock().push({ t: 'welcome', alias: 'Maja', role: 'counsellor' });
+    conn.accept({ conv, queue: 'da/exit' });
+    const first = visitorHandshake();
+    visitorSends(first, { k: 'hello' });
+    expect(conn.sendText(conv, 'read it')).toBe(true);
+    expect(conn.sendText(conv, 'lost in the drop')).toBe(true);
+    visitorSends(first, { k: 'read', upto: 0 });
+    sock().drop();
+    await vi.advanceTimersByTimeAsync(1000);
+    sock().open();
+    await vi.advanceTimersByTimeAsync(0);
+    sock().push({ t: 'welcome', alias: 'Maja', role: 'counsellor' });
+    sock().push({ t: 'resumed', conv });
+    const second = visitorHandshake();
+    expect(sock().of('data')).toEqual([]);
+    visitorSends(second, { k: 'hello' });
+    expect(visitorReads(second)).toEqual([{ k: 'text', body: 'lost in the drop', ts: NOW }]);
+    // Once only: a later renewal carries it again only if it is still unconfirmed.
+    visitorSends(second, { k: 'read', upto: 0 });
+    expect(events.filter((e) => e.type === 'chat_sent')).toHaveLength(2);
+  });
+
   /** Callback requests and their `callback_done` with tags. */
   it('lists callbacks and marks them done', async () => {
     await onDuty();

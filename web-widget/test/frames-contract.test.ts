@@ -16,7 +16,7 @@ const frames = loadVector<FramesJson>('frames.json');
 
 describe('frames.json', () => {
   it('has every server frame type the relay sends', () => {
-    expect(new Set(frames.server.map((f) => f.t)).size).toBe(17);
+    expect(new Set(frames.server.map((f) => f.t)).size).toBe(18);
   });
   for (const f of frames.server) {
     it(`accepts the relay's ${f.t} frame`, () => {

@@ -94,6 +94,20 @@ describe('widget state', () => {
     expect(s.lines.filter((l) => l.who === 'me').map((l) => l.state)).toEqual(['sent', 'read']);
   });
 
+  /**
+   * A text the counsellor's console carries into a renewed session is shown once; the same
+   * text twice within one session is two messages.
+   */
+  it('shows a carried text once', () => {
+    let s = reduce(chatting(), { type: 'received', n: 1, body: 'hej', ts: 7 });
+    s = reduce(s, { type: 'secured', alias: 'Maja', safetyCode: '654321' });
+    s = reduce(s, { type: 'received', n: 1, body: 'hej', ts: 7 });
+    expect(s.lines.filter((l) => l.who === 'them')).toHaveLength(1);
+    s = reduce(s, { type: 'received', n: 2, body: 'ok', ts: 8 });
+    s = reduce(s, { type: 'received', n: 3, body: 'ok', ts: 8 });
+    expect(s.lines.filter((l) => l.who === 'them').map((l) => l.text)).toEqual(['hej', 'ok', 'ok']);
+  });
+
   /** Transferred to a queue: back to the queue screen with a note, then a renewed session. */
   it('goes back to the queue on transfer', () => {
     let s = reduce(chatting(), { type: 'queued', position: 1, etaS: 30 });

@@ -184,7 +184,13 @@ impl Cluster {
                         self.lost_to_another(id, conv);
                         Ok(())
                     }
-                    r => r.map_err(|e| self.refusal(&e)),
+                    Ok(()) => {
+                        if let (Some(n), Some(c)) = (n, self.local().counsellors.get(&id)) {
+                            super::tell_stored(&c.mailbox, conv, n);
+                        }
+                        Ok(())
+                    }
+                    Err(e) => Err(self.refusal(&e)),
                 }
             }
             CounsellorOp::Ack(conv, upto) => {
@@ -342,7 +348,7 @@ impl Cluster {
         if self.finish_accept(id, conv, false).await.is_ok()
             && let Some(c) = self.local().counsellors.get(&id)
         {
-            c.mailbox.send(&ServerFrame::Resumed { conv });
+            c.mailbox.send(&ServerFrame::Resumed { conv, have: None });
         }
     }
 

@@ -79,6 +79,11 @@ pub(crate) mod counter {
     pub fn to_counsellor(n: u64) -> u64 {
         n.saturating_add(1)
     }
+    /// The visitor's `data` counter of a counter kept for the counsellor (`None` for
+    /// `hs1`).
+    pub fn visitor_data(kept: u64) -> Option<u64> {
+        kept.checked_sub(1)
+    }
 }
 
 /// A connection's worker: its operations queue here and one task applies them in order.
@@ -885,6 +890,15 @@ fn end_of_chat(
             d.wrap_up_until_ms =
                 now.saturating_add(u64::try_from(cfg.wrap_up.as_millis()).unwrap_or(u64::MAX));
         }
+    }
+}
+
+/// Tells a client, after every `STORED_EVERY`th of its `data` frames, that the relay has
+/// kept them all up to `n` (`stored{upto}`), so it can forget them: what it still keeps is
+/// what it sends again after a resume.
+fn tell_stored(mailbox: &Mailbox, conv: ConvId, n: u64) {
+    if n.wrapping_add(1) % crate::protocol::STORED_EVERY == 0 {
+        mailbox.send(&ServerFrame::Stored { conv, upto: n });
     }
 }
 

@@ -139,7 +139,11 @@ impl Cluster {
                 } else {
                     relay.await
                 }
-                .map_err(|e| self.refusal(&e))
+                .map_err(|e| self.refusal(&e))?;
+                if let Some(v) = self.local().visitors.get(&id) {
+                    super::tell_stored(&v.mailbox, conv, n);
+                }
+                Ok(())
             }
             VisitorOp::Ack(conv, upto) => {
                 self.visitor_live(id, conv)?;
@@ -482,7 +486,15 @@ impl Cluster {
             counsellor_away: false,
         };
         let mut frames = Vec::new();
+        // What the relay has of the visitor's frames: they send the rest again.
+        let mut have = None;
         if counsellor.is_some() {
+            have = self
+                .store
+                .kept_upto(conv, Side::Counsellor)
+                .await
+                .map_err(|e| self.refusal(&e))?
+                .and_then(counter::visitor_data);
             match self
                 .store
                 .replay(conv, Side::Visitor, upto.map(counter::to_visitor))
@@ -513,7 +525,7 @@ impl Cluster {
             let Some(v) = local.visitors.get_mut(&id) else {
                 return Err(EXPIRED);
             };
-            v.mailbox.send(&ServerFrame::Resumed { conv });
+            v.mailbox.send(&ServerFrame::Resumed { conv, have });
             for k in frames {
                 if let Ok(text) = String::from_utf8(k.frame) {
                     v.mailbox.push(text.into());

@@ -584,6 +584,10 @@ impl Store for MemoryStore {
         }))
     }
 
+    fn kept_upto(&self, conv: ConvId, side: Side) -> BoxFuture<'_, StoreResult<Option<u64>>> {
+        ready(self.with(|s, _| Ok(s.buffers.get(&(conv, side)).and_then(|b| b.last))))
+    }
+
     fn reset_buffers(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<()>> {
         ready(self.with(|s, _| {
             s.buffers.remove(&(conv, Side::Visitor));

@@ -1,5 +1,7 @@
 //! Operations on one conversation's `{conv:<id>}` slot: its record and resume buffers.
 
+use redis::AsyncCommands as _;
+
 use super::{RedisStore, Target, hex, keys, unavailable};
 use crate::protocol::ConvId;
 use crate::store::{Kept, MAX_BYTES, MAX_FRAMES, Replay, Side, StoreError, StoreResult};
@@ -209,6 +211,21 @@ pub(super) async fn replay(
         }
     }
     Ok(Replay::Frames(frames))
+}
+
+pub(super) async fn kept_upto(
+    s: &RedisStore,
+    conv: ConvId,
+    side: Side,
+) -> StoreResult<Option<u64>> {
+    let last: Option<String> = s
+        .con
+        .clone()
+        .hget(keys::buffer_meta(conv), format!("last:{}", side.as_str()))
+        .await
+        .map_err(unavailable)?;
+    // `append.lua` writes the counter as given; -1 or nothing means none kept.
+    Ok(last.and_then(|l| l.parse::<u64>().ok()))
 }
 
 pub(super) async fn reset_buffers(s: &RedisStore, conv: ConvId) -> StoreResult<()> {

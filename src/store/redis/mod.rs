@@ -468,6 +468,10 @@ impl Store for RedisStore {
         Box::pin(conversation::replay(self, conv, side, after))
     }
 
+    fn kept_upto(&self, conv: ConvId, side: Side) -> BoxFuture<'_, StoreResult<Option<u64>>> {
+        Box::pin(conversation::kept_upto(self, conv, side))
+    }
+
     fn reset_buffers(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(conversation::reset_buffers(self, conv))
     }

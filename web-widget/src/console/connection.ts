@@ -191,8 +191,7 @@ export class ShiftConnection {
   private onDrop(): void {
     this.ws = undefined;
     clearTimeout(this.confirmTimer);
-    // Every session belongs to an epoch that just ended; the relay starts new ones on duty.
-    for (const c of this.convs.values()) c.forget();
+    for (const c of this.convs.values()) c.forget(); // Their epochs ended; the relay starts new ones on duty.
     this.requests.onDrop();
     this.deps.dispatch({ type: 'link', link: 'reconnecting' });
     if (this.closed) return;
@@ -339,6 +338,7 @@ export class ShiftConnection {
       case 'hello':
         if (c.safetyCode !== undefined) this.deps.dispatch({ type: 'chat_secured', conv, safetyCode: c.safetyCode, nowS });
         this.requests.referrals.onSecured(conv);
+        c.sendCarried((msg) => this.sendApp(conv, c, msg));
         return;
       case 'text': {
         const seen = this.deps.isSeen(conv);

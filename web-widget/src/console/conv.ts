@@ -1,7 +1,10 @@
 /**
  * One conversation's end-to-end state in the console for the current epoch: the Noise
  * session (from the shift key's responder handshake), the highest visitor counter received
- * and read, and the typing indicator. Every new epoch (reconnect, renewal) starts empty.
+ * and read, and the typing indicator. Every new epoch (reconnect, renewal) starts empty,
+ * except for the texts the visitor never confirmed with `read`: they are carried over and
+ * sent again, once, in the next session (nothing the counsellor wrote is lost to a dropped
+ * link; the widget shows a carried text it already has once).
  */
 
 import { b64Decode, b64Encode, CryptoError, receiveMessage, sendMessage } from '../proto/index.js';
@@ -19,6 +22,10 @@ export class Conv {
   private sendTyping: ((on: boolean) => void) | undefined;
   /** The counsellor ended it; the relay's `ended` then closes it in the view. */
   endedByMe = false;
+  /** Texts sent in this epoch that the visitor has not confirmed with `read`. */
+  private unconfirmed: { readonly n: number; readonly body: string; readonly ts: number }[] = [];
+  /** Texts of an ended epoch the visitor never confirmed, to send again in the next session. */
+  private carry: { readonly body: string; readonly ts: number }[] = [];
 
   constructor(readonly id: string) {}
 
@@ -44,7 +51,16 @@ export class Conv {
   seal(msg: AppMessage): { n: number; m: string } {
     if (this.session === undefined) throw new Error('no session');
     const { n, ct } = sendMessage(this.session, msg);
+    // A text is kept until the visitor's `read` covers it (see `forget`).
+    if (msg.k === 'text') this.unconfirmed.push({ n, body: msg.body, ts: msg.ts });
     return { n, m: b64Encode(ct) };
+  }
+
+  /** Sends the texts carried from the previous epoch with `send`, once the new session is up. */
+  sendCarried(send: (msg: AppMessage) => number | undefined): void {
+    const carried = this.carry;
+    this.carry = [];
+    for (const t of carried) send({ k: 'text', body: t.body, ts: t.ts });
   }
 
   /** Decrypts data frame `n`; `undefined` for a replay (drop it). Throws when the chat must end. */
@@ -53,6 +69,7 @@ export class Conv {
     try {
       const msg = receiveMessage(this.session, n, b64Decode(m)).message;
       this.upto = n;
+      if (msg.k === 'read') this.unconfirmed = this.unconfirmed.filter((u) => u.n > msg.upto);
       return msg;
     } catch (e) {
       if (e instanceof CryptoError && e.code === 'replay') return undefined;
@@ -87,6 +104,8 @@ export class Conv {
     clearTimeout(this.typingTimer);
     this.session?.poison();
     this.session = undefined;
+    this.carry.push(...this.unconfirmed.map(({ body, ts }) => ({ body, ts })));
+    this.unconfirmed = [];
     this.upto = -1;
     this.readSent = -1;
     this.typingOn = false;

@@ -104,7 +104,8 @@ export type ServerFrame =
   | { readonly t: 'assigned'; readonly conv: ConvIdText; readonly bundle: WireBundle; readonly alias: string }
   | { readonly t: 'offer'; readonly conv: ConvIdText; readonly queue: QueueIdText; readonly waited_s: number; readonly expires_s: number }
   | { readonly t: 'welcome'; readonly alias: string; readonly role: string }
-  | { readonly t: 'resumed'; readonly conv: ConvIdText }
+  | { readonly t: 'resumed'; readonly conv: ConvIdText; readonly have?: number }
+  | { readonly t: 'stored'; readonly conv: ConvIdText; readonly upto: number }
   | { readonly t: 'on_break'; readonly reason: string }
   | { readonly t: 'peer'; readonly conv: ConvIdText; readonly state: 'away' | 'back' | (string & {}) }
   | { readonly t: 'callback_received'; readonly id: ConvIdText }

@@ -126,7 +126,8 @@ const FRAMES: Readonly<Record<ServerFrameType, Shape>> = {
   assigned: { conv: convId, bundle, alias: text(256) },
   offer: { conv: convId, queue: queueId, waited_s: u64, expires_s: u64 },
   welcome: { alias: text(256), role: slug },
-  resumed: { conv: convId },
+  resumed: { conv: convId, have: u64 },
+  stored: { conv: convId, upto: u64 },
   on_break: { reason: slug },
   peer: { conv: convId, state: slug },
   callback_received: { id: convId },
@@ -138,6 +139,12 @@ const FRAMES: Readonly<Record<ServerFrameType, Shape>> = {
   hs1: { conv: convId, m: blob },
   hs2: { conv: convId, m: blob },
   data: { conv: convId, n: u64, m: blob },
+};
+
+/** Fields a frame may leave out. */
+const OPTIONAL: Partial<Record<ServerFrameType, readonly string[]>> = {
+  error: ['retry_after_s'],
+  resumed: ['have'],
 };
 
 /**
@@ -159,6 +166,6 @@ export function parseServerFrame(textIn: string): ServerFrame {
   const type = t as ServerFrameType;
   const { t: _t, ...rest } = value;
   void _t;
-  const optional = type === 'error' ? ['retry_after_s'] : [];
+  const optional = OPTIONAL[type] ?? [];
   return { t: type, ...fields(rest, FRAMES[type], optional, type) } as ServerFrame;
 }

@@ -4,8 +4,9 @@
  * frames into state {@link Event}s and never touches the DOM.
  *
  * Delivery across a dropped connection: frames the visitor sends are kept (already
- * encrypted) until the counsellor's `read` covers them and sent again, unchanged, after
- * `resumed`; the counsellor's session drops the ones it already has (the replay rule). The
+ * encrypted) until the counsellor's `read` covers them; after `resumed` the ones the relay
+ * does not have (above `resumed.have` and the last `stored.upto`) are sent again, unchanged;
+ * the counsellor's session drops the ones it already has (the replay rule). The
  * relay replays what the visitor has not acked; the session drops what it already has, and
  * the state ignores a line it already shows.
  */
@@ -63,6 +64,12 @@ export class Client {
   private upto = -1;
   /** Sent frames of this epoch the counsellor has not confirmed with `read`. */
   private outbox: Outgoing[] = [];
+  /**
+   * The highest counter of this epoch the relay said it keeps (`stored`, `resumed{have}`);
+   * -1 for none. Those frames are not sent again after a resume, but their texts stay in the
+   * outbox until `read`: a new epoch (the counsellor's console reloaded) carries them over.
+   */
+  private storedUpto = -1;
   /**
    * Texts of an ended epoch the counsellor never confirmed (e.g. sent while the counsellor's
    * console was reconnecting): sent again, once, right after `hello` of the next session.
@@ -168,6 +175,7 @@ export class Client {
     this.initiator = undefined;
     this.carry.push(...this.outbox.flatMap((o) => (o.text === undefined ? [] : [o.text])));
     this.outbox = [];
+    this.storedUpto = -1;
     this.upto = -1;
   }
 
@@ -223,7 +231,7 @@ export class Client {
   private onText(text: string): void {
     const resumed = parseResumed(text);
     if (resumed !== undefined) {
-      this.onResumed(resumed.conv);
+      this.onResumed(resumed.conv, resumed.have);
       return;
     }
     let frame: ServerFrame;
@@ -259,6 +267,9 @@ export class Client {
       case 'data':
         this.onData(f.conv, f.n, f.m);
         return;
+      case 'stored':
+        if (f.conv === this.conv) this.storedUpto = Math.max(this.storedUpto, f.upto);
+        return;
       case 'ended':
         if (f.conv !== this.conv) return;
         this.reset();
@@ -283,11 +294,14 @@ export class Client {
     }
   }
 
-  private onResumed(conv: string): void {
+  private onResumed(conv: string, have: number | undefined): void {
     if (conv !== this.conv) return;
     this.live = true;
     this.attempt = 0;
-    for (const o of this.outbox) this.ws?.send(o.frame);
+    if (have !== undefined) this.storedUpto = Math.max(this.storedUpto, have);
+    // What the relay does not have goes again, unchanged; the counsellor drops a counter it
+    // already has.
+    for (const o of this.outbox) if (o.n > this.storedUpto) this.ws?.send(o.frame);
     const last = this.outbox.at(-1);
     if (last !== undefined) this.deps.dispatch({ type: 'delivered', upto: last.n });
     this.deps.dispatch({ type: 'reconnected' });

@@ -1,18 +1,18 @@
 /** What the widget reads from relay frames beyond the proto module: `resumed`, and `ended` reasons in the visitor's terms. */
 
-import { b64Decode } from '../proto/index.js';
+import { parseServerFrame } from '../proto/index.js';
 import type { EndReason } from './state.js';
 
-/** A server frame the proto module does not know yet: `{"t":"resumed","conv":…}` (docs/protocol.md). */
-export function parseResumed(text: string): { conv: string } | undefined {
+/**
+ * `{"t":"resumed","conv":…,"have":…}` (docs/protocol.md): the conversation is this
+ * connection's again, and the relay has the visitor's `data` up to `have` (absent: none).
+ */
+export function parseResumed(text: string): { conv: string; have?: number } | undefined {
   if (!text.startsWith('{"t":"resumed"')) return undefined;
   try {
-    const v: unknown = JSON.parse(text);
-    if (typeof v !== 'object' || v === null) return undefined;
-    const keys = Object.keys(v);
-    const conv = (v as Record<string, unknown>)['conv'];
-    if (keys.length !== 2 || typeof conv !== 'string' || conv.length !== 22 || b64Decode(conv).length !== 16) return undefined;
-    return { conv };
+    const f = parseServerFrame(text);
+    if (f.t !== 'resumed') return undefined;
+    return f.have === undefined ? { conv: f.conv } : { conv: f.conv, have: f.have };
   } catch {
     return undefined;
   }

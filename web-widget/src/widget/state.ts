@@ -136,6 +136,15 @@ function markMine(s: State, upto: number, to: 'sent' | 'read'): State {
 }
 
 /** Ends the chat: keeps the lines (for download), forgets the typing state. */
+/**
+ * Whether `line` is a text the counsellor already sent in an earlier epoch that comes again
+ * in this one (the console carries over what the visitor never confirmed): same text, same
+ * sender clock. Within one epoch the counter tells messages apart.
+ */
+function carriedAgain(line: Line, epoch: number, body: string, ts: number): boolean {
+  return line.who === 'them' && !line.id.startsWith(`them:${epoch}:`) && line.text === body && line.ts === ts;
+}
+
 function end(s: State, reason: EndReason): State {
   return { ...s, screen: 'ended', ended: reason, peerTyping: false, online: true };
 }
@@ -186,7 +195,7 @@ export function reduce(s: State, e: Event): State {
     case 'received': {
       if (!inChat) return s;
       const id = `them:${s.epoch}:${e.n}`;
-      if (s.lines.some((l) => l.id === id)) return s;
+      if (s.lines.some((l) => l.id === id || carriedAgain(l, s.epoch, e.body, e.ts))) return s;
       return { ...s, peerTyping: false, lines: [...s.lines, { id, who: 'them', text: e.body, ts: e.ts }] };
     }
     case 'referral_offer': {
