@@ -897,7 +897,9 @@ fn end_of_chat(
 /// kept them all up to `n` (`stored{upto}`), so it can forget them: what it still keeps is
 /// what it sends again after a resume.
 fn tell_stored(mailbox: &Mailbox, conv: ConvId, n: u64) {
-    if n.wrapping_add(1) % crate::protocol::STORED_EVERY == 0 {
+    if n.wrapping_add(1)
+        .is_multiple_of(crate::protocol::STORED_EVERY)
+    {
         mailbox.send(&ServerFrame::Stored { conv, upto: n });
     }
 }
