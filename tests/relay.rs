@@ -55,13 +55,9 @@ async fn encrypted_chat_in_order_and_leaves_nothing(b: Backend) {
         c.send(&CounsellorFrame::Data { conv, n, m }).await.unwrap();
     }
     for i in 0..100 {
-        let ServerFrame::Data { n, m, .. } = c.frame(WAIT).await.unwrap() else {
-            panic!("data")
-        };
+        let (n, m) = next_data(&mut c).await;
         assert_eq!(c_chat.open(n, &m).unwrap(), Some(text("visitor", i)));
-        let ServerFrame::Data { n, m, .. } = v.frame(WAIT).await.unwrap() else {
-            panic!("data")
-        };
+        let (n, m) = next_data(&mut v).await;
         assert_eq!(v_chat.open(n, &m).unwrap(), Some(text("counsellor", i)));
     }
     v.send(&VisitorFrame::Ack { conv, upto: 99 }).await.unwrap();

@@ -45,19 +45,7 @@ pub async fn endpoint(
         return crate::http::ApiError::rate_limited(wait).into_response();
     }
     upgrade(app, &headers, ws, "visitor", move |app, id, mailbox| {
-        let engine = app.relay.engine();
-        engine.visitor_connect(id, mailbox.clone());
-        let worker = {
-            let (app, mailbox) = (app.clone(), mailbox.clone());
-            engine.spawn_worker(move |engine, op: VisitorOp| {
-                let (app, mailbox) = (app.clone(), mailbox.clone());
-                Box::pin(async move {
-                    if let Err((code, message)) = engine.visitor_op(id, op).await {
-                        refuse_visitor(&app, &mailbox, code, message);
-                    }
-                })
-            })
-        };
+        app.relay.engine().visitor_connect(id, mailbox.clone());
         VisitorHandler {
             app: app.clone(),
             id,
@@ -65,7 +53,7 @@ pub async fn endpoint(
             strikes: 0,
             addr,
             budget: app.limits.frame_budget(false),
-            worker: Some(worker),
+            worker: None,
             shared_tag,
         }
     })
@@ -92,7 +80,8 @@ struct VisitorHandler {
     addr: AddressKey,
     /// This connection's frame budget.
     budget: FrameBudget,
-    /// The worker applying this connection's frames in order (taken when it closes).
+    /// The worker applying this connection's frames in order: started with the first frame
+    /// that needs it (an idle connection costs no task and no queue), taken when it closes.
     worker: Option<super::cluster::Worker<VisitorOp>>,
     /// With many nodes and `rate.shared_key`: the tag of this address's join quota.
     shared_tag: Option<String>,
@@ -120,22 +109,39 @@ impl VisitorHandler {
         });
     }
 
+    /// This connection's worker, started now if it was not yet.
+    fn worker(&mut self) -> &super::cluster::Worker<VisitorOp> {
+        let (app, mailbox, id) = (&self.app, &self.mailbox, self.id);
+        self.worker.get_or_insert_with(|| {
+            let (app, mailbox) = (app.clone(), mailbox.clone());
+            std::sync::Arc::clone(app.relay.engine()).spawn_worker(move |engine, op: VisitorOp| {
+                let (app, mailbox) = (app.clone(), mailbox.clone());
+                Box::pin(async move {
+                    if let Err((code, message)) = engine.visitor_op(id, op).await {
+                        refuse_visitor(&app, &mailbox, code, message);
+                    }
+                })
+            })
+        })
+    }
+
     /// Hands a frame to the engine's worker; a connection that floods it is closed.
-    fn enqueue(&self, op: VisitorOp) -> Result<(), Refusal> {
-        let Some(w) = &self.worker else {
-            return Ok(());
-        };
-        let engine = self.app.relay.engine();
+    fn enqueue(&mut self, op: VisitorOp) -> Result<(), Refusal> {
+        let engine = std::sync::Arc::clone(self.app.relay.engine());
         if matches!(
             op,
             VisitorOp::Hs1(..) | VisitorOp::Data(..) | VisitorOp::Ack(..)
-        ) && w.idle()
+        ) && self
+            .worker
+            .as_ref()
+            .is_none_or(super::cluster::Worker::idle)
             && engine.applies_at_once()
         {
             // The store answers at once (in memory): a relayed frame is applied here, with
             // no hop to the worker; nothing is queued before it, so the order holds.
             return super::cluster::Cluster::apply_at_once(engine.visitor_op(self.id, op));
         }
+        let w = self.worker();
         if !w.try_send(op) {
             self.mailbox.close(
                 crate::protocol::close::OVERLOADED,
@@ -205,9 +211,16 @@ impl Handler for VisitorHandler {
     }
 
     fn on_close(&mut self) {
-        if let Some(w) = self.worker.take() {
-            // After every frame already queued; the worker ends when the queue is dropped.
-            w.send_last(VisitorOp::Disconnect);
+        // After every frame already queued; the worker ends when the queue is dropped. A
+        // connection that never sent a frame has no worker and only leaves the node's list.
+        match self.worker.take() {
+            Some(w) => w.send_last(VisitorOp::Disconnect),
+            None => {
+                let (engine, id) = (std::sync::Arc::clone(self.app.relay.engine()), self.id);
+                tokio::spawn(async move {
+                    let _ = engine.visitor_op(id, VisitorOp::Disconnect).await;
+                });
+            }
         }
     }
 }

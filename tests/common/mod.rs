@@ -290,6 +290,18 @@ pub async fn no_frame_for(c: &mut WsClient, ms: u64) {
     assert!(got.is_err(), "unexpected {got:?}");
 }
 
+/// The next `data` frame's counter and payload, past the relay's `stored` acknowledgments
+/// of what this client sent.
+pub async fn next_data(ws: &mut WsClient) -> (u64, lyt::protocol::Blob) {
+    loop {
+        match ws.frame(WAIT).await.unwrap() {
+            ServerFrame::Data { n, m, .. } => return (n, m),
+            ServerFrame::Stored { .. } => {}
+            other => panic!("expected data, got {other:?}"),
+        }
+    }
+}
+
 /// The next frame that is not a `queued` position update.
 pub async fn next_frame(ws: &mut WsClient) -> ServerFrame {
     loop {
@@ -316,11 +328,14 @@ pub async fn assigned(v: &mut WsClient) -> ConvId {
     }
 }
 
-/// Waits for `ended` and returns its reason.
+/// Waits for `ended` (past the relay's `stored` acknowledgments) and returns its reason.
 pub async fn ended(c: &mut WsClient) -> String {
-    match c.frame(WAIT).await.unwrap() {
-        ServerFrame::Ended { reason, .. } => reason.to_string(),
-        other => panic!("expected ended, got {other:?}"),
+    loop {
+        match c.frame(WAIT).await.unwrap() {
+            ServerFrame::Ended { reason, .. } => return reason.to_string(),
+            ServerFrame::Stored { .. } => {}
+            other => panic!("expected ended, got {other:?}"),
+        }
     }
 }
 

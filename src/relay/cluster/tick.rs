@@ -377,8 +377,10 @@ impl Cluster {
             })
             .collect();
         // Visitors who are away are not offered; a pair with one is dropped and routing runs
-        // again without them (at most a few rounds per run).
-        for _ in 0..3 {
+        // again without them, until a round finds no one away (each round has fewer
+        // candidates, so this ends; a bounded number of rounds left the visitors behind
+        // several away ones waiting while a counsellor was free).
+        loop {
             if candidates.is_empty() {
                 break;
             }
@@ -387,6 +389,7 @@ impl Cluster {
                 break;
             }
             let mut away = Vec::new();
+            let mut placed = Vec::new();
             for (conv, who) in pairs {
                 let Some(to) = usize::try_from(who).ok().and_then(|i| names.get(i)) else {
                     continue;
@@ -399,12 +402,16 @@ impl Cluster {
                         continue;
                     }
                 }
+                placed.push(conv);
                 if self
                     .store
                     .offer(conv, to, cap, self.cfg.offer_timeout)
                     .await
                     .is_ok()
                 {
+                    if let Some(a) = available.iter_mut().find(|a| a.id == who) {
+                        a.free = a.free.saturating_sub(1);
+                    }
                     let w = waiting.iter().find(|w| w.conv == conv);
                     if let Some(w) = w {
                         self.send_offer(to, conv, &w.queue, w.waited).await;
@@ -414,7 +421,10 @@ impl Cluster {
             if away.is_empty() {
                 break;
             }
-            candidates.retain(|w| !away.contains(&w.conv));
+            // The next round without the visitors who are away and the ones just placed
+            // (offered, or lost to another node's offer), against the slots left.
+            candidates.retain(|w| !away.contains(&w.conv) && !placed.contains(&w.conv));
+            available.retain(|a| a.free > 0);
         }
     }
 }
