@@ -26,7 +26,11 @@ const LIFETIMES: Lifetimes = Lifetimes {
 
 /// A presence indexed under `alias` with `slots` open.
 fn open(alias: &str, slots: u32) -> lyt::store::Presence<'_> {
-    lyt::store::Presence { alias, open: slots }
+    lyt::store::Presence {
+        alias,
+        open: slots,
+        parked: false,
+    }
 }
 
 const ROOMY: JoinLimits = JoinLimits {
@@ -704,6 +708,27 @@ async fn presence_indexes_follow_load_and_duty(b: &impl Backend) {
         [("a.1".into(), 0), ("c.1".into(), 0)]
     );
     assert!(s.on_duty_as("id").await.unwrap().is_empty());
+    // Parked presences are found apart: a reclaim reads only those.
+    assert!(s.parked_as("ida").await.unwrap().is_empty());
+    let parked = lyt::store::Presence {
+        alias: "ida",
+        open: 0,
+        parked: true,
+    };
+    s.present("c.1", b"c".to_vec(), parked, long).await.unwrap();
+    assert_eq!(
+        names(s.parked_as("ida").await.unwrap()),
+        [("c.1".into(), 0)]
+    );
+    assert!(s.parked_as("idar").await.unwrap().is_empty());
+    s.present("c.1", b"c".to_vec(), open("ida", 0), long)
+        .await
+        .unwrap();
+    assert!(
+        s.parked_as("ida").await.unwrap().is_empty(),
+        "back on duty: no longer parked"
+    );
+    s.present("c.1", b"c".to_vec(), parked, long).await.unwrap();
     // A connection that changes alias is found under the new one only.
     s.present("d.1", b"d".to_vec(), open("ida", 1), long)
         .await
@@ -741,6 +766,10 @@ async fn presence_indexes_follow_load_and_duty(b: &impl Backend) {
     assert_eq!(names(s.open_duty().await.unwrap()), [("b.1".into(), 1)]);
     s.absent("b.1").await.unwrap();
     s.absent("c.1").await.unwrap();
+    assert!(
+        s.parked_as("ida").await.unwrap().is_empty(),
+        "off duty: out of every index"
+    );
     s.end(c[1]).await.unwrap();
     s.end(c[2]).await.unwrap();
 }

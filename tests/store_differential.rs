@@ -71,6 +71,7 @@ enum Op {
         duty: u8,
         open: u32,
         alias: usize,
+        parked: bool,
     },
     Absent {
         counsellor: usize,
@@ -117,8 +118,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(conv, visitor, upto)| Op::Ack { conv, visitor, upto }),
         1 => (conv.clone(), any::<bool>(), proptest::option::of(0..8u64))
             .prop_map(|(conv, visitor, after)| Op::Replay { conv, visitor, after }),
-        2 => (counsellor.clone(), 0..3u8, 0..3u32, 0..ALIASES.len())
-            .prop_map(|(counsellor, duty, open, alias)| Op::Present { counsellor, duty, open, alias }),
+        2 => (counsellor.clone(), 0..3u8, 0..3u32, 0..ALIASES.len(), any::<bool>())
+            .prop_map(|(counsellor, duty, open, alias, parked)| Op::Present { counsellor, duty, open, alias, parked }),
         1 => counsellor.prop_map(|counsellor| Op::Absent { counsellor }),
         1 => conv.clone().prop_map(|conv| Op::Keep { conv }),
         1 => (conv.clone(), 0..2u8).prop_map(|(conv, token)| Op::Open { conv, token }),
@@ -211,10 +212,12 @@ async fn apply(s: &dyn Store, convs: &[ConvId], op: &Op) -> String {
             duty,
             open,
             alias,
+            parked,
         } => {
             let presence = Presence {
                 alias: ALIASES[alias],
                 open,
+                parked,
             };
             format!(
                 "{:?}",
@@ -274,6 +277,7 @@ async fn snapshot(s: &dyn Store, convs: &[ConvId]) -> String {
     let mut by_alias = Vec::new();
     for a in ALIASES {
         by_alias.push(s.on_duty_as(a).await.unwrap());
+        by_alias.push(s.parked_as(a).await.unwrap());
     }
     format!(
         "{waiting:?} live {:?} loads {loads:?} positions {positions:?} on duty {:?} open {:?} \

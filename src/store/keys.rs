@@ -54,11 +54,28 @@ pub const FREE: &str = "lyt:{route}:free";
 /// lexicographic range.
 pub const BY_ALIAS: &str = "lyt:{route}:by_alias";
 
-/// The routing keys every routing script declares, in this order (`KEYS[1..=15]`); queues
+/// Parked presences by account, as `BY_ALIAS`.
+pub const PARKED_BY_ALIAS: &str = "lyt:{route}:parked_by_alias";
+
+/// The routing keys every routing script declares, in this order (`KEYS[1..=16]`); queues
 /// follow.
-pub const ROUTE: [&str; 15] = [
-    QUEUE_OF, OFFER, OFFER_DUE, LIVE, LOAD, PASSED, SEQ, DUTY, SEEN, LEASE, GEN, JOINED, PRESENCE,
-    FREE, BY_ALIAS,
+pub const ROUTE: [&str; 16] = [
+    QUEUE_OF,
+    OFFER,
+    OFFER_DUE,
+    LIVE,
+    LOAD,
+    PASSED,
+    SEQ,
+    DUTY,
+    SEEN,
+    LEASE,
+    GEN,
+    JOINED,
+    PRESENCE,
+    FREE,
+    BY_ALIAS,
+    PARKED_BY_ALIAS,
 ];
 
 /// The resume buffer of `conv` towards `side`.

@@ -111,6 +111,9 @@ pub struct Presence<'a> {
     /// Slots open to routing: their capacity, or 0 while they take no new chat (a break, a
     /// parked connection). The store lists them in `open_duty` while their load is below.
     pub open: u32,
+    /// A dropped connection whose chats wait for the account (the reconnect window): listed
+    /// by `parked_as`.
+    pub parked: bool,
 }
 
 /// A counsellor whose presence expired (their node died or lost them), as claimed by one
@@ -308,6 +311,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The presences (unexpired) of the account `alias` (lowercase), on any node, in the
     /// order of their names.
     fn on_duty_as<'a>(&'a self, alias: &'a str) -> BoxFuture<'a, StoreResult<Vec<OnDuty>>>;
+
+    /// The parked presences (unexpired) of the account `alias` (lowercase), on any node, in
+    /// the order of their names: what a connection of that account going on duty reclaims.
+    /// The cost grows with the account's parked connections, not with its connections.
+    fn parked_as<'a>(&'a self, alias: &'a str) -> BoxFuture<'a, StoreResult<Vec<OnDuty>>>;
 
     /// Claims every counsellor whose presence expired: removes them, takes back their
     /// pending offers, and lists their live conversations. Each is returned to exactly one

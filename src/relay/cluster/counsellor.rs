@@ -294,7 +294,7 @@ impl Cluster {
         let Some(alias) = self.local().counsellors.get(&id).map(|c| c.alias.clone()) else {
             return;
         };
-        let Ok(same) = self.store.on_duty_as(&alias.to_lowercase()).await else {
+        let Ok(same) = self.store.parked_as(&alias.to_lowercase()).await else {
             return;
         };
         let me = self.name(id);
@@ -376,6 +376,7 @@ impl Cluster {
         let presence = crate::store::Presence {
             alias: &alias,
             open: duty.open_slots(),
+            parked: !duty.parked.is_empty(),
         };
         self.store
             .present(&self.name(id), bytes, presence, super::tick::PRESENCE_TTL)

@@ -1002,8 +1002,9 @@ impl Cluster {
 
     /// The wait estimate for `position` in `queue` (see `Observed::eta_s`).
     pub fn eta_s(&self, queue: &QueueId, position: u32) -> u64 {
-        let slots = slots_for(&self.local(), queue);
-        self.observed().eta_s(queue, position, || slots)
+        let local = self.local();
+        self.observed()
+            .eta_s(queue, position, || slots_for(&local, queue))
     }
 
     /// Today's date and this node's counts of it.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Cluster, Duty, Kind, unix_ms};
+use super::{Cluster, Kind, unix_ms};
 use crate::protocol::{ConvId, QueueId, ServerFrame};
 use crate::relay::conn::ConnId;
 use crate::routing;
@@ -20,6 +20,20 @@ pub(super) const PRESENCE_TTL: Duration = Duration::from_secs(6);
 const RENEW_EVERY: Duration = Duration::from_secs(1);
 /// How long a node that claimed a lapsed conversation has to end it.
 const LAPSE_CLAIM: Duration = Duration::from_secs(10);
+
+/// What routing reads of a published `Duty`: the bundle (base64 certificates) and the parked
+/// chats are skipped unparsed — routing parses the presence of every counsellor who can take
+/// a chat on every run that finds someone waiting.
+#[derive(serde::Deserialize)]
+struct RouteView {
+    skills: crate::protocol::Skills,
+    capacity: u32,
+    on_break: bool,
+    wrap_up_until_ms: u64,
+    free_since_ms: u64,
+    #[serde(default)]
+    parked: Vec<serde::de::IgnoredAny>,
+}
 
 impl Cluster {
     /// Runs the ticker until `shutdown`.
@@ -334,11 +348,16 @@ impl Cluster {
         let mut capacity: Vec<u32> = Vec::new();
         let mut available = Vec::new();
         for o in &open {
-            let Ok(d) = serde_json::from_slice::<Duty>(&o.duty) else {
+            let Ok(d) = serde_json::from_slice::<RouteView>(&o.duty) else {
                 continue;
             };
             // The index lists who opens slots; a wrap-up ends by the clock.
-            if d.open_slots() <= o.load || d.wrap_up_until_ms > now_ms {
+            let open_slots = if d.on_break || !d.parked.is_empty() {
+                0
+            } else {
+                d.capacity
+            };
+            if open_slots <= o.load || d.wrap_up_until_ms > now_ms {
                 continue;
             }
             let idx = names.len() as u64;

@@ -328,8 +328,10 @@ impl Cluster {
             c.first_position = position;
         }
         let (queue, token) = (c.queue.clone(), c.token.clone());
-        let slots = super::slots_for(&local, &queue);
-        let eta_s = self.observed().eta_s(&queue, position, || slots);
+        // The slots are counted only when the estimate needs them (no wait observed yet).
+        let eta_s = self
+            .observed()
+            .eta_s(&queue, position, || super::slots_for(&local, &queue));
         if let Some(v) = local.visitors.get(&id) {
             v.mailbox.send(&ServerFrame::Queued {
                 conv,

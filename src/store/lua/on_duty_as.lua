@@ -1,8 +1,9 @@
--- on duty as (read only): ARGV[2] an alias (lowercase). {counsellor, duty, load, …} of every
--- unexpired presence of that account.
+-- on duty as (read only): ARGV[2] an alias (lowercase), ARGV[3] '1' for the parked presences
+-- only. {counsellor, duty, load, …} of every unexpired presence of that account.
 local out = {}
 local prefix = ARGV[2] .. '\n'
-for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[BY_ALIAS], '[' .. prefix, '[' .. prefix .. '\255')) do
+local index = ARGV[3] == '1' and KEYS[PARKED_BY_ALIAS] or KEYS[BY_ALIAS]
+for _, m in ipairs(redis.call('ZRANGEBYLEX', index, '[' .. prefix, '[' .. prefix .. '\255')) do
   local c = string.sub(m, #prefix + 1)
   local due = redis.call('ZSCORE', KEYS[SEEN], c)
   local duty = redis.call('HGET', KEYS[DUTY], c)

@@ -1,10 +1,10 @@
 -- Shared by every routing script (prepended by `RedisStore`).
--- KEYS[1..15]: queue_of, offer, offer_due, live, load, passed, seq, duty, seen, lease, gen,
--- joined, presence, free, by_alias (all in the `{route}` slot); KEYS[16] (and on), where
--- used: queues. ARGV[1]: route TTL in ms.
+-- KEYS[1..16]: queue_of, offer, offer_due, live, load, passed, seq, duty, seen, lease, gen,
+-- joined, presence, free, by_alias, parked_by_alias (all in the `{route}` slot); KEYS[17] (and
+-- on), where used: queues. ARGV[1]: route TTL in ms.
 local QUEUE_OF, OFFER, OFFER_DUE, LIVE, LOAD, PASSED, SEQ, DUTY, SEEN, LEASE, GEN, JOINED =
   1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
-local PRESENCE, FREE, BY_ALIAS, QUEUE = 13, 14, 15, 16
+local PRESENCE, FREE, BY_ALIAS, PARKED_BY_ALIAS, QUEUE = 13, 14, 15, 16, 17
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
@@ -31,7 +31,9 @@ end
 local function unindex(counsellor)
   local p = redis.call('HGET', KEYS[PRESENCE], counsellor)
   if p then
-    redis.call('ZREM', KEYS[BY_ALIAS], string.match(p, '^%d+ (.*)$') .. '\n' .. counsellor)
+    local member = string.match(p, '^%d+ (.*)$') .. '\n' .. counsellor
+    redis.call('ZREM', KEYS[BY_ALIAS], member)
+    redis.call('ZREM', KEYS[PARKED_BY_ALIAS], member)
     redis.call('HDEL', KEYS[PRESENCE], counsellor)
   end
   redis.call('SREM', KEYS[FREE], counsellor)

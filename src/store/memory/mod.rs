@@ -216,7 +216,7 @@ impl Store for MemoryStore {
             }
             r.drop_offer(conv);
             r.leave_queue(conv);
-            r.live.insert(conv, counsellor);
+            r.set_live(conv, counsellor);
             Ok(())
         })
     }
@@ -275,7 +275,7 @@ impl Store for MemoryStore {
             let r = &mut s.routing;
             r.take_offer(conv, false, now);
             r.leave_queue(conv);
-            if let Some(c) = r.live.remove(&conv) {
+            if let Some(c) = r.unset_live(conv) {
                 r.free_slot(&c);
             }
             r.drop_lease(conv);
@@ -336,14 +336,11 @@ impl Store for MemoryStore {
     }
 
     fn on_duty_as<'a>(&'a self, alias: &'a str) -> BoxFuture<'a, StoreResult<Vec<OnDuty>>> {
-        ready(self.with(|s, now| {
-            let r = &s.routing;
-            Ok(r.by_alias
-                .range((alias.to_owned(), String::new())..)
-                .take_while(|(a, _)| a == alias)
-                .filter_map(|(_, c)| r.on_duty(c, now))
-                .collect())
-        }))
+        ready(self.with(|s, now| Ok(s.routing.of_alias(&s.routing.by_alias, alias, now))))
+    }
+
+    fn parked_as<'a>(&'a self, alias: &'a str) -> BoxFuture<'a, StoreResult<Vec<OnDuty>>> {
+        ready(self.with(|s, now| Ok(s.routing.of_alias(&s.routing.parked_by_alias, alias, now))))
     }
 
     fn gone(&self) -> BoxFuture<'_, StoreResult<Vec<Gone>>> {
@@ -354,17 +351,20 @@ impl Store for MemoryStore {
                 .into_iter()
                 .map(|counsellor| {
                     r.drop_duty(&counsellor);
-                    let mut live: Vec<ConvId> = r
-                        .live
+                    let held: Vec<ConvId> = r
+                        .held
+                        .get(&counsellor)
+                        .map(|s| s.iter().copied().collect())
+                        .unwrap_or_default();
+                    let mut live: Vec<ConvId> = held
                         .iter()
-                        .filter(|(_, c)| **c == counsellor)
-                        .map(|(conv, _)| *conv)
+                        .copied()
+                        .filter(|conv| r.live.get(conv) == Some(&counsellor))
                         .collect();
-                    let mut offers: Vec<ConvId> = r
-                        .offers
+                    let mut offers: Vec<ConvId> = held
                         .iter()
-                        .filter(|(_, (c, _))| *c == counsellor)
-                        .map(|(conv, _)| *conv)
+                        .copied()
+                        .filter(|conv| r.offers.get(conv).is_some_and(|(c, _)| *c == counsellor))
                         .collect();
                     for conv in &offers {
                         r.take_offer(*conv, false, now);
@@ -394,7 +394,7 @@ impl Store for MemoryStore {
             if !r.live.contains_key(&conv) && !r.queue_of.contains_key(&conv) {
                 return Err(StoreError::NotFound);
             }
-            if let Some(c) = r.live.remove(&conv) {
+            if let Some(c) = r.unset_live(conv) {
                 r.free_slot(&c);
             }
             r.take_offer(conv, false, now);

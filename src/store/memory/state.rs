@@ -143,12 +143,17 @@ pub(super) struct Routing {
     pub(super) duty: HashMap<String, (Vec<u8>, Instant)>,
     /// Presence by deadline.
     pub(super) duty_due: BTreeSet<(Instant, String)>,
+    /// Counsellor → the conversations they hold, live or offered (so a gone counsellor's
+    /// are found without a scan).
+    pub(super) held: HashMap<String, BTreeSet<ConvId>>,
     /// Counsellor → what their presence declares to the indexes (see `Presence`).
     pub(super) presence: HashMap<String, (String, u32)>,
     /// Present counsellors with a slot open to routing: `load < open` (`Store::open_duty`).
     pub(super) free: BTreeSet<String>,
     /// (alias, counsellor) of every present counsellor (`Store::on_duty_as`).
     pub(super) by_alias: BTreeSet<(String, String)>,
+    /// (alias, counsellor) of every parked presence (`Store::parked_as`).
+    pub(super) parked_by_alias: BTreeSet<(String, String)>,
     /// Conversation → lease deadline.
     pub(super) lease: HashMap<ConvId, Instant>,
     /// Leases by deadline.
@@ -214,8 +219,10 @@ impl Routing {
 
     /// Offers `conv` to `counsellor` until `due` (the caller counts the slot).
     pub(super) fn put_offer(&mut self, conv: ConvId, counsellor: String, due: Instant) {
-        if let Some((_, old)) = self.offers.insert(conv, (counsellor, due)) {
+        self.hold(&counsellor, conv);
+        if let Some((old_c, old)) = self.offers.insert(conv, (counsellor, due)) {
             self.offer_due.remove(&(old, conv));
+            self.release(&old_c, conv);
         }
         self.offer_due.insert((due, conv));
     }
@@ -224,7 +231,46 @@ impl Routing {
     pub(super) fn drop_offer(&mut self, conv: ConvId) -> Option<String> {
         let (counsellor, due) = self.offers.remove(&conv)?;
         self.offer_due.remove(&(due, conv));
+        self.release(&counsellor, conv);
         Some(counsellor)
+    }
+
+    /// `conv` is live with `counsellor`.
+    pub(super) fn set_live(&mut self, conv: ConvId, counsellor: String) {
+        self.hold(&counsellor, conv);
+        if let Some(old) = self.live.insert(conv, counsellor) {
+            self.release(&old, conv);
+        }
+    }
+
+    /// `conv` is no longer live; returns who it was live with.
+    pub(super) fn unset_live(&mut self, conv: ConvId) -> Option<String> {
+        let counsellor = self.live.remove(&conv)?;
+        self.release(&counsellor, conv);
+        Some(counsellor)
+    }
+
+    fn hold(&mut self, counsellor: &str, conv: ConvId) {
+        self.held
+            .entry(counsellor.to_owned())
+            .or_default()
+            .insert(conv);
+    }
+
+    /// Forgets that `counsellor` holds `conv` (unless it is still live with them or
+    /// offered to them).
+    fn release(&mut self, counsellor: &str, conv: ConvId) {
+        let still = self.live.get(&conv).is_some_and(|c| c == counsellor)
+            || self.offers.get(&conv).is_some_and(|(c, _)| c == counsellor);
+        if still {
+            return;
+        }
+        if let Some(set) = self.held.get_mut(counsellor) {
+            set.remove(&conv);
+            if set.is_empty() {
+                self.held.remove(counsellor);
+            }
+        }
     }
 
     /// `counsellor` is present with `duty` until `until`.
@@ -243,9 +289,14 @@ impl Routing {
         if let Some((old, _)) = self
             .presence
             .insert(counsellor.clone(), (alias.clone(), presence.open))
-            && old != alias
         {
-            self.by_alias.remove(&(old, counsellor.clone()));
+            let key = (old, counsellor.clone());
+            self.by_alias.remove(&key);
+            self.parked_by_alias.remove(&key);
+        }
+        if presence.parked {
+            self.parked_by_alias
+                .insert((alias.clone(), counsellor.clone()));
         }
         self.by_alias.insert((alias, counsellor.clone()));
         self.refresh(&counsellor);
@@ -256,7 +307,9 @@ impl Routing {
             self.duty_due.remove(&(old, counsellor.to_owned()));
         }
         if let Some((alias, _)) = self.presence.remove(counsellor) {
-            self.by_alias.remove(&(alias, counsellor.to_owned()));
+            let key = (alias, counsellor.to_owned());
+            self.by_alias.remove(&key);
+            self.parked_by_alias.remove(&key);
         }
         self.free.remove(counsellor);
     }
@@ -278,6 +331,20 @@ impl Routing {
     pub(super) fn hold_slot(&mut self, counsellor: &str) {
         *self.load.entry(counsellor.to_owned()).or_default() += 1;
         self.refresh(counsellor);
+    }
+
+    /// The unexpired presences in `index` of the account `alias`.
+    pub(super) fn of_alias(
+        &self,
+        index: &BTreeSet<(String, String)>,
+        alias: &str,
+        now: Instant,
+    ) -> Vec<OnDuty> {
+        index
+            .range((alias.to_owned(), String::new())..)
+            .take_while(|(a, _)| a == alias)
+            .filter_map(|(_, c)| self.on_duty(c, now))
+            .collect()
     }
 
     /// The presence of `counsellor`, if it has not expired.

@@ -367,15 +367,31 @@ impl Store for RedisStore {
     }
 
     fn on_duty(&self) -> BoxFuture<'_, StoreResult<Vec<OnDuty>>> {
-        Box::pin(routing::presences(self, &self.scripts.on_duty, ""))
+        Box::pin(routing::presences(self, &self.scripts.on_duty, Vec::new()))
     }
 
     fn open_duty(&self) -> BoxFuture<'_, StoreResult<Vec<OnDuty>>> {
-        Box::pin(routing::presences(self, &self.scripts.open_duty, ""))
+        Box::pin(routing::presences(
+            self,
+            &self.scripts.open_duty,
+            Vec::new(),
+        ))
     }
 
     fn on_duty_as<'a>(&'a self, alias: &'a str) -> BoxFuture<'a, StoreResult<Vec<OnDuty>>> {
-        Box::pin(routing::presences(self, &self.scripts.on_duty_as, alias))
+        Box::pin(routing::presences(
+            self,
+            &self.scripts.on_duty_as,
+            vec![alias, "0"],
+        ))
+    }
+
+    fn parked_as<'a>(&'a self, alias: &'a str) -> BoxFuture<'a, StoreResult<Vec<OnDuty>>> {
+        Box::pin(routing::presences(
+            self,
+            &self.scripts.on_duty_as,
+            vec![alias, "1"],
+        ))
     }
 
     fn gone(&self) -> BoxFuture<'_, StoreResult<Vec<Gone>>> {

@@ -261,6 +261,7 @@ pub(super) async fn present(
                 ttl.as_bytes(),
                 presence.open.to_string().as_bytes(),
                 presence.alias.as_bytes(),
+                if presence.parked { b"1" } else { b"0" },
             ],
         )
         .await?;
@@ -275,13 +276,14 @@ pub(super) async fn absent(s: &RedisStore, counsellor: &CounsellorRef) -> StoreR
 }
 
 /// Runs a script that lists presences as `{counsellor, duty, load, …}` (`on_duty.lua`,
-/// `open_duty.lua`, `on_duty_as.lua` with `arg` the alias).
+/// `open_duty.lua`, `on_duty_as.lua` with `args` the alias and whether parked only).
 pub(super) async fn presences(
     s: &RedisStore,
     script: &redis::Script,
-    arg: &str,
+    args: Vec<&str>,
 ) -> StoreResult<Vec<OnDuty>> {
-    let flat: Vec<Vec<u8>> = s.route(script, NO_QUEUE, &[arg.as_bytes()]).await?;
+    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    let flat: Vec<Vec<u8>> = s.route(script, NO_QUEUE, &args).await?;
     let mut out = Vec::with_capacity(flat.len() / 3);
     for triple in flat.chunks_exact(3) {
         let counsellor =
