@@ -774,6 +774,42 @@ async fn presence_indexes_follow_load_and_duty(b: &impl Backend) {
     s.end(c[2]).await.unwrap();
 }
 
+/// A node renews all its counsellors' presences in one call; a presence the store no longer
+/// has is named back, not recreated.
+async fn presences_are_renewed_in_one_call(b: &impl Backend) {
+    let s = b.store().await;
+    let short = Duration::from_millis(400);
+    s.present("a.1", b"a".to_vec(), open("ida", 1), short)
+        .await
+        .unwrap();
+    s.present("b.1", b"b".to_vec(), open("bo", 1), short)
+        .await
+        .unwrap();
+    let names = ["a.1".to_owned(), "b.1".to_owned(), "z.9".to_owned()];
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            s.renew(&names, short).await,
+            Ok(vec!["z.9".to_owned()]),
+            "the one never present is named"
+        );
+    }
+    // 600 ms after the first presence, both are still there: renewed.
+    assert!(s.gone().await.unwrap().is_empty());
+    let duty = s.on_duty().await.unwrap();
+    assert_eq!(duty.len(), 2);
+    assert_eq!(duty[0].duty, b"a", "the duty as declared");
+    assert_eq!(s.open_duty().await.unwrap().len(), 2);
+    tokio::time::sleep(Duration::from_millis(550)).await;
+    assert_eq!(s.gone().await.unwrap().len(), 2, "expired without renewal");
+    assert_eq!(
+        s.renew(&names[..1], short).await,
+        Ok(vec!["a.1".to_owned()]),
+        "a claimed presence is not recreated"
+    );
+    assert!(s.on_duty().await.unwrap().is_empty());
+}
+
 /// A transfer puts the conversation at the front of the new queue (priority first), from
 /// live or from waiting.
 async fn requeue_front_goes_first(b: &impl Backend) {
@@ -1227,6 +1263,7 @@ conformance!(
     counters_count_across_nodes_and_expire,
     presence_expires_and_is_claimed_once,
     presence_indexes_follow_load_and_duty,
+    presences_are_renewed_in_one_call,
     requeue_front_goes_first,
     leases_lapse_and_are_claimed,
     records_track_the_ends,

@@ -298,6 +298,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// `counsellor` went off duty (their offers and chats are the caller's to settle).
     fn absent<'a>(&'a self, counsellor: &'a CounsellorRef) -> BoxFuture<'a, StoreResult<()>>;
 
+    /// Extends the presence of each of `counsellors` by `ttl`, as they declared it, in one
+    /// call (a node renews all of its counsellors at once). Returns the ones with no presence
+    /// (expired and claimed, or lost with the state): the caller publishes theirs again.
+    fn renew<'a>(
+        &'a self,
+        counsellors: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, StoreResult<Vec<String>>>;
+
     /// Every counsellor whose presence has not expired, with their load (for the dashboard:
     /// routing reads `open_duty`).
     fn on_duty(&self) -> BoxFuture<'_, StoreResult<Vec<OnDuty>>>;

@@ -175,22 +175,41 @@ impl Cluster {
         }
     }
 
-    /// Renews the heartbeat and the presence of this node's counsellors on duty.
+    /// Renews the heartbeat and the presence of this node's counsellors on duty and parked
+    /// connections: one store call for all (their duties were published when they changed);
+    /// a presence the store no longer has (claimed after a stall, or lost with the state) is
+    /// published again.
     async fn renew(&self) {
         let _ = self.store.heartbeat(&self.node, PRESENCE_TTL).await;
-        let ids: Vec<ConnId> = self
-            .local()
-            .counsellors
+        let (on_duty, parked): (Vec<ConnId>, Vec<ConnId>) = {
+            let local = self.local();
+            (
+                local
+                    .counsellors
+                    .iter()
+                    .filter(|(_, c)| c.duty.is_some())
+                    .map(|(id, _)| *id)
+                    .collect(),
+                local.parked.keys().copied().collect(),
+            )
+        };
+        let names: Vec<String> = on_duty
             .iter()
-            .filter(|(_, c)| c.duty.is_some())
-            .map(|(id, _)| *id)
+            .chain(&parked)
+            .map(|id| self.name(*id))
             .collect();
-        for id in ids {
-            self.present(id).await;
-        }
-        let parked: Vec<ConnId> = self.local().parked.keys().copied().collect();
-        for id in parked {
-            self.present_parked(id).await;
+        let Ok(missing) = self.store.renew(&names, PRESENCE_TTL).await else {
+            return;
+        };
+        for name in missing {
+            let Some((_, id)) = super::split_name(&name) else {
+                continue;
+            };
+            if parked.contains(&id) {
+                self.present_parked(id).await;
+            } else {
+                self.present(id).await;
+            }
         }
     }
 

@@ -310,6 +310,20 @@ impl Store for MemoryStore {
         })
     }
 
+    fn renew<'a>(
+        &'a self,
+        counsellors: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, StoreResult<Vec<String>>> {
+        self.route(move |r, now| {
+            Ok(counsellors
+                .iter()
+                .filter(|c| !r.extend_duty(c, now + ttl))
+                .cloned()
+                .collect())
+        })
+    }
+
     fn on_duty(&self) -> BoxFuture<'_, StoreResult<Vec<OnDuty>>> {
         ready(self.with(|s, now| {
             let r = &s.routing;

@@ -302,6 +302,17 @@ impl Routing {
         self.refresh(&counsellor);
     }
 
+    /// Moves `counsellor`'s presence deadline to `until`; false when they have none.
+    pub(super) fn extend_duty(&mut self, counsellor: &str, until: Instant) -> bool {
+        let Some((_, at)) = self.duty.get_mut(counsellor) else {
+            return false;
+        };
+        let old = std::mem::replace(at, until);
+        self.duty_due.remove(&(old, counsellor.to_owned()));
+        self.duty_due.insert((until, counsellor.to_owned()));
+        true
+    }
+
     pub(super) fn drop_duty(&mut self, counsellor: &str) {
         if let Some((_, old)) = self.duty.remove(counsellor) {
             self.duty_due.remove(&(old, counsellor.to_owned()));

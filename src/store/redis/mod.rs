@@ -114,6 +114,7 @@ struct Scripts {
     replay: Script,
     present: Script,
     absent: Script,
+    renew: Script,
     on_duty: Script,
     open_duty: Script,
     on_duty_as: Script,
@@ -146,6 +147,7 @@ impl Scripts {
             replay: Script::new(include_str!("../lua/replay.lua")),
             present: routing(include_str!("../lua/present.lua")),
             absent: routing(include_str!("../lua/absent.lua")),
+            renew: routing(include_str!("../lua/renew.lua")),
             on_duty: routing(include_str!("../lua/on_duty.lua")),
             open_duty: routing(include_str!("../lua/open_duty.lua")),
             on_duty_as: routing(include_str!("../lua/on_duty_as.lua")),
@@ -364,6 +366,14 @@ impl Store for RedisStore {
 
     fn absent<'a>(&'a self, counsellor: &'a CounsellorRef) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(routing::absent(self, counsellor))
+    }
+
+    fn renew<'a>(
+        &'a self,
+        counsellors: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, StoreResult<Vec<String>>> {
+        Box::pin(routing::renew(self, counsellors, ttl))
     }
 
     fn on_duty(&self) -> BoxFuture<'_, StoreResult<Vec<OnDuty>>> {

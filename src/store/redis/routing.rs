@@ -268,6 +268,20 @@ pub(super) async fn present(
     Ok(())
 }
 
+pub(super) async fn renew(
+    s: &RedisStore,
+    counsellors: &[String],
+    ttl: Duration,
+) -> StoreResult<Vec<String>> {
+    if counsellors.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ttl = millis(ttl);
+    let mut args: Vec<&[u8]> = vec![ttl.as_bytes()];
+    args.extend(counsellors.iter().map(|c| c.as_bytes()));
+    s.route(&s.scripts.renew, NO_QUEUE, &args).await
+}
+
 pub(super) async fn absent(s: &RedisStore, counsellor: &CounsellorRef) -> StoreResult<()> {
     let _: i64 = s
         .route(&s.scripts.absent, NO_QUEUE, &[counsellor.as_bytes()])
