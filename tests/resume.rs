@@ -36,7 +36,14 @@ async fn receive(v: &mut WsClient, chat: &mut Chat) -> (u64, AppMessage) {
     }
 }
 
-async fn resume(ts: &TestServer, token: &str, conv: ConvId, upto: Option<u64>) -> WsClient {
+/// Resumes `conv` on a new connection; returns it and what the relay has of the visitor's
+/// frames (`resumed.have`).
+async fn resume(
+    ts: &TestServer,
+    token: &str,
+    conv: ConvId,
+    upto: Option<u64>,
+) -> (WsClient, Option<u64>) {
     let mut v = ts.visitor().await;
     v.send(&VisitorFrame::Resume {
         token: token.into(),
@@ -46,17 +53,17 @@ async fn resume(ts: &TestServer, token: &str, conv: ConvId, upto: Option<u64>) -
     .await
     .unwrap();
     match v.frame(WAIT).await.unwrap() {
-        ServerFrame::Resumed { conv: got, .. } => assert_eq!(got, conv),
+        ServerFrame::Resumed { conv: got, have } => {
+            assert_eq!(got, conv);
+            (v, have)
+        }
         other => panic!("expected resumed, got {other:?}"),
     }
-    v
 }
 
-/// A live encrypted chat survives a dropped visitor connection: what the counsellor sent
-/// meanwhile (and the one message the visitor had not acknowledged) arrives exactly once
-/// after `resume`, and the chat goes on both ways with the same keys.
-async fn live_chat_resumes_without_loss_or_duplicates(b: Backend) {
-    let ts = start_on(b, |_| {}).await;
+/// A visitor (with its resume token) and a counsellor whose chat is secured: the handshake
+/// went through the relay and the visitor's `hello` (counter 0) reached the counsellor.
+async fn secured_with_token(ts: &TestServer) -> (WsClient, Counsellor, Chat, Chat, String) {
     let mut c = ts.counsellor("maja", 1).await;
     let mut v = ts.visitor().await;
     let (_, token) = join_with_token(&mut v, "da/exit").await;
@@ -81,7 +88,17 @@ async fn live_chat_resumes_without_loss_or_duplicates(b: Backend) {
     let ServerFrame::Data { n, m, .. } = c.frame(WAIT).await.unwrap() else {
         panic!()
     };
-    c_chat.open(n, &m).unwrap();
+    assert_eq!(c_chat.open(n, &m).unwrap(), Some(AppMessage::Hello {}));
+    (v, c, v_chat, c_chat, token)
+}
+
+/// A live encrypted chat survives a dropped visitor connection: what the counsellor sent
+/// meanwhile (and the one message the visitor had not acknowledged) arrives exactly once
+/// after `resume`, and the chat goes on both ways with the same keys.
+async fn live_chat_resumes_without_loss_or_duplicates(b: Backend) {
+    let ts = start_on(b, |_| {}).await;
+    let (mut v, mut c, mut v_chat, mut c_chat, token) = secured_with_token(&ts).await;
+    let conv = v_chat.conv();
 
     counsellor_says(&mut c, &mut c_chat, "one").await;
     counsellor_says(&mut c, &mut c_chat, "two").await;
@@ -97,7 +114,7 @@ async fn live_chat_resumes_without_loss_or_duplicates(b: Backend) {
     counsellor_says(&mut c, &mut c_chat, "three").await;
     counsellor_says(&mut c, &mut c_chat, "four").await;
     // The visitor received up to counter 1 ("two") though it only acknowledged 0.
-    let mut v = resume(&ts, &token, conv, Some(1)).await;
+    let (mut v, _) = resume(&ts, &token, conv, Some(1)).await;
     assert_eq!(receive(&mut v, &mut v_chat).await, (2, text("three")));
     assert_eq!(receive(&mut v, &mut v_chat).await, (3, text("four")));
     let ServerFrame::Peer { state, .. } = c.frame(WAIT).await.unwrap() else {
@@ -136,41 +153,20 @@ async fn counsellor_gets(c: &mut Counsellor, chat: &mut Chat, count: usize) -> V
 /// sent twice is dropped by the receiver.
 async fn frames_lost_in_a_drop_are_sent_again(b: Backend) {
     let ts = start_on(b, |_| {}).await;
-    let mut c = ts.counsellor("maja", 1).await;
-    let mut v = ts.visitor().await;
-    let (_, token) = join_with_token(&mut v, "da/exit").await;
-    let conv = offer(&mut c).await;
-    c.send(&CounsellorFrame::Accept { conv }).await.unwrap();
-    let ServerFrame::Assigned { bundle, .. } = v.frame(WAIT).await.unwrap() else {
-        panic!()
-    };
-    let (hs, m) = VisitorHandshake::start(&ts.demo.org_root_pub, conv, &bundle, now()).unwrap();
-    v.send(&VisitorFrame::Hs1 { conv, m }).await.unwrap();
-    let ServerFrame::Hs1 { m, .. } = c.frame(WAIT).await.unwrap() else {
-        panic!()
-    };
-    let (mut c_chat, m) = c.shift.accept(conv, &m).unwrap();
-    c.send(&CounsellorFrame::Hs2 { conv, m }).await.unwrap();
-    let ServerFrame::Hs2 { m, .. } = v.frame(WAIT).await.unwrap() else {
-        panic!()
-    };
-    let mut v_chat = hs.finish(&m).unwrap();
+    let (mut v, mut c, mut v_chat, mut c_chat, token) = secured_with_token(&ts).await;
+    let conv = v_chat.conv();
     let mut outbox = Outbox::new();
     outbox.new_epoch(conv);
+    // Hello was counter 0; texts 1..=15 make 16 frames, the 16th acknowledged with `stored`.
     let mut sent = Vec::new();
-    // Hello is counter 0; texts 1..=15 make 16 frames, the 16th acknowledged with `stored`.
-    for i in 0..16 {
-        let msg = if i == 0 {
-            AppMessage::Hello {}
-        } else {
-            text(&format!("m{i}"))
-        };
+    for i in 1..16 {
+        let msg = text(&format!("m{i}"));
         let (n, m) = v_chat.seal(&msg).unwrap();
         outbox.sent(n, m.clone());
         v.send(&VisitorFrame::Data { conv, n, m }).await.unwrap();
         sent.push(msg);
     }
-    assert_eq!(counsellor_gets(&mut c, &mut c_chat, 16).await, sent);
+    assert_eq!(counsellor_gets(&mut c, &mut c_chat, 15).await, sent);
     assert_eq!(
         v.frame(WAIT).await.unwrap(),
         ServerFrame::Stored { conv, upto: 15 }
@@ -183,18 +179,8 @@ async fn frames_lost_in_a_drop_are_sent_again(b: Backend) {
         outbox.sent(n, m);
     }
     drop(v);
-    let mut v = ts.visitor().await;
-    v.send(&VisitorFrame::Resume {
-        token,
-        conv,
-        upto: None,
-    })
-    .await
-    .unwrap();
-    let ServerFrame::Resumed { conv: got, have } = v.frame(WAIT).await.unwrap() else {
-        panic!("expected resumed")
-    };
-    assert_eq!((got, have), (conv, Some(15)), "the relay has up to 15");
+    let (mut v, have) = resume(&ts, &token, conv, None).await;
+    assert_eq!(have, Some(15), "the relay has up to 15");
     let again = outbox.resend(conv, have);
     assert_eq!(again.len(), 2);
     for f in again.iter().chain(again.last()) {
@@ -230,7 +216,7 @@ async fn queued_visitor_keeps_their_place(b: Backend) {
 
     let conv = ts.waiting_conversations().await;
     assert_eq!(conv.len(), 1, "the first visitor's conversation waits");
-    let mut first = resume(&ts, &token, conv[0], None).await;
+    let (mut first, _) = resume(&ts, &token, conv[0], None).await;
     match first.frame(WAIT).await.unwrap() {
         ServerFrame::Queued {
             position, resume, ..
@@ -265,7 +251,7 @@ async fn resume_is_checked(b: Backend) {
     intruder.send(&guess).await.unwrap();
     assert_eq!(error_code(&mut intruder).await, ErrorCode::ResumeExpired);
 
-    let mut second = resume(&ts, &token, conv, None).await;
+    let (mut second, _) = resume(&ts, &token, conv, None).await;
     assert!(matches!(
         second.frame(WAIT).await.unwrap(),
         ServerFrame::Queued { position: 1, .. }

@@ -63,6 +63,15 @@ async function onDuty(): Promise<void> {
   sock().push({ t: 'welcome', alias: 'Maja', role: 'counsellor' });
 }
 
+/** As `onDuty`, on fake timers (the reconnect backoff is then driven by the test). */
+async function onDutyFakeTimers(): Promise<void> {
+  vi.useFakeTimers();
+  conn.goOnDuty(settings);
+  sock().open();
+  await vi.runOnlyPendingTimersAsync();
+  sock().push({ t: 'welcome', alias: 'Maja', role: 'counsellor' });
+}
+
 /** The visitor's side of a handshake for `conv` against the bundle sent on duty. */
 function visitorHandshake(s: FakeSocket = sock()): Session {
   const bundle = s.of('duty').at(-1)!['bundle'] as { id_cert: string; shift_cert: string };
@@ -96,11 +105,7 @@ describe('duty', () => {
 
   /** The relay answers only refusals: no error for a while means on duty; an error means refused. */
   it('confirms duty after silence and reports a refusal', async () => {
-    vi.useFakeTimers();
-    conn.goOnDuty(settings);
-    sock().open();
-    await vi.runOnlyPendingTimersAsync();
-    sock().push({ t: 'welcome', alias: 'Maja', role: 'counsellor' });
+    await onDutyFakeTimers();
     sock().push({ t: 'error', code: 'forbidden', message: 'certificate bundle refused: expired' });
     expect(events).toContainEqual({ type: 'duty_refused', message: 'certificate bundle refused: expired' });
     await vi.advanceTimersByTimeAsync(DUTY_CONFIRM_MS * 2);
@@ -238,11 +243,7 @@ describe('a chat', () => {
 describe('a dropped connection', () => {
   /** The console reconnects with a new ticket, goes on duty again with the same bundle, and renews each chat's session. */
   it('reconnects and renews the session', async () => {
-    vi.useFakeTimers();
-    conn.goOnDuty(settings);
-    sock().open();
-    await vi.runOnlyPendingTimersAsync();
-    sock().push({ t: 'welcome', alias: 'Maja', role: 'counsellor' });
+    await onDutyFakeTimers();
     conn.accept({ conv, queue: 'da/exit' });
     const first = visitorHandshake();
     visitorSends(first, { k: 'hello' });
@@ -272,11 +273,7 @@ describe('a dropped connection', () => {
    * sent again, once, after the visitor's `hello`; a confirmed one is not.
    */
   it('carries unconfirmed texts into the renewed session', async () => {
-    vi.useFakeTimers();
-    conn.goOnDuty(settings);
-    sock().open();
-    await vi.runOnlyPendingTimersAsync();
-    sock().push({ t: 'welcome', alias: 'Maja', role: 'counsellor' });
+    await onDutyFakeTimers();
     conn.accept({ conv, queue: 'da/exit' });
     const first = visitorHandshake();
     visitorSends(first, { k: 'hello' });

@@ -185,7 +185,9 @@ impl Cluster {
                         Ok(())
                     }
                     Ok(()) => {
-                        if let (Some(n), Some(c)) = (n, self.local().counsellors.get(&id)) {
+                        if let Some(n) = n.filter(|n| super::stored_due(*n))
+                            && let Some(c) = self.local().counsellors.get(&id)
+                        {
                             super::tell_stored(&c.mailbox, conv, n);
                         }
                         Ok(())

@@ -34,7 +34,7 @@ mod props;
 mod tick;
 mod visitor;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -893,15 +893,18 @@ fn end_of_chat(
     }
 }
 
-/// Tells a client, after every `STORED_EVERY`th of its `data` frames, that the relay has
+/// Tells a client, after every `STORED_EVERY`th of its `data` frames (`stored_due`), that the relay has
 /// kept them all up to `n` (`stored{upto}`), so it can forget them: what it still keeps is
 /// what it sends again after a resume.
-fn tell_stored(mailbox: &Mailbox, conv: ConvId, n: u64) {
-    if n.wrapping_add(1)
+/// Whether frame `n` is one after which the relay says what it kept (`tell_stored`): checked
+/// before looking the connection up, so the other frames cost nothing.
+fn stored_due(n: u64) -> bool {
+    n.wrapping_add(1)
         .is_multiple_of(crate::protocol::STORED_EVERY)
-    {
-        mailbox.send(&ServerFrame::Stored { conv, upto: n });
-    }
+}
+
+fn tell_stored(mailbox: &Mailbox, conv: ConvId, n: u64) {
+    mailbox.send(&ServerFrame::Stored { conv, upto: n });
 }
 
 /// The capacity of this node's counsellors on duty who serve `queue` (for the estimate).
@@ -1098,27 +1101,6 @@ impl Cluster {
         waiting.map_or(0, |w| w.len()) + live.map_or(0, |l| l.len())
     }
 
-    /// Conversations waiting without a pending offer, in order of service.
-    pub async fn waiting_conversations(&self) -> Vec<ConvId> {
-        let mut waiting = self
-            .store
-            .waiting(&self.cfg.queues)
-            .await
-            .unwrap_or_default();
-        waiting.retain(|w| w.offered_to.is_none());
-        waiting.sort_by_key(|w| w.order);
-        waiting.into_iter().map(|w| w.conv).collect()
-    }
-
-    /// Number of this node's visitor connections in a conversation.
-    pub fn local_conversations(&self) -> usize {
-        self.local()
-            .visitors
-            .values()
-            .filter(|v| v.conv.is_some())
-            .count()
-    }
-
     /// Whether the account `alias` is connected here or on duty on any node.
     pub async fn is_connected(&self, alias: &str) -> bool {
         let here = self
@@ -1153,13 +1135,16 @@ impl Cluster {
         n
     }
 
-    /// Aliases of the counsellors connected to this node.
-    pub fn local_aliases(&self) -> HashSet<String> {
-        self.local()
-            .counsellors
-            .values()
-            .map(|c| c.alias.clone())
-            .collect()
+    /// Conversations waiting without a pending offer, in order of service.
+    pub async fn waiting_conversations(&self) -> Vec<ConvId> {
+        let mut waiting = self
+            .store
+            .waiting(&self.cfg.queues)
+            .await
+            .unwrap_or_default();
+        waiting.retain(|w| w.offered_to.is_none());
+        waiting.sort_by_key(|w| w.order);
+        waiting.into_iter().map(|w| w.conv).collect()
     }
 }
 

@@ -140,7 +140,9 @@ impl Cluster {
                     relay.await
                 }
                 .map_err(|e| self.refusal(&e))?;
-                if let Some(v) = self.local().visitors.get(&id) {
+                if super::stored_due(n)
+                    && let Some(v) = self.local().visitors.get(&id)
+                {
                     super::tell_stored(&v.mailbox, conv, n);
                 }
                 Ok(())

@@ -39,6 +39,18 @@ local function unindex(counsellor)
   redis.call('SREM', KEYS[FREE], counsellor)
 end
 
+-- Appends {counsellor, duty, load} to `out` if `counsellor`'s presence has not expired (the
+-- listing scripts: on_duty, open_duty, on_duty_as).
+local function list_presence(out, c)
+  local due = redis.call('ZSCORE', KEYS[SEEN], c)
+  local duty = redis.call('HGET', KEYS[DUTY], c)
+  if due and tonumber(due) > now and duty then
+    table.insert(out, c)
+    table.insert(out, duty)
+    table.insert(out, redis.call('HGET', KEYS[LOAD], c) or '0')
+  end
+end
+
 -- Frees one of `counsellor`'s slots.
 local function free(counsellor)
   if redis.call('HINCRBY', KEYS[LOAD], counsellor, -1) <= 0 then
