@@ -893,9 +893,6 @@ fn end_of_chat(
     }
 }
 
-/// Tells a client, after every `STORED_EVERY`th of its `data` frames (`stored_due`), that the relay has
-/// kept them all up to `n` (`stored{upto}`), so it can forget them: what it still keeps is
-/// what it sends again after a resume.
 /// Whether frame `n` is one after which the relay says what it kept (`tell_stored`): checked
 /// before looking the connection up, so the other frames cost nothing.
 fn stored_due(n: u64) -> bool {
@@ -903,6 +900,9 @@ fn stored_due(n: u64) -> bool {
         .is_multiple_of(crate::protocol::STORED_EVERY)
 }
 
+/// Tells a client, after every `STORED_EVERY`th of its `data` frames (`stored_due`), that the
+/// relay has kept them all up to `n` (`stored{upto}`), so it can forget them: what it still
+/// keeps is what it sends again after a resume.
 fn tell_stored(mailbox: &Mailbox, conv: ConvId, n: u64) {
     mailbox.send(&ServerFrame::Stored { conv, upto: n });
 }
