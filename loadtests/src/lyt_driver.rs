@@ -236,7 +236,14 @@ pub async fn visitor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), Fai
         };
         tokio::select! {
             biased;
-            () = sh.stop.cancelled() => break,
+            () = sh.stop.cancelled() => {
+                if sh.sc.leave_at_end {
+                    // A visitor who is done: the chat ends, then the page closes.
+                    let _ = ws.send(&VisitorFrame::Leave {}).await;
+                    let _ = tokio::time::timeout(sh.step, ws.close()).await;
+                }
+                break;
+            }
             f = ws.next() => {
                 let f = match f {
                     Ok(Incoming::Frame(f)) => f,

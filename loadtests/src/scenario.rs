@@ -83,6 +83,10 @@ pub struct Scenario {
     /// In a reconnect storm or churn, drop connections as a network failure does (no close
     /// frame, unread input discarded) instead of closing them cleanly (a reload).
     pub abrupt_drop: bool,
+    /// lyt: at the end every visitor leaves (`leave`), ending its chat, so that what the
+    /// server keeps of ended chats can be checked afterwards. Otherwise the clients just stop
+    /// and their chats wait out the resume window.
+    pub leave_at_end: bool,
 }
 
 impl Default for Scenario {
@@ -107,6 +111,7 @@ impl Default for Scenario {
             spread_sources: true,
             step_timeout_s: 30.0,
             abrupt_drop: true,
+            leave_at_end: false,
         }
     }
 }
