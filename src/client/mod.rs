@@ -256,6 +256,9 @@ async fn check(res: reqwest::Response) -> Result<reqwest::Response, ClientError>
     Err(ClientError::Refused { status, body })
 }
 
+/// How long an idle pooled HTTP connection is kept: less than the server's idle cut-off.
+const POOL_IDLE: Duration = Duration::from_secs(5);
+
 /// Logs in at `base` (e.g. `http://127.0.0.1:8080`) with a password.
 pub async fn login(
     base: &str,
@@ -265,6 +268,10 @@ pub async fn login(
 ) -> Result<LoginSession, ClientError> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
+        // lyt closes a kept-alive connection that sends nothing for
+        // `limits.header_read_timeout_s` (10 s by default); a pooled connection is dropped
+        // before that, so a request never goes out on one the server is closing.
+        .pool_idle_timeout(POOL_IDLE)
         .build()?;
     let mut req = http
         .post(format!("{base}/v1/auth/login"))
@@ -293,15 +300,25 @@ pub async fn login(
 
 impl LoginSession {
     /// Asks for a single-use WebSocket ticket.
+    ///
+    /// A request that fails before any answer (the connection was closed under it) is sent
+    /// once more: asking again is safe, a ticket nobody uses expires unused.
     pub async fn ticket(&self) -> Result<String, ClientError> {
-        let mut req = self
-            .http
-            .post(format!("{}/v1/auth/ticket", self.base))
-            .header("cookie", &self.cookie);
-        if let Some(o) = &self.origin {
-            req = req.header("origin", o);
-        }
-        let body: serde_json::Value = check(req.send().await?).await?.json().await?;
+        let req = || {
+            let mut req = self
+                .http
+                .post(format!("{}/v1/auth/ticket", self.base))
+                .header("cookie", &self.cookie);
+            if let Some(o) = &self.origin {
+                req = req.header("origin", o);
+            }
+            req
+        };
+        let res = match req().send().await {
+            Err(e) if e.is_request() || e.is_connect() => req().send().await?,
+            res => res?,
+        };
+        let body: serde_json::Value = check(res).await?.json().await?;
         body["ticket"]
             .as_str()
             .map(str::to_owned)

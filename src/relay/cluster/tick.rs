@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 
 use super::{Cluster, Kind, unix_ms};
@@ -18,6 +19,10 @@ use crate::store::StoreError;
 pub(super) const PRESENCE_TTL: Duration = Duration::from_secs(6);
 /// How often presence and the heartbeat are renewed.
 const RENEW_EVERY: Duration = Duration::from_secs(1);
+/// Presences renewed in one store call (a node with more renews them in several).
+const RENEW_BATCH: usize = 256;
+/// Lease renewals a node has in flight at once.
+const KEEP_IN_FLIGHT: usize = 16;
 /// How long a node that claimed a lapsed conversation has to end it.
 const LAPSE_CLAIM: Duration = Duration::from_secs(10);
 
@@ -198,9 +203,15 @@ impl Cluster {
             .chain(&parked)
             .map(|id| self.name(*id))
             .collect();
-        let Ok(missing) = self.store.renew(&names, PRESENCE_TTL).await else {
-            return;
-        };
+        // In batches: one store call holds Redis for as long as its batch takes, and every
+        // relayed frame waits behind it (5,000 presences in one script held it ~15 ms).
+        let mut missing = Vec::new();
+        for batch in names.chunks(RENEW_BATCH) {
+            let Ok(m) = self.store.renew(batch, PRESENCE_TTL).await else {
+                return;
+            };
+            missing.extend(m);
+        }
         for name in missing {
             let Some((_, id)) = super::split_name(&name) else {
                 continue;
@@ -222,16 +233,14 @@ impl Cluster {
             .filter_map(|v| v.conv.as_ref().map(|c| c.conv))
             .collect();
         let window = self.cfg.resume_window;
-        let gone: Vec<ConvId> = futures_util::future::join_all(
-            convs
-                .iter()
-                .map(|conv| async move { (*conv, self.store.keep(*conv, window).await) }),
-        )
-        .await
-        .into_iter()
-        .filter(|(_, r)| *r == Err(StoreError::NotFound))
-        .map(|(c, _)| c)
-        .collect();
+        // A few at a time: all at once would queue thousands of calls ahead of the relayed
+        // frames on the node's store connection.
+        let gone: Vec<ConvId> = futures_util::stream::iter(convs)
+            .map(|conv| async move { (conv, self.store.keep(conv, window).await) })
+            .buffer_unordered(KEEP_IN_FLIGHT)
+            .filter_map(|(c, r)| async move { (r == Err(StoreError::NotFound)).then_some(c) })
+            .collect()
+            .await;
         // A conversation ended elsewhere while this node missed the news.
         for conv in gone {
             let mut local = self.local();
