@@ -629,3 +629,37 @@ async fn a_redis_stall_costs_no_message() {
     );
     assert!(v.frame(Duration::from_millis(300)).await.is_err());
 }
+
+/// Acknowledgements that arrive while Redis stalls are dropped, not refused: the client's
+/// next one covers them, and a refusal would tell it nothing it could act on. Once Redis
+/// answers, the chat goes on and a later acknowledgement is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks_during_a_redis_stall_are_not_refused() {
+    let redis = RedisServer::start();
+    let nodes = Nodes::new(&redis);
+    let (a, b) = (nodes.start().await, nodes.start().await);
+    let (mut v, mut c, mut v_chat, mut c_chat, conv, _token) = cross_node_pair(&a, &b).await;
+    counsellor_says(&mut c, &mut c_chat, "one").await;
+    let (n1, _) = receive(&mut v, &mut v_chat).await.unwrap();
+    redis.pause();
+    v.send(&VisitorFrame::Ack { conv, upto: n1 }).await.unwrap();
+    c.send(&CounsellorFrame::Ack { conv, upto: 0 })
+        .await
+        .unwrap();
+    // Each store call gives up after its 1 s timeout; wait past both.
+    let (to_v, to_c) = tokio::join!(
+        v.frame(Duration::from_millis(2500)),
+        c.frame(Duration::from_millis(2500)),
+    );
+    redis.resume();
+    assert!(to_v.is_err(), "the visitor is told nothing: {to_v:?}");
+    assert!(to_c.is_err(), "the counsellor is told nothing: {to_c:?}");
+    counsellor_says(&mut c, &mut c_chat, "two").await;
+    let (n2, m) = receive(&mut v, &mut v_chat).await.unwrap();
+    assert_eq!(m, text("two"));
+    v.send(&VisitorFrame::Ack { conv, upto: n2 }).await.unwrap();
+    assert!(
+        v.frame(Duration::from_millis(500)).await.is_err(),
+        "the later ack is taken"
+    );
+}

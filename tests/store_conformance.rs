@@ -624,7 +624,8 @@ async fn presence_expires_and_is_claimed_once(b: &impl Backend) {
         "the live chat still holds its slot"
     );
     assert_eq!(
-        s.requeue_front(c[0], &q("da/exit"), false, None).await,
+        s.requeue_front(c[0], &q("da/exit"), false, None, None)
+            .await,
         Ok(1)
     );
     assert_eq!(s.load("a.1").await, Ok(0));
@@ -681,7 +682,7 @@ async fn presence_indexes_follow_load_and_duty(b: &impl Backend) {
     s.offer(c[2], "b.1", 2, long).await.unwrap();
     assert!(s.open_duty().await.unwrap().is_empty());
     s.end(c[0]).await.unwrap();
-    s.requeue_front(c[2], &q("en/any"), false, None)
+    s.requeue_front(c[2], &q("en/any"), false, None, None)
         .await
         .unwrap();
     assert_eq!(
@@ -823,11 +824,12 @@ async fn requeue_front_goes_first(b: &impl Backend) {
         .unwrap();
     s.accept(c[2], "a.1").await.unwrap();
     assert_eq!(
-        s.requeue_front(c[2], &q("da/exit"), false, None).await,
+        s.requeue_front(c[2], &q("da/exit"), false, None, None)
+            .await,
         Ok(1)
     );
     assert_eq!(
-        s.requeue_front(c[0], &q("da/exit"), true, None).await,
+        s.requeue_front(c[0], &q("da/exit"), true, None, None).await,
         Ok(1)
     );
     assert_eq!(s.live_with(c[2]).await, Ok(None));
@@ -836,9 +838,42 @@ async fn requeue_front_goes_first(b: &impl Backend) {
     assert_eq!(order, vec![c[0], c[2], c[1]]);
     assert!(w.iter().all(|w| w.queue == q("da/exit")));
     assert_eq!(
-        s.requeue_front(c[3], &q("da/exit"), false, None).await,
+        s.requeue_front(c[3], &q("da/exit"), false, None, None)
+            .await,
         Err(StoreError::NotFound)
     );
+}
+
+/// A take-over is a compare-and-set on who holds the chat: of two connections of one account
+/// reclaiming the same parked chat, the second finds it no longer live with the parked one
+/// and changes nothing.
+async fn requeue_front_from_a_holder_is_a_compare_and_set(b: &impl Backend) {
+    let s = b.store().await;
+    let c = convs(1);
+    s.join(c[0], &q("da/exit"), false, ROOMY).await.unwrap();
+    s.offer(c[0], "a.1", 1, Duration::from_secs(30))
+        .await
+        .unwrap();
+    s.accept(c[0], "a.1").await.unwrap();
+    // The first connection takes it over from the parked `a.1`.
+    assert_eq!(
+        s.requeue_front(c[0], &q("da/exit"), false, Some("a.1"), None)
+            .await,
+        Ok(1)
+    );
+    s.offer(c[0], "a.2", u32::MAX, Duration::from_secs(30))
+        .await
+        .unwrap();
+    s.accept(c[0], "a.2").await.unwrap();
+    // The second, late, still believes it is `a.1`'s.
+    assert_eq!(
+        s.requeue_front(c[0], &q("da/exit"), false, Some("a.1"), None)
+            .await,
+        Err(StoreError::Conflict)
+    );
+    assert_eq!(s.live_with(c[0]).await, Ok(Some("a.2".to_owned())));
+    assert_eq!(s.load("a.2").await, Ok(1), "the slot stays held");
+    assert!(s.waiting(&[q("da/exit")]).await.unwrap().is_empty());
 }
 
 /// A conversation lives while its lease is renewed; a lapsed one is claimed by one node,
@@ -1265,6 +1300,7 @@ conformance!(
     presence_indexes_follow_load_and_duty,
     presences_are_renewed_in_one_call,
     requeue_front_goes_first,
+    requeue_front_from_a_holder_is_a_compare_and_set,
     leases_lapse_and_are_claimed,
     records_track_the_ends,
     generation_is_shared_and_stable,

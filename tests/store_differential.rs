@@ -184,7 +184,7 @@ async fn apply(s: &dyn Store, convs: &[ConvId], op: &Op) -> String {
             priority,
         } => format!(
             "{:?}",
-            s.requeue_front(convs[conv], &q(queue), priority, None)
+            s.requeue_front(convs[conv], &q(queue), priority, None, None)
                 .await
         ),
         Op::End { conv } => format!("{:?}", s.end(convs[conv]).await),

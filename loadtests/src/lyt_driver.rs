@@ -28,6 +28,10 @@ pub struct Account {
 pub struct LytCtx {
     accounts: Vec<Account>,
     org_root: [u8; 32],
+    /// The counsellor's side of chats whose counsellor connection dropped, until a
+    /// connection of the same account takes them back (any one: the relay gives an
+    /// account's parked chats to whichever of its connections goes on duty first).
+    parked: std::sync::Mutex<HashMap<ConvId, Side>>,
 }
 
 impl From<ClientError> for Fail {
@@ -80,7 +84,11 @@ impl LytCtx {
                 identity: CounsellorIdentity::new(key, cert),
             });
         }
-        Ok(Self { accounts, org_root })
+        Ok(Self {
+            accounts,
+            org_root,
+            parked: std::sync::Mutex::default(),
+        })
     }
 }
 
@@ -160,14 +168,44 @@ impl Sender {
     }
 }
 
-/// Reads a received text: latency and sequence.
-fn on_text(sh: &Shared, tracker: &mut SeqTracker, body: &str) {
+/// What one side of a chat keeps across sessions when the peer may drop and come back under
+/// a new handshake (`counsellors_drop`), as the widget and the console do: the texts the peer
+/// has not confirmed with `read`, carried into the next session and sent first there.
+#[derive(Debug, Default)]
+struct Carry {
+    /// Texts of this session the peer has not read: (counter, text).
+    unread: Vec<(u64, String)>,
+    /// Texts of an ended session, to send first in the next.
+    carried: Vec<String>,
+    /// Sequence numbers below this arrived in an earlier session: one that comes again was
+    /// carried by a peer that never saw our `read`, and is dropped.
+    floor: u64,
+}
+
+impl Carry {
+    /// The peer read everything up to counter `upto` of this session.
+    fn read(&mut self, upto: u64) {
+        self.unread.retain(|(n, _)| *n > upto);
+    }
+
+    /// The session ended: what the peer did not read goes into the next.
+    fn new_session(&mut self, tracker: &SeqTracker) {
+        self.carried
+            .extend(self.unread.drain(..).map(|(_, body)| body));
+        self.floor = tracker.expected();
+    }
+}
+
+/// Reads a received text: latency and sequence. With `carry`, a text received in an earlier
+/// session that comes again is dropped (it was carried), not counted as a duplicate.
+fn on_text(sh: &Shared, tracker: &mut SeqTracker, body: &str, carry: Option<&Carry>) {
     let Some((seq, due_ns)) = schedule::decode(body) else {
         sh.rec.error("bad_stamp");
         return;
     };
     match tracker.record(seq) {
         schedule::Arrival::InOrder => {}
+        schedule::Arrival::Duplicate if carry.is_some_and(|c| seq < c.floor) => return,
         schedule::Arrival::Duplicate => {
             sh.rec.duplicate();
             return;
@@ -178,27 +216,47 @@ fn on_text(sh: &Shared, tracker: &mut SeqTracker, body: &str) {
     sh.rec.received(sh.sec(), latency_ns / 1000);
 }
 
+/// Seals and sends `msg`: a visitor's frame goes through its outbox (kept until the relay
+/// says it has it, and sent again after a resume). Returns its counter.
+async fn send_app(
+    ws: &mut WsClient,
+    chat: &mut Chat,
+    msg: &AppMessage,
+    outbox: Option<&mut Outbox>,
+) -> Result<u64, Fail> {
+    let (n, m) = chat.seal(msg)?;
+    let conv = chat.conv();
+    if let Some(o) = outbox {
+        o.sent(n, m.clone());
+        ws.send(&VisitorFrame::Data { conv, n, m }).await?;
+    } else {
+        ws.send(&CounsellorFrame::Data { conv, n, m }).await?;
+    }
+    Ok(n)
+}
+
+/// Sends `texts`; `fresh` ones count as sent (carried ones were counted when first sent).
 async fn send_texts(
     sh: &Shared,
     ws: &mut WsClient,
     chat: &mut Chat,
     texts: Vec<String>,
     mut outbox: Option<&mut Outbox>,
+    mut carry: Option<&mut Carry>,
+    fresh: bool,
 ) -> Result<(), Fail> {
     for body in texts {
-        let (n, m) = chat.seal(&AppMessage::Text {
+        let msg = AppMessage::Text {
             body,
             ts: unix_now(),
-        })?;
-        let conv = chat.conv();
-        if let Some(o) = outbox.as_deref_mut() {
-            // Kept until the relay says it has it, and sent again after a resume.
-            o.sent(n, m.clone());
-            ws.send(&VisitorFrame::Data { conv, n, m }).await?;
-        } else {
-            ws.send(&CounsellorFrame::Data { conv, n, m }).await?;
+        };
+        let n = send_app(ws, chat, &msg, outbox.as_deref_mut()).await?;
+        if let (Some(c), AppMessage::Text { body, .. }) = (carry.as_deref_mut(), msg) {
+            c.unread.push((n, body));
         }
-        sh.rec.sent(sh.sec());
+        if fresh {
+            sh.rec.sent(sh.sec());
+        }
     }
     Ok(())
 }
@@ -228,7 +286,11 @@ pub async fn visitor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), Fai
     let mut sender: Option<Sender> = None;
     let mut ready_once = false;
     let mut outbox = Outbox::new();
-    let mut storm = (sh.sc.kind == Kind::ReconnectStorm).then_some(sh.event_at);
+    let storming = sh.sc.kind == Kind::ReconnectStorm;
+    let mut drops = 0;
+    let mut storm = if storming { sh.drop_at(0, false) } else { None };
+    // Only when the counsellor may come back under a new handshake.
+    let mut carry = sh.sc.counsellors_drop.then(Carry::default);
     loop {
         let next_send = match (&chat, &sender) {
             (Some(_), Some(s)) => s.next(&sh),
@@ -260,18 +322,25 @@ pub async fn visitor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), Fai
                         conv = Some(c);
                         upto = None;
                         outbox.new_epoch(c);
-                        // A new epoch may be a new counsellor connection, counting afresh.
-                        tracker = SeqTracker::default();
-                        tracker.accept_any_next();
+                        if let Some(carry) = carry.as_mut() {
+                            // The counsellor's side carries its count into the new session.
+                            carry.new_session(&tracker);
+                        } else {
+                            // A new epoch may be a new counsellor connection, counting afresh.
+                            tracker = SeqTracker::default();
+                            tracker.accept_any_next();
+                        }
                     }
                     ServerFrame::Hs2 { m, .. } => {
                         let Some(h) = hs.take() else {
                             return Err(Fail("unexpected_hs2".into()));
                         };
                         let mut c = h.finish(&m)?;
-                        let (n, m) = c.seal(&AppMessage::Hello {})?;
-                        outbox.sent(n, m.clone());
-                        ws.send(&VisitorFrame::Data { conv: c.conv(), n, m }).await?;
+                        send_app(&mut ws, &mut c, &AppMessage::Hello {}, Some(&mut outbox)).await?;
+                        if let Some(carry) = carry.as_mut() {
+                            let texts = std::mem::take(&mut carry.carried);
+                            send_texts(&sh, &mut ws, &mut c, texts, Some(&mut outbox), Some(carry), false).await?;
+                        }
                         chat = Some(c);
                         if !ready_once {
                             ready_once = true;
@@ -282,7 +351,18 @@ pub async fn visitor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), Fai
                     ServerFrame::Data { conv: c, n, m } => {
                         let Some(ch) = chat.as_mut() else { continue };
                         match ch.open(n, &m)? {
-                            Some(AppMessage::Text { body, .. }) => on_text(&sh, &mut tracker, &body),
+                            Some(AppMessage::Text { body, .. }) => {
+                                on_text(&sh, &mut tracker, &body, carry.as_ref());
+                                if carry.is_some() {
+                                    let read = AppMessage::Read { upto: n };
+                                    send_app(&mut ws, ch, &read, Some(&mut outbox)).await?;
+                                }
+                            }
+                            Some(AppMessage::Read { upto }) => {
+                                if let Some(carry) = carry.as_mut() {
+                                    carry.read(upto);
+                                }
+                            }
                             Some(_) => {}
                             None => continue,
                         }
@@ -306,6 +386,10 @@ pub async fn visitor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), Fai
                     ServerFrame::Ended { reason, .. } => {
                         return Err(Fail(format!("ended_{reason}")));
                     }
+                    // A frame that raced the counsellor's drop is refused: it is unread, so
+                    // it goes again in the next session.
+                    ServerFrame::Error { code: lyt::protocol::ErrorCode::Conflict, .. }
+                        if carry.is_some() => {}
                     ServerFrame::Error { code, .. } => sh.rec.error(code.as_str()),
                     _ => {}
                 }
@@ -313,11 +397,12 @@ pub async fn visitor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), Fai
             () = until(next_send) => {
                 if let (Some(ch), Some(s)) = (chat.as_mut(), sender.as_mut()) {
                     let texts = s.due_texts(&sh);
-                    send_texts(&sh, &mut ws, ch, texts, Some(&mut outbox)).await?;
+                    send_texts(&sh, &mut ws, ch, texts, Some(&mut outbox), carry.as_mut(), true).await?;
                 }
             }
             () = until(storm) => {
-                storm = None;
+                drops += 1;
+                storm = sh.drop_at(drops, false);
                 let (Some(t), Some(c)) = (token.clone(), conv) else {
                     return Err(Fail("storm_before_ready".into()));
                 };
@@ -338,11 +423,19 @@ async fn drop_connection(sh: &Shared, ws: WsClient) {
     }
 }
 
+/// The counsellor's side of one chat, beyond any one session: what arrived, what it sends,
+/// what it carries.
+#[derive(Default)]
+pub struct Side {
+    tracker: SeqTracker,
+    sender: Option<Sender>,
+    carry: Option<Carry>,
+}
+
 /// A counsellor chat as the counsellor side holds it.
 struct CChat {
     chat: Chat,
-    tracker: SeqTracker,
-    sender: Option<Sender>,
+    side: Side,
 }
 
 /// Logs in with a fresh ticket, connects, authenticates and goes on duty with a new shift.
@@ -382,11 +475,16 @@ pub async fn counsellor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), 
     sh.counsellors_on_duty
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut chats: HashMap<ConvId, CChat> = HashMap::new();
-    let mut churn = (sh.sc.kind == Kind::CounsellorChurn).then_some(sh.event_at);
+    let mut drops = 0;
+    let mut churn = match sh.sc.kind {
+        Kind::CounsellorChurn => Some(sh.event_at),
+        Kind::ReconnectStorm if sh.sc.counsellors_drop => sh.drop_at(0, true),
+        _ => None,
+    };
     loop {
         let next_send = chats
             .values()
-            .filter_map(|c| c.sender.as_ref().and_then(|s| s.next(&sh)))
+            .filter_map(|c| c.side.sender.as_ref().and_then(|s| s.next(&sh)))
             .min();
         tokio::select! {
             biased;
@@ -404,19 +502,43 @@ pub async fn counsellor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), 
                     ServerFrame::Hs1 { conv, m } => {
                         let (chat, m) = shift.accept(conv, &m)?;
                         ws.send(&CounsellorFrame::Hs2 { conv, m }).await?;
-                        let mut tracker = SeqTracker::default();
-                        tracker.accept_any_next();
-                        chats.insert(conv, CChat { chat, tracker, sender: None });
+                        let parked = lc.parked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&conv);
+                        let side = parked.unwrap_or_else(|| {
+                            let mut side = Side {
+                                carry: sh.sc.counsellors_drop.then(Carry::default),
+                                ..Side::default()
+                            };
+                            if side.carry.is_none() {
+                                // After a churn the visitor's count goes on from before.
+                                side.tracker.accept_any_next();
+                            }
+                            side
+                        });
+                        chats.insert(conv, CChat { chat, side });
                     }
                     ServerFrame::Data { conv, n, m } => {
                         let Some(c) = chats.get_mut(&conv) else { continue };
                         match c.chat.open(n, &m)? {
                             Some(AppMessage::Hello {}) => {
-                                if c.sender.is_none() {
-                                    c.sender = Some(Sender::new(&sh));
+                                if let Some(carry) = c.side.carry.as_mut() {
+                                    let texts = std::mem::take(&mut carry.carried);
+                                    send_texts(&sh, &mut ws, &mut c.chat, texts, None, Some(carry), false).await?;
+                                }
+                                if c.side.sender.is_none() {
+                                    c.side.sender = Some(Sender::new(&sh));
                                 }
                             }
-                            Some(AppMessage::Text { body, .. }) => on_text(&sh, &mut c.tracker, &body),
+                            Some(AppMessage::Text { body, .. }) => {
+                                on_text(&sh, &mut c.side.tracker, &body, c.side.carry.as_ref());
+                                if c.side.carry.is_some() {
+                                    send_app(&mut ws, &mut c.chat, &AppMessage::Read { upto: n }, None).await?;
+                                }
+                            }
+                            Some(AppMessage::Read { upto }) => {
+                                if let Some(carry) = c.side.carry.as_mut() {
+                                    carry.read(upto);
+                                }
+                            }
                             Some(_) => {}
                             None => continue,
                         }
@@ -432,17 +554,28 @@ pub async fn counsellor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), 
             }
             () = until(next_send) => {
                 for c in chats.values_mut() {
-                    if let Some(s) = c.sender.as_mut() {
+                    if let Some(s) = c.side.sender.as_mut() {
                         let texts = s.due_texts(&sh);
-                        send_texts(&sh, &mut ws, &mut c.chat, texts, None).await?;
+                        send_texts(&sh, &mut ws, &mut c.chat, texts, None, c.side.carry.as_mut(), true).await?;
                     }
                 }
             }
             () = until(churn) => {
-                churn = None;
+                drops += 1;
+                churn = if sh.sc.kind == Kind::ReconnectStorm { sh.drop_at(drops, true) } else { None };
                 drop_connection(&sh, ws).await;
                 // The keys of the lost connection are gone: the chats come back (to whichever
-                // connection of this account is on duty first) under a new handshake.
+                // connection of this account is on duty first) under a new handshake. When
+                // carrying, each chat's side waits for that connection.
+                if sh.sc.counsellors_drop {
+                    let mut parked = lc.parked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    for (conv, mut c) in chats.drain() {
+                        if let Some(carry) = c.side.carry.as_mut() {
+                            carry.new_session(&c.side.tracker);
+                        }
+                        parked.insert(conv, c.side);
+                    }
+                }
                 chats.clear();
                 (ws, shift) = counsellor_connect(&sh, acct, k).await?;
             }

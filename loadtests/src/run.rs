@@ -105,6 +105,14 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// When one side drops for the `i`-th time in a reconnect storm (`half`: halfway after
+    /// the visitors' `i`-th drop, the counsellors' turn), or `None` after the last.
+    pub fn drop_at(&self, i: u32, half: bool) -> Option<Instant> {
+        let step = f64::from(i) + if half { 0.5 } else { 0.0 };
+        (i < self.sc.drops)
+            .then(|| self.event_at + Duration::from_secs_f64(self.sc.drop_every_s * step))
+    }
+
     /// The second of the run now.
     pub fn sec(&self) -> usize {
         usize::try_from(self.clock.now_ns().saturating_sub(self.t0_ns) / 1_000_000_000)

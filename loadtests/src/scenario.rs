@@ -87,6 +87,16 @@ pub struct Scenario {
     /// server keeps of ended chats can be checked afterwards. Otherwise the clients just stop
     /// and their chats wait out the resume window.
     pub leave_at_end: bool,
+    /// In a reconnect storm: how many times each side drops, `drop_every_s` apart.
+    pub drops: u32,
+    /// Seconds between two drops of one side.
+    pub drop_every_s: f64,
+    /// lyt, in a reconnect storm: the counsellors drop too (as many times, halfway between
+    /// the visitors' drops), go on duty again at once and take their chats back under new
+    /// handshakes. Both sides then send read receipts and carry what the other side never
+    /// read into the new session, and drop a message carried again that they already have,
+    /// as the widget and the console do (docs/protocol.md, "Nothing lost").
+    pub counsellors_drop: bool,
 }
 
 impl Default for Scenario {
@@ -112,6 +122,9 @@ impl Default for Scenario {
             step_timeout_s: 30.0,
             abrupt_drop: true,
             leave_at_end: false,
+            drops: 1,
+            drop_every_s: 3.0,
+            counsellors_drop: false,
         }
     }
 }
@@ -168,6 +181,17 @@ impl Scenario {
             anyhow::ensure!(
                 !self.accounts.is_empty(),
                 "accounts: name at least one demo counsellor"
+            );
+        }
+        anyhow::ensure!(self.drops >= 1, "drops must be at least 1");
+        anyhow::ensure!(
+            self.drop_every_s.is_finite() && self.drop_every_s > 0.0,
+            "drop_every_s must be positive"
+        );
+        if self.counsellors_drop {
+            anyhow::ensure!(
+                self.kind == Kind::ReconnectStorm && self.target == Target::Lyt,
+                "counsellors_drop needs a reconnect_storm on lyt"
             );
         }
         if matches!(self.kind, Kind::CounsellorChurn) {
@@ -233,6 +257,8 @@ mod tests {
         assert!(err("nodes = [\"ws://x\"]").contains("http://"));
         assert!(err("duration_s = -1.0").contains("duration_s"));
         assert!(err("kind = \"counsellor_churn\"\ntarget = \"nchan\"").contains("lyt"));
+        assert!(err("counsellors_drop = true").contains("reconnect_storm"));
+        assert!(err("drops = 0").contains("drops"));
     }
 
     #[test]

@@ -195,3 +195,38 @@ async fn redis_pauses_cost_no_chat_and_no_message() {
         "every chat ended: nothing of them stays"
     );
 }
+
+/// The lossless storm across two nodes: both sides drop abruptly three times each, mid-burst;
+/// visitors resume on the other node than before half the time (connections alternate), and
+/// counsellors take their chats back under new handshakes. Every message arrives exactly
+/// once, in order, no chat ends, and nothing of the chats stays once the visitors leave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_sides_dropping_across_nodes_lose_nothing() {
+    let redis = RedisServer::start();
+    let nodes = Nodes::start(&redis, 2).await;
+    let sc = Scenario {
+        chats: 40,
+        ramp_per_s: 0.0,
+        duration_s: 7.0,
+        interval_ms: 200.0,
+        drain_s: 3.0,
+        event_at_s: 1.0,
+        abrupt_drop: true,
+        counsellors_drop: true,
+        drops: 3,
+        drop_every_s: 1.8,
+        ..nodes.scenario(Kind::ReconnectStorm)
+    };
+    let r = lyt_loadtests::orchestrate::run(sc, false).await.unwrap();
+    assert_clean(&r, 40);
+    assert_eq!(
+        r.connections,
+        40 * 2 * 4,
+        "every client connected four times"
+    );
+    assert_eq!(
+        keys_left_after(&redis, Duration::from_secs(2)).await,
+        Vec::<String>::new(),
+        "every chat ended: nothing of them stays"
+    );
+}

@@ -70,3 +70,29 @@ async fn reconnect_storm_resumes_every_chat_without_loss() {
     assert_clean(&r);
     assert_eq!(r.connections, 90, "every visitor connected twice");
 }
+
+/// Both sides drop abruptly three times each, mid-burst (no close frame, frames in flight
+/// lost): visitors resume and send again what the relay did not keep; counsellors come back on
+/// duty, take their chats back under new handshakes and, like the visitors, carry what the
+/// other side never read into the new session. Every message arrives exactly once, in order,
+/// and no chat ends (no `crypto`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_sides_dropping_again_and_again_lose_nothing() {
+    let (server, demo, _dir) = start_lyt().await;
+    let sc = Scenario {
+        abrupt_drop: true,
+        counsellors_drop: true,
+        drops: 3,
+        drop_every_s: 1.5,
+        duration_s: 6.0,
+        drain_s: 3.0,
+        ..scenario(&server, &demo, Kind::ReconnectStorm)
+    };
+    let r = lyt_loadtests::orchestrate::run(sc, false).await.unwrap();
+    assert_clean(&r);
+    assert_eq!(
+        r.connections,
+        30 * 2 * 4,
+        "every visitor and every counsellor connected four times"
+    );
+}

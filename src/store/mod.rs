@@ -333,14 +333,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Puts `conv` (live, offered or waiting) at the front of `queue`, freeing any slot it
     /// held, and returns its position: a transfer, or a counsellor who did not come back.
-    /// With `passed_by` (a transfer), that counsellor is recorded as having passed on the
-    /// visitor, so routing does not offer them straight back. `NotFound` if it is neither
-    /// live nor waiting.
+    /// With `held_by`, a compare-and-set: only if `conv` is live with that counsellor
+    /// (`Conflict` otherwise), so a chat that moved on meanwhile (reclaimed by the same
+    /// account on another connection) is never taken from its new holder. With `passed_by`
+    /// (a transfer), that counsellor is recorded as having passed on the visitor, so routing
+    /// does not offer them straight back. `NotFound` if it is neither live nor waiting.
     fn requeue_front<'a>(
         &'a self,
         conv: ConvId,
         queue: &'a QueueId,
         priority: bool,
+        held_by: Option<&'a CounsellorRef>,
         passed_by: Option<&'a CounsellorRef>,
     ) -> BoxFuture<'a, StoreResult<u32>>;
 

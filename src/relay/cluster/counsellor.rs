@@ -197,10 +197,8 @@ impl Cluster {
             }
             CounsellorOp::Ack(conv, upto) => {
                 self.counsellor_live(id, conv)?;
-                self.store
-                    .ack(conv, Side::Counsellor, counter::to_counsellor(upto))
+                self.ack_cumulative(conv, Side::Counsellor, counter::to_counsellor(upto))
                     .await
-                    .map_err(|e| self.refusal(&e))
             }
             CounsellorOp::Transfer(conv, to) => self.transfer(id, conv, to).await,
             CounsellorOp::End(conv, tags) => self.end(id, conv, &tags).await,
@@ -313,26 +311,28 @@ impl Cluster {
                 {
                     continue;
                 }
-                self.take_over(id, &me, conv, &queue).await;
+                self.take_over(id, &me, &o.counsellor, conv, &queue).await;
                 self.send(&o.counsellor, Kind::Reclaimed { conv }, None)
                     .await;
             }
         }
     }
 
-    /// Moves live `conv` to counsellor `id` (`me`) under a new epoch: through the front of
-    /// its queue, an offer and its acceptance, each a compare-and-set.
+    /// Moves live `conv` from the parked connection `from` to counsellor `id` (`me`) under a
+    /// new epoch: through the front of its queue, an offer and its acceptance, each a
+    /// compare-and-set — of two connections of the account reclaiming at once, one wins.
     async fn take_over(
         &self,
         id: ConnId,
         me: &str,
+        from: &str,
         conv: ConvId,
         queue: &crate::protocol::QueueId,
     ) {
         // A reclaim is never refused for capacity (as on one node).
         let moved = async {
             self.store
-                .requeue_front(conv, queue, self.priority(queue), None)
+                .requeue_front(conv, queue, self.priority(queue), Some(from), None)
                 .await?;
             self.store
                 .offer(conv, me, u32::MAX, self.cfg.offer_timeout)
@@ -575,7 +575,7 @@ impl Cluster {
             None => None,
         };
         self.store
-            .requeue_front(conv, &queue, self.priority(&queue), Some(&me))
+            .requeue_front(conv, &queue, self.priority(&queue), Some(&me), Some(&me))
             .await
             .map_err(|e| self.refusal(&e))?;
         let _ = self.store.reset_buffers(conv).await;
@@ -707,7 +707,7 @@ impl Cluster {
             _ => {
                 let _ = self.store.absent(&me).await;
                 for (conv, live) in c.live {
-                    self.requeue_live(conv, &live.queue, live.visitor.as_deref())
+                    self.requeue_live(conv, &live.queue, live.visitor.as_deref(), &me)
                         .await;
                 }
             }
@@ -755,23 +755,26 @@ impl Cluster {
                 if self.store.live_with(*conv).await.ok().flatten().as_deref() == Some(me.as_str())
                 {
                     let visitor = p.visitors.get(conv).cloned().flatten();
-                    self.requeue_live(*conv, queue, visitor.as_deref()).await;
+                    self.requeue_live(*conv, queue, visitor.as_deref(), &me)
+                        .await;
                 }
             }
             let _ = self.store.absent(&me).await;
         }
     }
 
-    /// Puts a live chat whose counsellor is gone back at the front of its queue.
+    /// Puts a live chat whose counsellor (`held_by`) is gone back at the front of its queue,
+    /// unless it moved on to another counsellor meanwhile.
     pub(super) async fn requeue_live(
         &self,
         conv: ConvId,
         queue: &crate::protocol::QueueId,
         visitor: Option<&str>,
+        held_by: &str,
     ) {
         if self
             .store
-            .requeue_front(conv, queue, self.priority(queue), None)
+            .requeue_front(conv, queue, self.priority(queue), Some(held_by), None)
             .await
             .is_err()
         {

@@ -165,8 +165,9 @@ enum Kind {
     },
     /// To a visitor: back in `queue` (transferred, or the counsellor was lost).
     Requeued { conv: ConvId, queue: QueueId },
-    /// To a visitor's node: their counsellor is gone; put the conversation back in its queue.
-    CounsellorLost { conv: ConvId },
+    /// To a visitor's node: their counsellor (`from`) is gone; put the conversation back in
+    /// its queue, unless it moved on.
+    CounsellorLost { conv: ConvId, from: String },
     /// To a visitor: the counsellor's connection dropped; they may come back.
     CounsellorAway { conv: ConvId },
     /// To a parked counsellor connection: `conv` was reclaimed by the same account.
@@ -180,9 +181,12 @@ enum Kind {
 #[must_use]
 struct AfterDelivery {
     /// A conversation to put back in its queue (its counsellor was lost).
-    requeue: Option<(ConvId, QueueId)>,
+    requeue: Option<(ConvId, QueueId, String)>,
     /// A counsellor whose duty changed (went on break): publish their presence.
     present: Option<ConnId>,
+    /// A visitor who was sent a frame that does not follow the last one pushed to them (it
+    /// overtook one published while they resumed): read their buffer and push in order.
+    catch_up: Option<ConnId>,
 }
 
 /// A visitor's conversation, as the node holding the visitor knows it.
@@ -201,6 +205,10 @@ struct VisitorConv {
     hs2_acked: bool,
     /// Highest buffer counter pushed to the visitor in this epoch.
     delivered: Option<u64>,
+    /// How many times the conversation changed epoch (`assigned`, a requeue) while held
+    /// here: a buffer read that started in an earlier one is stale — its counters are
+    /// another session's — and is dropped.
+    epoch: u64,
     /// Re-read the resume buffer on ticks until then (after a resume, frames may have been
     /// published to the old node).
     catch_up_until: Option<Instant>,
@@ -494,6 +502,9 @@ impl Cluster {
             if let Some(id) = after.present {
                 self.present(id).await;
             }
+            if let Some(id) = after.catch_up {
+                self.catch_up_visitor(id).await;
+            }
             return;
         }
         let payload = encode(&Note { to: id, kind }, frame.as_ref());
@@ -510,6 +521,26 @@ impl Cluster {
     /// Sends a server frame to connection `to`.
     async fn send_frame(&self, to: &str, kind: Kind, frame: &ServerFrame) {
         self.send(to, kind, Some(frame.to_json().into())).await;
+    }
+
+    /// Records that `side` of `conv` holds every frame up to counter `upto`. An
+    /// acknowledgement is cumulative and the client's next one covers it, so one the store
+    /// cannot take now is dropped (counted as `store_unavailable`) instead of refused: the
+    /// client could do nothing with the refusal, and the resume buffer keeps a few frames
+    /// longer. Any other failure is refused as usual.
+    async fn ack_cumulative(&self, conv: ConvId, side: Side, upto: u64) -> Result<(), Refusal> {
+        match self.store.ack(conv, side, upto).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::Unavailable) => {
+                self.set_store_up(false);
+                self.metrics
+                    .frames_refused
+                    .with_label_values(&["store_unavailable"])
+                    .inc();
+                Ok(())
+            }
+            Err(e) => Err(self.refusal(&e)),
+        }
     }
 
     /// Relays a client's ciphertext frame as `relay` does, retrying while the store cannot
@@ -583,13 +614,16 @@ impl Cluster {
                     .append(conv, side, n, frame.as_bytes().to_vec(), Some(writer))
                     .await?;
                 if let Some((_, id)) = target {
-                    let _ = self.deliver(
+                    let after = self.deliver(
                         Note {
                             to: id,
                             kind: Kind::Relayed { conv, n },
                         },
                         Some(frame),
                     );
+                    if let Some(id) = after.catch_up {
+                        self.catch_up_visitor(id).await;
+                    }
                 }
                 Ok(())
             }
@@ -602,6 +636,7 @@ impl Cluster {
         let id = note.to;
         let mut requeue = None;
         let mut present = None;
+        let mut catch_up = None;
         let mut unpark = None;
         {
             let mut local = self.local();
@@ -609,9 +644,17 @@ impl Cluster {
             if let Some(v) = local.visitors.get_mut(&id) {
                 let push = match note.kind {
                     Kind::Relayed { conv, n } => match v.conv.as_mut() {
+                        // The next frame of the epoch: pushed. Buffer counters are
+                        // consecutive (`counter`), so a later one overtook a frame this node
+                        // has not pushed: the buffer has both, in order.
                         Some(c) if c.conv == conv && c.delivered.is_none_or(|d| n > d) => {
-                            c.delivered = Some(n);
-                            true
+                            if c.delivered.is_some_and(|d| n > d + 1) {
+                                catch_up = Some(id);
+                                false
+                            } else {
+                                c.delivered = Some(n);
+                                true
+                            }
                         }
                         _ => false,
                     },
@@ -630,6 +673,7 @@ impl Cluster {
                             c.awaiting_hs1 = true;
                             c.hs2_acked = false;
                             c.delivered = Some(counter::ASSIGNED);
+                            c.epoch += 1;
                             true
                         }
                         _ => false,
@@ -649,13 +693,14 @@ impl Cluster {
                             c.counsellor_away = false;
                             c.awaiting_hs1 = false;
                             c.delivered = None;
+                            c.epoch += 1;
                             c.last_position = 0;
                         }
                         true
                     }
-                    Kind::CounsellorLost { conv } => {
+                    Kind::CounsellorLost { conv, ref from } => {
                         if let Some(c) = v.conv.as_ref().filter(|c| c.conv == conv) {
-                            requeue = Some((conv, c.queue.clone()));
+                            requeue = Some((conv, c.queue.clone(), from.clone()));
                         }
                         false
                     }
@@ -774,7 +819,11 @@ impl Cluster {
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(id);
         }
-        AfterDelivery { requeue, present }
+        AfterDelivery {
+            requeue,
+            present,
+            catch_up,
+        }
     }
 
     /// A counsellor let an offer expire; too many in a row put them on break. True when they
@@ -797,7 +846,7 @@ impl Cluster {
 
     /// The counsellor of `conv` is gone; its visitor is at connection `visitor`. The node
     /// holding the visitor knows the queue and puts the conversation back.
-    async fn counsellor_lost(&self, conv: ConvId, visitor: &str) {
+    async fn counsellor_lost(&self, conv: ConvId, visitor: &str, from: &str) {
         match split_name(visitor) {
             Some((node, id)) if node == self.node => {
                 let queue = self
@@ -808,11 +857,12 @@ impl Cluster {
                     .filter(|c| c.conv == conv)
                     .map(|c| c.queue.clone());
                 if let Some(queue) = queue {
-                    self.requeue_live(conv, &queue, Some(visitor)).await;
+                    self.requeue_live(conv, &queue, Some(visitor), from).await;
                 }
             }
             _ => {
-                self.send(visitor, Kind::CounsellorLost { conv }, None)
+                let from = from.to_owned();
+                self.send(visitor, Kind::CounsellorLost { conv, from }, None)
                     .await
             }
         }
@@ -853,11 +903,14 @@ impl Cluster {
                         if let Some((note, frame)) = decode(&payload) {
                             let to = self.name(note.to);
                             let after = self.deliver(note, frame);
-                            if let Some((conv, queue)) = after.requeue {
-                                self.requeue_live(conv, &queue, Some(&to)).await;
+                            if let Some((conv, queue, from)) = after.requeue {
+                                self.requeue_live(conv, &queue, Some(&to), &from).await;
                             }
                             if let Some(id) = after.present {
                                 self.present(id).await;
+                            }
+                            if let Some(id) = after.catch_up {
+                                self.catch_up_visitor(id).await;
                             }
                         }
                     }

@@ -285,7 +285,7 @@ impl Cluster {
                     let visitor = self.store.ends(conv).await.ok().and_then(|(v, _)| v);
                     match visitor {
                         // The visitor's node knows the queue and puts it back.
-                        Some(v) => self.counsellor_lost(conv, &v).await,
+                        Some(v) => self.counsellor_lost(conv, &v, &g.counsellor).await,
                         None => {
                             let _ = self.store.end(conv).await;
                         }

@@ -149,10 +149,8 @@ impl Cluster {
             }
             VisitorOp::Ack(conv, upto) => {
                 self.visitor_live(id, conv)?;
-                self.store
-                    .ack(conv, Side::Visitor, counter::to_visitor(upto))
+                self.ack_cumulative(conv, Side::Visitor, counter::to_visitor(upto))
                     .await
-                    .map_err(|e| self.refusal(&e))
             }
             VisitorOp::Leave => {
                 let conv = self.take_visitor_conv(id);
@@ -283,6 +281,7 @@ impl Cluster {
                 awaiting_hs1: false,
                 hs2_acked: false,
                 delivered: None,
+                epoch: 0,
                 catch_up_until: None,
                 last_position: 0,
                 first_position: 0,
@@ -482,6 +481,7 @@ impl Cluster {
             awaiting_hs1: false,
             hs2_acked: upto.is_some(),
             delivered: None,
+            epoch: 0,
             catch_up_until: Some(Instant::now() + CATCH_UP_FOR),
             last_position: 0,
             // A wait resumed here is not observed for the estimate (its start is elsewhere).
@@ -562,30 +562,47 @@ impl Cluster {
     /// pushed in order and never twice.
     pub(super) async fn catch_up(&self, only_recent: bool) {
         let now = Instant::now();
-        let targets: Vec<(ConnId, ConvId, Option<u64>)> = self
+        let targets: Vec<ConnId> = self
             .local()
             .visitors
             .iter()
-            .filter_map(|(id, v)| {
-                let c = v.conv.as_ref()?;
-                c.counsellor.as_ref()?;
-                if only_recent && c.catch_up_until.is_none_or(|t| t < now) {
-                    return None;
-                }
-                Some((*id, c.conv, c.delivered))
+            .filter(|(_, v)| {
+                v.conv.as_ref().is_some_and(|c| {
+                    c.counsellor.is_some()
+                        && !(only_recent && c.catch_up_until.is_none_or(|t| t < now))
+                })
             })
+            .map(|(id, _)| *id)
             .collect();
-        for (id, conv, delivered) in targets {
+        for id in targets {
+            self.catch_up_visitor(id).await;
+        }
+    }
+
+    /// Re-reads visitor `id`'s resume buffer and pushes, in order, what they have not been
+    /// sent.
+    pub(super) async fn catch_up_visitor(&self, id: ConnId) {
+        let target = self.local().visitors.get(&id).and_then(|v| {
+            let c = v.conv.as_ref()?;
+            c.counsellor.as_ref()?;
+            Some((c.conv, c.delivered, c.epoch))
+        });
+        if let Some((conv, delivered, epoch)) = target {
             let Ok(Replay::Frames(kept)) = self.store.replay(conv, Side::Visitor, delivered).await
             else {
-                continue;
+                return;
             };
             let mut local = self.local();
             let Some(v) = local.visitors.get_mut(&id) else {
-                continue;
+                return;
             };
-            let Some(c) = v.conv.as_mut().filter(|c| c.conv == conv) else {
-                continue;
+            // A new epoch began while the buffer was read: what was read is the old session's.
+            let Some(c) = v
+                .conv
+                .as_mut()
+                .filter(|c| c.conv == conv && c.epoch == epoch)
+            else {
+                return;
             };
             for k in kept {
                 if c.delivered.is_none_or(|d| k.n > d)

@@ -400,13 +400,20 @@ impl Store for MemoryStore {
         conv: ConvId,
         queue: &'a QueueId,
         priority: bool,
+        held_by: Option<&'a CounsellorRef>,
         passed_by: Option<&'a CounsellorRef>,
     ) -> BoxFuture<'a, StoreResult<u32>> {
         let queue = queue.clone();
+        let held_by = held_by.map(str::to_owned);
         let passed_by = passed_by.map(str::to_owned);
         self.route(move |r, now| {
             if !r.live.contains_key(&conv) && !r.queue_of.contains_key(&conv) {
                 return Err(StoreError::NotFound);
+            }
+            if let Some(h) = &held_by
+                && r.live.get(&conv) != Some(h)
+            {
+                return Err(StoreError::Conflict);
             }
             if let Some(c) = r.unset_live(conv) {
                 r.free_slot(&c);

@@ -413,10 +413,11 @@ impl Store for RedisStore {
         conv: ConvId,
         queue: &'a QueueId,
         priority: bool,
+        held_by: Option<&'a CounsellorRef>,
         passed_by: Option<&'a CounsellorRef>,
     ) -> BoxFuture<'a, StoreResult<u32>> {
         Box::pin(routing::requeue_front(
-            self, conv, queue, priority, passed_by,
+            self, conv, queue, priority, held_by, passed_by,
         ))
     }
 

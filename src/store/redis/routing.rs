@@ -342,6 +342,7 @@ pub(super) async fn requeue_front(
     conv: ConvId,
     queue: &QueueId,
     priority: bool,
+    held_by: Option<&CounsellorRef>,
     passed_by: Option<&CounsellorRef>,
 ) -> StoreResult<u32> {
     let conv = conv_key(conv);
@@ -363,10 +364,12 @@ pub(super) async fn requeue_front(
             .arg(if priority { "1" } else { "0" })
             .arg(old_name)
             .arg(passed_by.unwrap_or(""))
+            .arg(held_by.unwrap_or(""))
             .invoke_async(&mut s.con.clone())
             .await
             .map_err(unavailable)?;
         match r {
+            -3 => return Err(StoreError::Conflict),
             -2 => continue,
             -1 => return Err(StoreError::NotFound),
             p => return u32::try_from(p).map_err(|_| StoreError::NotFound),
