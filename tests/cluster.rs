@@ -663,3 +663,30 @@ async fn acks_during_a_redis_stall_are_not_refused() {
         "the later ack is taken"
     );
 }
+
+/// Redis stalls for longer than a counsellor's presence lasts (7 s against 6 s): every
+/// node's renewals stalled with it, so no node claims the counsellor as gone once Redis
+/// answers — they give every node a presence lifetime to renew first — and the chat goes on
+/// with the same session, nothing ended or re-assigned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_stall_longer_than_a_presence_costs_no_chat() {
+    let redis = RedisServer::start();
+    let nodes = Nodes::new(&redis);
+    let (a, b) = (nodes.start().await, nodes.start().await);
+    let (mut v, mut c, mut v_chat, mut c_chat, _conv, _token) = cross_node_pair(&a, &b).await;
+    redis.pause();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    redis.resume();
+    // Past the grace: a claim would have been made by now, and told to both sides.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    visitor_says(&mut v, &mut v_chat, "still here").await;
+    assert_eq!(
+        receive_all(&mut c, &mut c_chat, 1).await,
+        vec![text("still here")]
+    );
+    counsellor_says(&mut c, &mut c_chat, "so am I").await;
+    assert_eq!(
+        receive_all(&mut v, &mut v_chat, 1).await,
+        vec![text("so am I")]
+    );
+}

@@ -169,7 +169,7 @@ impl Sender {
 }
 
 /// What one side of a chat keeps across sessions when the peer may drop and come back under
-/// a new handshake (`counsellors_drop`), as the widget and the console do: the texts the peer
+/// a new handshake (`counsellors_drop`, `carry`), as the widget and the console do: the texts the peer
 /// has not confirmed with `read`, carried into the next session and sent first there.
 #[derive(Debug, Default)]
 struct Carry {
@@ -290,7 +290,7 @@ pub async fn visitor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), Fai
     let mut drops = 0;
     let mut storm = if storming { sh.drop_at(0, false) } else { None };
     // Only when the counsellor may come back under a new handshake.
-    let mut carry = sh.sc.counsellors_drop.then(Carry::default);
+    let mut carry = sh.sc.carries().then(Carry::default);
     loop {
         let next_send = match (&chat, &sender) {
             (Some(_), Some(s)) => s.next(&sh),
@@ -436,6 +436,9 @@ pub struct Side {
 struct CChat {
     chat: Chat,
     side: Side,
+    /// The visitor's `hello` of this session arrived: what was carried went first, and new
+    /// messages may follow (sending earlier would put them ahead of the carried ones).
+    hello: bool,
 }
 
 /// Logs in with a fresh ticket, connects, authenticates and goes on duty with a new shift.
@@ -484,6 +487,7 @@ pub async fn counsellor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), 
     loop {
         let next_send = chats
             .values()
+            .filter(|c| c.hello)
             .filter_map(|c| c.side.sender.as_ref().and_then(|s| s.next(&sh)))
             .min();
         tokio::select! {
@@ -502,10 +506,21 @@ pub async fn counsellor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), 
                     ServerFrame::Hs1 { conv, m } => {
                         let (chat, m) = shift.accept(conv, &m)?;
                         ws.send(&CounsellorFrame::Hs2 { conv, m }).await?;
-                        let parked = lc.parked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&conv);
+                        // The chat may come back to the connection that held it (its
+                        // old session ended while it was cut off), or from the account's
+                        // parked chats, or be new.
+                        let held = chats.remove(&conv).map(|mut c| {
+                            if let Some(carry) = c.side.carry.as_mut() {
+                                carry.new_session(&c.side.tracker);
+                            }
+                            c.side
+                        });
+                        let parked = held.or_else(|| {
+                            lc.parked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&conv)
+                        });
                         let side = parked.unwrap_or_else(|| {
                             let mut side = Side {
-                                carry: sh.sc.counsellors_drop.then(Carry::default),
+                                carry: sh.sc.carries().then(Carry::default),
                                 ..Side::default()
                             };
                             if side.carry.is_none() {
@@ -514,12 +529,13 @@ pub async fn counsellor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), 
                             }
                             side
                         });
-                        chats.insert(conv, CChat { chat, side });
+                        chats.insert(conv, CChat { chat, side, hello: false });
                     }
                     ServerFrame::Data { conv, n, m } => {
                         let Some(c) = chats.get_mut(&conv) else { continue };
                         match c.chat.open(n, &m)? {
                             Some(AppMessage::Hello {}) => {
+                                c.hello = true;
                                 if let Some(carry) = c.side.carry.as_mut() {
                                     let texts = std::mem::take(&mut carry.carried);
                                     send_texts(&sh, &mut ws, &mut c.chat, texts, None, Some(carry), false).await?;
@@ -544,16 +560,33 @@ pub async fn counsellor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), 
                         }
                         ws.send(&CounsellorFrame::Ack { conv, upto: n }).await?;
                     }
+                    // This connection was cut off long enough for the relay to give the
+                    // chat to the queue again (a frozen node): when carrying, its side waits
+                    // for whichever counsellor gets it next, as after a drop.
+                    ServerFrame::Ended { reason: lyt::protocol::EndReason::Reassigned, conv }
+                        if sh.sc.carries() =>
+                    {
+                        if let Some(mut c) = chats.remove(&conv) {
+                            if let Some(carry) = c.side.carry.as_mut() {
+                                carry.new_session(&c.side.tracker);
+                            }
+                            lc.parked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(conv, c.side);
+                        }
+                    }
                     ServerFrame::Ended { reason, conv } => {
                         chats.remove(&conv);
                         return Err(Fail(format!("ended_{reason}")));
                     }
+                    // A frame sent before this connection learnt it lost the chat (above)
+                    // is refused: what it held is unread, so it is carried.
+                    ServerFrame::Error { code: lyt::protocol::ErrorCode::NotFound, .. }
+                        if sh.sc.carries() => {}
                     ServerFrame::Error { code, .. } => sh.rec.error(code.as_str()),
                     _ => {}
                 }
             }
             () = until(next_send) => {
-                for c in chats.values_mut() {
+                for c in chats.values_mut().filter(|c| c.hello) {
                     if let Some(s) = c.side.sender.as_mut() {
                         let texts = s.due_texts(&sh);
                         send_texts(&sh, &mut ws, &mut c.chat, texts, None, c.side.carry.as_mut(), true).await?;

@@ -97,6 +97,10 @@ pub struct Scenario {
     /// read into the new session, and drop a message carried again that they already have,
     /// as the widget and the console do (docs/protocol.md, "Nothing lost").
     pub counsellors_drop: bool,
+    /// lyt: both sides carry what the other never read into a new session, as with
+    /// `counsellors_drop`, in any kind of run — for runs where the test itself cuts the
+    /// counsellors off (a frozen node) and the relay re-assigns their chats.
+    pub carry: bool,
 }
 
 impl Default for Scenario {
@@ -125,6 +129,7 @@ impl Default for Scenario {
             drops: 1,
             drop_every_s: 3.0,
             counsellors_drop: false,
+            carry: false,
         }
     }
 }
@@ -194,6 +199,10 @@ impl Scenario {
                 "counsellors_drop needs a reconnect_storm on lyt"
             );
         }
+        anyhow::ensure!(
+            !self.carry || self.target == Target::Lyt,
+            "carry is a lyt client behaviour"
+        );
         if matches!(self.kind, Kind::CounsellorChurn) {
             anyhow::ensure!(
                 self.target == Target::Lyt,
@@ -222,6 +231,11 @@ impl Scenario {
     /// The chats of shard `i` of `n`: chat indices `i, i+n, i+2n, …`.
     pub fn chats_of_shard(&self, i: u32, n: u32) -> Vec<u32> {
         (i..self.chats).step_by(n.max(1) as usize).collect()
+    }
+
+    /// Whether the lyt clients carry unread messages into a new session.
+    pub fn carries(&self) -> bool {
+        self.carry || self.counsellors_drop
     }
 
     /// The base URL for connection `k`.
@@ -259,6 +273,7 @@ mod tests {
         assert!(err("kind = \"counsellor_churn\"\ntarget = \"nchan\"").contains("lyt"));
         assert!(err("counsellors_drop = true").contains("reconnect_storm"));
         assert!(err("drops = 0").contains("drops"));
+        assert!(err("carry = true\ntarget = \"nchan\"").contains("lyt"));
     }
 
     #[test]

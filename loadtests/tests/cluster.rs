@@ -18,18 +18,89 @@ use lyt_loadtests::report::Report;
 use lyt_loadtests::scenario::{Kind, Scenario};
 use redis_server::RedisServer;
 
+/// One lyt node on its own thread and single-threaded runtime (one core, as `bench.sh` runs a
+/// node), so that a test can freeze it whole: a task that blocks that thread stops every
+/// task of the node, as SIGSTOP stops its process — its sockets stay open, and the kernel
+/// queues what clients send until it runs again.
+struct Node {
+    public: std::net::SocketAddr,
+    internal: std::net::SocketAddr,
+    handle: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Node {
+    fn start(config: lyt::Config) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let handle = rt.handle().clone();
+            rt.block_on(async move {
+                let server = lyt::Server::start(config).await.unwrap();
+                tx.send((server.public_addr, server.internal_addr, handle))
+                    .unwrap();
+                let _ = stopped.await;
+                server.shutdown();
+                server.wait().await;
+            });
+        });
+        let (public, internal, handle) = rx.recv().expect("the node started");
+        Self {
+            public,
+            internal,
+            handle,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// The value of counter `name` (with its labels, as exposed) on this node's `/metrics`.
+    async fn counter(&self, name: &str) -> f64 {
+        let text = reqwest::get(format!("http://{}/metrics", self.internal))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    /// Stops the node for `pause`, every task of it at once.
+    fn freeze(&self, pause: Duration) {
+        self.handle.spawn(async move { std::thread::sleep(pause) });
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Nodes of one service: one demo directory (org root, accounts), one Redis.
 struct Nodes {
-    servers: Vec<lyt::Server>,
+    nodes: Vec<Node>,
     demo: lyt::demo::Demo,
     _dir: tempfile::TempDir,
 }
 
 impl Nodes {
-    async fn start(redis: &RedisServer, count: usize) -> Self {
+    fn start(redis: &RedisServer, count: usize) -> Self {
         let shared = tempfile::tempdir().unwrap();
         let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lyt-load.toml");
-        let mut servers = Vec::new();
+        let mut nodes = Vec::new();
         let mut demo = None;
         for _ in 0..count {
             let mut config = lyt::Config::load(Some(&file), Vec::new()).unwrap().config;
@@ -39,13 +110,17 @@ impl Nodes {
             config.demo_dir = shared.path().join("lyt-demo");
             config.redis.url = Some(lyt::config::Secret::new(redis.url()));
             demo = Some(lyt::demo::provision(&mut config).unwrap());
-            servers.push(lyt::Server::start(config).await.unwrap());
+            nodes.push(Node::start(config));
         }
         Self {
-            servers,
+            nodes,
             demo: demo.unwrap(),
             _dir: shared,
         }
+    }
+
+    fn url(&self, i: usize) -> String {
+        format!("http://127.0.0.1:{}", self.nodes[i].public.port())
     }
 
     /// A scenario over every node.
@@ -53,11 +128,7 @@ impl Nodes {
         Scenario {
             name: "cluster".into(),
             kind,
-            nodes: self
-                .servers
-                .iter()
-                .map(|s| format!("http://127.0.0.1:{}", s.public_addr.port()))
-                .collect(),
+            nodes: (0..self.nodes.len()).map(|i| self.url(i)).collect(),
             demo_dir: self.demo.dir.clone(),
             server_pids: vec![std::process::id()],
             leave_at_end: true,
@@ -135,7 +206,7 @@ async fn keys_left_after(redis: &RedisServer, within: Duration) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_set_up_every_chat_and_lose_nothing() {
     let redis = RedisServer::start();
-    let nodes = Nodes::start(&redis, 2).await;
+    let nodes = Nodes::start(&redis, 2);
     let sc = Scenario {
         chats: 500,
         ramp_per_s: 100.0,
@@ -161,7 +232,7 @@ async fn two_nodes_set_up_every_chat_and_lose_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_pauses_cost_no_chat_and_no_message() {
     let redis = RedisServer::start();
-    let nodes = Nodes::start(&redis, 3).await;
+    let nodes = Nodes::start(&redis, 3);
     let sc = Scenario {
         chats: 60,
         ramp_per_s: 0.0,
@@ -203,7 +274,7 @@ async fn redis_pauses_cost_no_chat_and_no_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_sides_dropping_across_nodes_lose_nothing() {
     let redis = RedisServer::start();
-    let nodes = Nodes::start(&redis, 2).await;
+    let nodes = Nodes::start(&redis, 2);
     let sc = Scenario {
         chats: 40,
         ramp_per_s: 0.0,
@@ -223,6 +294,58 @@ async fn both_sides_dropping_across_nodes_lose_nothing() {
         r.connections,
         40 * 2 * 4,
         "every client connected four times"
+    );
+    assert_eq!(
+        keys_left_after(&redis, Duration::from_secs(2)).await,
+        Vec::<String>::new(),
+        "every chat ended: nothing of them stays"
+    );
+}
+
+/// The counsellors' node frozen for 10 s (every task of it stopped at once, as SIGSTOP stops
+/// a process) while 60 chats send every second, their visitors on the two other nodes. After
+/// 6 s the others find its counsellors gone and put their chats back at the front of the
+/// queue; when the node wakes it learns it lost them, tells its counsellors
+/// (`ended{reassigned}`) and relays nothing more into them (its writes are fenced), and the
+/// counsellors take the chats again under new handshakes, both sides carrying what the other
+/// never read. No chat ends, nothing is lost, duplicated or fails to decrypt, and 2 s after
+/// the visitors leave no key names their chats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_counsellors_node_costs_no_chat_and_no_message() {
+    let redis = RedisServer::start();
+    let nodes = Nodes::start(&redis, 3);
+    let sc = Scenario {
+        chats: 60,
+        ramp_per_s: 0.0,
+        duration_s: 24.0,
+        interval_ms: 1000.0,
+        drain_s: 6.0,
+        carry: true,
+        // Visitors (even connections) alternate over the first and third node; counsellors
+        // (connection 1 is the staff node) are on the second.
+        nodes: vec![nodes.url(0), nodes.url(1), nodes.url(2), nodes.url(1)],
+        ..nodes.scenario(Kind::Steady)
+    };
+    let measured_from = lyt_loadtests::run::Timeline::of(&sc).measure_s;
+    let run = tokio::spawn(lyt_loadtests::orchestrate::run(sc, false));
+    // The run starts `START_DELAY_S` (2 s) from now; the freeze falls in its measured phase.
+    let start = tokio::time::Instant::now() + Duration::from_secs(2);
+    tokio::time::sleep_until(start + Duration::from_secs_f64(measured_from + 2.0)).await;
+    nodes.nodes[1].freeze(Duration::from_secs(10));
+    let r = run.await.unwrap().unwrap();
+    assert_clean(&r, 60);
+    let mut accepted = 0.0;
+    for node in &nodes.nodes {
+        accepted += node.counter("lyt_offers_total{result=\"accepted\"}").await;
+    }
+    assert!(
+        accepted >= 120.0,
+        "every chat was taken over while the node was frozen and accepted again: {accepted}"
+    );
+    assert!(
+        r.sent >= 60 * 2 * 20,
+        "both sides kept writing: {}",
+        r.summary()
     );
     assert_eq!(
         keys_left_after(&redis, Duration::from_secs(2)).await,

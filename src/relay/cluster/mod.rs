@@ -328,6 +328,8 @@ pub struct Cluster {
     figures: Mutex<ClusterFigures>,
     /// Set while the store cannot be reached (for `/readyz` and the metrics).
     store_down: std::sync::atomic::AtomicBool,
+    /// When a store call last failed: presences are not claimed for a while after.
+    store_failed_at: Mutex<Option<Instant>>,
     /// Parked connections whose chats were all reclaimed: their presence ends on the next
     /// tick.
     unparked: Mutex<Vec<ConnId>>,
@@ -384,6 +386,7 @@ impl Cluster {
             }),
             cfg,
             store_down: std::sync::atomic::AtomicBool::new(false),
+            store_failed_at: Mutex::new(None),
             unparked: Mutex::new(Vec::new()),
             route_now: tokio::sync::Notify::new(),
             callbacks_seen: Mutex::new(None),
@@ -416,6 +419,20 @@ impl Cluster {
         self.store_down
             .store(!up, std::sync::atomic::Ordering::Relaxed);
         self.metrics.store_up.set(i64::from(up));
+        if !up {
+            *self
+                .store_failed_at
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        }
+    }
+
+    /// Whether a store call failed within `d`.
+    fn store_failed_within(&self, d: Duration) -> bool {
+        self.store_failed_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|t| t.elapsed() < d)
     }
 
     /// Whether the store answered the last tick.

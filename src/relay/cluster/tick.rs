@@ -278,6 +278,13 @@ impl Cluster {
             )
             .await;
         }
+        // A store that stalls stops every node's renewals with it while its clock runs on:
+        // presences and leases that lapsed in a stall are not claimed until every node has
+        // had a full presence lifetime since to renew its own. A node that is really gone is
+        // then claimed a few seconds later than otherwise; a stall of Redis costs no chat.
+        if self.store_failed_within(PRESENCE_TTL) {
+            return true;
+        }
         if let Ok(gone) = self.store.gone().await {
             for g in gone {
                 tracing::info!(chats = g.live.len(), "a counsellor's presence expired");
