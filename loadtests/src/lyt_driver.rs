@@ -20,8 +20,45 @@ use crate::schedule::{self, Schedule, SeqTracker};
 /// A demo counsellor account as one generator process uses it: logged in once, a ticket per
 /// connection.
 pub struct Account {
-    session: LoginSession,
+    username: String,
+    password: String,
+    /// The node this account is logged in on, and its session there.
+    staff: tokio::sync::RwLock<(u32, Arc<LoginSession>)>,
     identity: CounsellorIdentity,
+}
+
+impl Account {
+    /// The node the account is logged in on and its session.
+    async fn staff(&self) -> (u32, Arc<LoginSession>) {
+        let s = self.staff.read().await;
+        (s.0, Arc::clone(&s.1))
+    }
+
+    /// The account's node `from` went away: logs in on the next node with another address
+    /// (staff sessions live in the node that issued them), unless another connection of the
+    /// account already did.
+    async fn fail_over(&self, sh: &Shared, from: u32) -> Result<(), Fail> {
+        let mut s = self.staff.write().await;
+        if s.0 != from {
+            return Ok(());
+        }
+        let gone = sh.sc.node(from).to_owned();
+        let count = u32::try_from(sh.sc.nodes.len()).unwrap_or(u32::MAX);
+        for i in 1..count {
+            let node = (from + i) % count;
+            let base = sh.sc.node(node);
+            if base == gone {
+                continue;
+            }
+            if let Ok(session) =
+                lyt::client::login(base, Some(base), &self.username, &self.password).await
+            {
+                *s = (node, Arc::new(session));
+                return Ok(());
+            }
+        }
+        Err(Fail("login_elsewhere".into()))
+    }
 }
 
 /// What the lyt clients of a process share: the accounts and the pinned org root.
@@ -80,7 +117,9 @@ impl LytCtx {
                 .map_err(|e| anyhow::anyhow!("login as {name}: {e}"))?;
             let (key, cert) = lyt::demo::identity(dir, name)?;
             accounts.push(Account {
-                session,
+                username: a.username.clone(),
+                password: a.password.clone(),
+                staff: tokio::sync::RwLock::new((STAFF_NODE, Arc::new(session))),
                 identity: CounsellorIdentity::new(key, cert),
             });
         }
@@ -102,13 +141,14 @@ fn ws_url(base: &str, path: &str) -> String {
 /// ends are on different nodes.
 const STAFF_NODE: u32 = 1;
 
-/// Connects and waits for the server's `hello`, recording the set-up time.
+/// Connects visitor connection `k` and waits for the server's `hello`.
 async fn connect(sh: &Shared, k: u32, path: &str) -> Result<WsClient, Fail> {
-    let base = if path == "/v1/counsellor" {
-        sh.sc.node(STAFF_NODE)
-    } else {
-        sh.sc.node(k)
-    };
+    connect_at(sh, sh.sc.node(k), k, path).await
+}
+
+/// Connects connection `k` to `base` and waits for the server's `hello`, recording the
+/// set-up time.
+async fn connect_at(sh: &Shared, base: &str, k: u32, path: &str) -> Result<WsClient, Fail> {
     let opts = ConnectOptions {
         origin: Some(base.to_owned()),
         source: sh.source(k),
@@ -245,12 +285,28 @@ async fn send_texts(
     mut carry: Option<&mut Carry>,
     fresh: bool,
 ) -> Result<(), Fail> {
-    for body in texts {
+    let mut texts = texts.into_iter();
+    while let Some(body) = texts.next() {
         let msg = AppMessage::Text {
             body,
             ts: unix_now(),
         };
-        let n = send_app(ws, chat, &msg, outbox.as_deref_mut()).await?;
+        let n = match send_app(ws, chat, &msg, outbox.as_deref_mut()).await {
+            Ok(n) => n,
+            Err(e) => {
+                // The connection broke: when carrying, this text and the rest are unread,
+                // to go in the next session in order; otherwise they were never sent.
+                if let (Some(c), AppMessage::Text { body, .. }) = (carry, msg) {
+                    for body in std::iter::once(body).chain(texts) {
+                        c.unread.push((u64::MAX, body));
+                        if fresh {
+                            sh.rec.sent(sh.sec());
+                        }
+                    }
+                }
+                return Err(e);
+            }
+        };
         if let (Some(c), AppMessage::Text { body, .. }) = (carry.as_deref_mut(), msg) {
             c.unread.push((n, body));
         }
@@ -441,14 +497,38 @@ struct CChat {
     hello: bool,
 }
 
-/// Logs in with a fresh ticket, connects, authenticates and goes on duty with a new shift.
+/// Takes a fresh ticket, connects on the account's node, authenticates and goes on duty
+/// with a new shift. When carrying, a node that cannot be reached is failed over from (the
+/// account logs in on another), a few times.
 async fn counsellor_connect(
     sh: &Shared,
     acct: &Account,
     k: u32,
 ) -> Result<(WsClient, lyt::client::e2e::Shift), Fail> {
-    let ticket = acct.session.ticket().await?;
-    let mut ws = connect(sh, k, "/v1/counsellor").await?;
+    let mut tries = if sh.sc.carries() { 4 } else { 1 };
+    loop {
+        let (node, session) = acct.staff().await;
+        match counsellor_connect_at(sh, acct, &session, sh.sc.node(node), k).await {
+            Err(Fail(e))
+                if tries > 1 && (e == "connect" || e.starts_with("closed") || e == "http") =>
+            {
+                tries -= 1;
+                acct.fail_over(sh, node).await?;
+            }
+            r => return r,
+        }
+    }
+}
+
+async fn counsellor_connect_at(
+    sh: &Shared,
+    acct: &Account,
+    session: &LoginSession,
+    base: &str,
+    k: u32,
+) -> Result<(WsClient, lyt::client::e2e::Shift), Fail> {
+    let ticket = session.ticket().await?;
+    let mut ws = connect_at(sh, base, k, "/v1/counsellor").await?;
     ws.send(&CounsellorFrame::Auth { ticket }).await?;
     match ws.frame(sh.step).await? {
         ServerFrame::Welcome { .. } => {}
@@ -496,6 +576,13 @@ pub async fn counsellor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), 
             f = ws.next() => {
                 let f = match f {
                     Ok(Incoming::Frame(f)) => f,
+                    // The node went away under the connection (killed): when carrying, as
+                    // after a drop — on another node if this one cannot be reached.
+                    Ok(Incoming::Closed(_)) | Err(_) if sh.sc.carries() => {
+                        park(&lc, &mut chats);
+                        (ws, shift) = counsellor_connect(&sh, acct, k).await?;
+                        continue;
+                    }
                     Ok(Incoming::Closed(c)) => return Err(ClientError::Closed(c).into()),
                     Err(e) => return Err(e.into()),
                 };
@@ -586,11 +673,24 @@ pub async fn counsellor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), 
                 }
             }
             () = until(next_send) => {
+                let mut sent = Ok(());
                 for c in chats.values_mut().filter(|c| c.hello) {
                     if let Some(s) = c.side.sender.as_mut() {
                         let texts = s.due_texts(&sh);
-                        send_texts(&sh, &mut ws, &mut c.chat, texts, None, c.side.carry.as_mut(), true).await?;
+                        sent = send_texts(&sh, &mut ws, &mut c.chat, texts, None, c.side.carry.as_mut(), true).await;
+                        if sent.is_err() {
+                            break;
+                        }
                     }
+                }
+                match sent {
+                    // The connection broke under the write (its node was killed): a text
+                    // not written is not counted as sent; the rest is carried.
+                    Err(_) if sh.sc.carries() => {
+                        park(&lc, &mut chats);
+                        (ws, shift) = counsellor_connect(&sh, acct, k).await?;
+                    }
+                    r => r?,
                 }
             }
             () = until(churn) => {
@@ -601,13 +701,7 @@ pub async fn counsellor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), 
                 // connection of this account is on duty first) under a new handshake. When
                 // carrying, each chat's side waits for that connection.
                 if sh.sc.counsellors_drop {
-                    let mut parked = lc.parked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    for (conv, mut c) in chats.drain() {
-                        if let Some(carry) = c.side.carry.as_mut() {
-                            carry.new_session(&c.side.tracker);
-                        }
-                        parked.insert(conv, c.side);
-                    }
+                    park(&lc, &mut chats);
                 }
                 chats.clear();
                 (ws, shift) = counsellor_connect(&sh, acct, k).await?;
@@ -615,6 +709,21 @@ pub async fn counsellor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// Parks the counsellor's side of each of `chats` (its connection is gone): what the visitor
+/// never read is carried, and the side waits for whichever connection gets the chat next.
+fn park(lc: &LytCtx, chats: &mut HashMap<ConvId, CChat>) {
+    let mut parked = lc
+        .parked
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for (conv, mut c) in chats.drain() {
+        if let Some(carry) = c.side.carry.as_mut() {
+            carry.new_session(&c.side.tracker);
+        }
+        parked.insert(conv, c.side);
+    }
 }
 
 /// An idle visitor connection: connected, past `hello`, held until the end.

@@ -26,14 +26,15 @@ struct Node {
     public: std::net::SocketAddr,
     internal: std::net::SocketAddr,
     handle: tokio::runtime::Handle,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Stops the node: `true` cleanly (as SIGTERM does), `false` at once (as SIGKILL does).
+    stop: Option<tokio::sync::oneshot::Sender<bool>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Node {
     fn start(config: lyt::Config) -> Self {
         let (tx, rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<bool>();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -44,10 +45,16 @@ impl Node {
                 let server = lyt::Server::start(config).await.unwrap();
                 tx.send((server.public_addr, server.internal_addr, handle))
                     .unwrap();
-                let _ = stopped.await;
-                server.shutdown();
-                server.wait().await;
+                if stopped.await.unwrap_or(true) {
+                    server.shutdown();
+                    server.wait().await;
+                } else {
+                    // Killed: nothing more of the node runs. Dropping the runtime below
+                    // drops every task, and with them its sockets and Redis connections.
+                    std::mem::forget(server);
+                }
             });
+            rt.shutdown_background();
         });
         let (public, internal, handle) = rx.recv().expect("the node started");
         Self {
@@ -78,10 +85,23 @@ impl Node {
     }
 }
 
+impl Node {
+    /// Kills the node: every task of it stops at once, with no clean shutdown (its
+    /// counsellors are not marked absent, its chats not ended), and its sockets close.
+    fn kill(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(false);
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 impl Drop for Node {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -346,6 +366,56 @@ async fn a_frozen_counsellors_node_costs_no_chat_and_no_message() {
         r.sent >= 60 * 2 * 20,
         "both sides kept writing: {}",
         r.summary()
+    );
+    assert_eq!(
+        keys_left_after(&redis, Duration::from_secs(2)).await,
+        Vec::<String>::new(),
+        "every chat ended: nothing of them stays"
+    );
+}
+
+/// The counsellors' node killed (every task of it stopped at once, its sockets closed, no
+/// clean shutdown) while 60 chats send every second, their visitors on the two other nodes.
+/// The counsellors log in again on another node and go on duty; after 6 s their old
+/// presences are claimed and the chats go back to the front of the queue, and they take
+/// them again under new handshakes, both sides carrying what the other never read. Every
+/// message a visitor sent in the gap is delivered in the new session: none is lost,
+/// duplicated or fails to decrypt, no chat ends, and 2 s after the visitors leave no key
+/// names their chats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_counsellors_node_costs_no_chat_and_no_message() {
+    let redis = RedisServer::start();
+    let mut nodes = Nodes::start(&redis, 3);
+    let sc = Scenario {
+        chats: 60,
+        ramp_per_s: 0.0,
+        duration_s: 24.0,
+        interval_ms: 1000.0,
+        drain_s: 6.0,
+        carry: true,
+        // As in the freeze: visitors on the first and third node, counsellors on the second.
+        nodes: vec![nodes.url(0), nodes.url(1), nodes.url(2), nodes.url(1)],
+        ..nodes.scenario(Kind::Steady)
+    };
+    let measured_from = lyt_loadtests::run::Timeline::of(&sc).measure_s;
+    let run = tokio::spawn(lyt_loadtests::orchestrate::run(sc, false));
+    let start = tokio::time::Instant::now() + Duration::from_secs(2);
+    tokio::time::sleep_until(start + Duration::from_secs_f64(measured_from + 2.0)).await;
+    nodes.nodes[1].kill();
+    let r = run.await.unwrap().unwrap();
+    assert_clean(&r, 60);
+    assert!(
+        r.sent >= 60 * 2 * 20,
+        "both sides kept writing: {}",
+        r.summary()
+    );
+    let mut accepted = 0.0;
+    for node in [&nodes.nodes[0], &nodes.nodes[2]] {
+        accepted += node.counter("lyt_offers_total{result=\"accepted\"}").await;
+    }
+    assert!(
+        accepted >= 60.0,
+        "every chat was accepted again on the nodes left: {accepted}"
     );
     assert_eq!(
         keys_left_after(&redis, Duration::from_secs(2)).await,
