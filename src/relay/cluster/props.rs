@@ -1,4 +1,5 @@
-//! Property tests of the engine over `MemoryStore`: random sequences of joins, leaves,
+//! Property tests of the engine over `MemoryStore`, and over `RedisStore` on a real
+//! `redis-server` started on a free port (flushed between cases): random sequences of joins, leaves,
 //! dropped and returning visitors, duty changes, breaks, accepts, declines, ends and dropped
 //! and returning counsellors, each followed by a routing run, checked after every step
 //! against the routing invariants — on the node's own view and on the store's, and on the
@@ -20,7 +21,10 @@ use crate::metrics::Metrics;
 use crate::protocol::{Bundle, ConvId, QueueId, Skills, Tags};
 use crate::relay::conn::{ConnId, Mailbox, Outbound};
 use crate::relay::settings::Settings;
-use crate::store::{Lifetimes, MemoryStore, Store};
+use crate::store::{Lifetimes, MemoryStore, RedisStore, Store};
+
+#[path = "../../../tests/support/redis_server.rs"]
+mod redis_server;
 
 const QUEUES: [&str; 3] = ["da/exit", "da/health", "en/any"];
 const VISITORS: usize = 6;
@@ -70,6 +74,10 @@ struct World {
 
 impl World {
     fn new() -> Self {
+        Self::over(Arc::new(MemoryStore::new(Lifetimes::default())))
+    }
+
+    fn over(store: Arc<dyn Store>) -> Self {
         let metrics = Metrics::new();
         let cfg = Settings {
             offer_timeout: Duration::from_secs(600),
@@ -87,7 +95,6 @@ impl World {
             time_zone: jiff::tz::TimeZone::UTC,
             sweep: Duration::from_millis(250),
         };
-        let store: Arc<dyn Store> = Arc::new(MemoryStore::new(Lifetimes::default()));
         let engine = Cluster::new(Arc::clone(&store), cfg, metrics.clone());
         let mut w = Self {
             engine,
@@ -322,21 +329,54 @@ impl World {
 /// After every step of a random session, the routing invariants hold.
 #[test]
 fn routing_invariants_hold() {
+    invariants_hold(200, || async { World::new() });
+}
+
+/// The same over `RedisStore`: each case on a flushed `redis-server`.
+#[test]
+fn routing_invariants_hold_over_redis() {
+    let redis = redis_server::RedisServer::start();
+    let client = redis.client();
+    invariants_hold(100, || {
+        let client = client.clone();
+        let url = redis.url();
+        async move {
+            let mut con = client.get_multiplexed_async_connection().await.unwrap();
+            let () = redis::cmd("FLUSHALL").query_async(&mut con).await.unwrap();
+            World::over(Arc::new(
+                RedisStore::open(&url, Lifetimes::default()).unwrap(),
+            ))
+        }
+    });
+}
+
+/// Runs `cases` random sessions on worlds made by `world`, checking after every step.
+fn invariants_hold<F: std::future::Future<Output = World>>(cases: u32, world: impl Fn() -> F) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let mut runner = TestRunner::new(Config {
-        cases: 200,
+        cases,
         failure_persistence: None,
         ..Config::default()
     });
+    // Steps after which some chat was live: a store that refused everything would pass
+    // the invariants vacuously.
+    let live_steps = std::cell::Cell::new(0u32);
     let result = runner.run(&proptest::collection::vec(op(), 1..60), |ops| {
         runtime.block_on(async {
-            let mut w = World::new();
+            let mut w = world().await;
             for op in &ops {
                 w.apply(op).await;
                 w.check().await?;
+                let live = w
+                    .engine
+                    .local()
+                    .counsellors
+                    .values()
+                    .any(|c| !c.live.is_empty());
+                live_steps.set(live_steps.get() + u32::from(live));
             }
             Ok(())
         })
@@ -344,6 +384,7 @@ fn routing_invariants_hold() {
     if let Err(e) = result {
         panic!("{e}");
     }
+    assert!(live_steps.get() > 0, "no case ever had a chat live");
 }
 
 /// Offers go oldest first: three visitors joining in order are offered in that order to a
