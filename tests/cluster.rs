@@ -32,13 +32,17 @@ impl Nodes {
     }
 
     async fn start(&self) -> TestServer {
+        self.start_with_resume_window(30).await
+    }
+
+    async fn start_with_resume_window(&self, seconds: u64) -> TestServer {
         let url = self.url.clone();
         start_in(
             tempfile::tempdir().unwrap(),
             self.demo_dir.path().join("lyt-demo"),
             move |c| {
                 c.redis.url = Some(lyt::config::Secret::new(url));
-                c.limits.resume_window_s = 30;
+                c.limits.resume_window_s = seconds;
             },
         )
         .await
@@ -689,4 +693,34 @@ async fn a_redis_stall_longer_than_a_presence_costs_no_chat() {
         receive_all(&mut v, &mut v_chat, 1).await,
         vec![text("so am I")]
     );
+}
+
+/// The visitor's node dies with the visitor gone for good: nobody renews the chat's lease,
+/// so once the resume window has passed the counsellor's node claims it, ends it
+/// (`ended{visitor_left}` to the console) and deletes it — within seconds, nothing of the
+/// chat waits out its time-to-live in Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_nodes_lapsed_chat_is_ended_and_deleted_within_seconds() {
+    let redis = RedisServer::start();
+    let nodes = Nodes::new(&redis);
+    let a = nodes.start_with_resume_window(2).await;
+    let b = nodes.start_with_resume_window(2).await;
+    let (v, mut c, mut v_chat, mut c_chat, conv, _token) = cross_node_pair(&a, &b).await;
+    counsellor_says(&mut c, &mut c_chat, "one").await;
+    drop((v, &mut v_chat));
+    a.stop().await;
+    match next(&mut c).await {
+        ServerFrame::Peer { state, .. } => assert_eq!(state, lyt::protocol::PeerState::Away),
+        other => panic!("expected peer away, got {other:?}"),
+    }
+    assert_eq!(ended(&mut c).await, "visitor_left");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while !keys_of(&redis, conv).await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "keys of the ended chat stay: {:?}",
+            keys_of(&redis, conv).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
