@@ -157,6 +157,30 @@ impl Nodes {
     }
 }
 
+impl Nodes {
+    /// Three nodes, 60 chats sending every second with both sides carrying across sessions;
+    /// visitors (even connections) alternate over the first and third node, counsellors
+    /// (connection 1 is the staff node) are on the second — the node a test then faults.
+    fn counsellors_node_fault_scenario(&self) -> Scenario {
+        Scenario {
+            chats: 60,
+            ramp_per_s: 0.0,
+            duration_s: 24.0,
+            interval_ms: 1000.0,
+            drain_s: 6.0,
+            carry: true,
+            nodes: vec![self.url(0), self.url(1), self.url(2), self.url(1)],
+            ..self.scenario(Kind::Steady)
+        }
+    }
+}
+
+/// Sleeps until `at_s` into a run spawned just now (it starts `START_DELAY_S`, 2 s, later).
+async fn sleep_into_measured_phase(at_s: f64) {
+    let start = tokio::time::Instant::now() + Duration::from_secs(2);
+    tokio::time::sleep_until(start + Duration::from_secs_f64(at_s)).await;
+}
+
 fn assert_clean(r: &Report, chats: u64) {
     assert_eq!(r.errors, Default::default(), "{}", r.summary());
     assert_eq!(r.chats_ready, chats, "{}", r.summary());
@@ -334,23 +358,10 @@ async fn both_sides_dropping_across_nodes_lose_nothing() {
 async fn a_frozen_counsellors_node_costs_no_chat_and_no_message() {
     let redis = RedisServer::start();
     let nodes = Nodes::start(&redis, 3);
-    let sc = Scenario {
-        chats: 60,
-        ramp_per_s: 0.0,
-        duration_s: 24.0,
-        interval_ms: 1000.0,
-        drain_s: 6.0,
-        carry: true,
-        // Visitors (even connections) alternate over the first and third node; counsellors
-        // (connection 1 is the staff node) are on the second.
-        nodes: vec![nodes.url(0), nodes.url(1), nodes.url(2), nodes.url(1)],
-        ..nodes.scenario(Kind::Steady)
-    };
+    let sc = nodes.counsellors_node_fault_scenario();
     let measured_from = lyt_loadtests::run::Timeline::of(&sc).measure_s;
     let run = tokio::spawn(lyt_loadtests::orchestrate::run(sc, false));
-    // The run starts `START_DELAY_S` (2 s) from now; the freeze falls in its measured phase.
-    let start = tokio::time::Instant::now() + Duration::from_secs(2);
-    tokio::time::sleep_until(start + Duration::from_secs_f64(measured_from + 2.0)).await;
+    sleep_into_measured_phase(measured_from + 2.0).await;
     nodes.nodes[1].freeze(Duration::from_secs(10));
     let r = run.await.unwrap().unwrap();
     assert_clean(&r, 60);
@@ -386,21 +397,10 @@ async fn a_frozen_counsellors_node_costs_no_chat_and_no_message() {
 async fn a_killed_counsellors_node_costs_no_chat_and_no_message() {
     let redis = RedisServer::start();
     let mut nodes = Nodes::start(&redis, 3);
-    let sc = Scenario {
-        chats: 60,
-        ramp_per_s: 0.0,
-        duration_s: 24.0,
-        interval_ms: 1000.0,
-        drain_s: 6.0,
-        carry: true,
-        // As in the freeze: visitors on the first and third node, counsellors on the second.
-        nodes: vec![nodes.url(0), nodes.url(1), nodes.url(2), nodes.url(1)],
-        ..nodes.scenario(Kind::Steady)
-    };
+    let sc = nodes.counsellors_node_fault_scenario();
     let measured_from = lyt_loadtests::run::Timeline::of(&sc).measure_s;
     let run = tokio::spawn(lyt_loadtests::orchestrate::run(sc, false));
-    let start = tokio::time::Instant::now() + Duration::from_secs(2);
-    tokio::time::sleep_until(start + Duration::from_secs_f64(measured_from + 2.0)).await;
+    sleep_into_measured_phase(measured_from + 2.0).await;
     nodes.nodes[1].kill();
     let r = run.await.unwrap().unwrap();
     assert_clean(&r, 60);
