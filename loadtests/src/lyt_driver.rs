@@ -497,6 +497,16 @@ struct CChat {
     hello: bool,
 }
 
+impl CChat {
+    /// This session ended: the side, with what the visitor never read carried.
+    fn ended(mut self) -> Side {
+        if let Some(carry) = self.side.carry.as_mut() {
+            carry.new_session(&self.side.tracker);
+        }
+        self.side
+    }
+}
+
 /// Takes a fresh ticket, connects on the account's node, authenticates and goes on duty
 /// with a new shift. When carrying, a node that cannot be reached is failed over from (the
 /// account logs in on another), a few times.
@@ -596,12 +606,7 @@ pub async fn counsellor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), 
                         // The chat may come back to the connection that held it (its
                         // old session ended while it was cut off), or from the account's
                         // parked chats, or be new.
-                        let held = chats.remove(&conv).map(|mut c| {
-                            if let Some(carry) = c.side.carry.as_mut() {
-                                carry.new_session(&c.side.tracker);
-                            }
-                            c.side
-                        });
+                        let held = chats.remove(&conv).map(CChat::ended);
                         let parked = held.or_else(|| {
                             lc.parked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&conv)
                         });
@@ -653,11 +658,8 @@ pub async fn counsellor(sh: Arc<Shared>, lc: Arc<LytCtx>, j: u32) -> Result<(), 
                     ServerFrame::Ended { reason: lyt::protocol::EndReason::Reassigned, conv }
                         if sh.sc.carries() =>
                     {
-                        if let Some(mut c) = chats.remove(&conv) {
-                            if let Some(carry) = c.side.carry.as_mut() {
-                                carry.new_session(&c.side.tracker);
-                            }
-                            lc.parked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(conv, c.side);
+                        if let Some(c) = chats.remove(&conv) {
+                            lc.parked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(conv, c.ended());
                         }
                     }
                     ServerFrame::Ended { reason, conv } => {
@@ -718,11 +720,8 @@ fn park(lc: &LytCtx, chats: &mut HashMap<ConvId, CChat>) {
         .parked
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    for (conv, mut c) in chats.drain() {
-        if let Some(carry) = c.side.carry.as_mut() {
-            carry.new_session(&c.side.tracker);
-        }
-        parked.insert(conv, c.side);
+    for (conv, c) in chats.drain() {
+        parked.insert(conv, c.ended());
     }
 }
 

@@ -175,10 +175,41 @@ impl Nodes {
     }
 }
 
-/// Sleeps until `at_s` into a run spawned just now (it starts `START_DELAY_S`, 2 s, later).
+/// When a run spawned just now starts (`START_DELAY_S`, 2 s, later).
+fn run_start() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(2)
+}
+
+/// Sleeps until `at_s` into a run spawned just now.
 async fn sleep_into_measured_phase(at_s: f64) {
-    let start = tokio::time::Instant::now() + Duration::from_secs(2);
-    tokio::time::sleep_until(start + Duration::from_secs_f64(at_s)).await;
+    tokio::time::sleep_until(run_start() + Duration::from_secs_f64(at_s)).await;
+}
+
+/// Both sides of 60 chats kept writing, a message a second each, through a fault.
+fn assert_kept_writing(r: &Report) {
+    assert!(
+        r.sent >= 60 * 2 * 20,
+        "both sides kept writing: {}",
+        r.summary()
+    );
+}
+
+/// 2 s after the visitors left, no key names their chats.
+async fn assert_nothing_stays(redis: &RedisServer) {
+    assert_eq!(
+        keys_left_after(redis, Duration::from_secs(2)).await,
+        Vec::<String>::new(),
+        "every chat ended: nothing of them stays"
+    );
+}
+
+/// Offers accepted on `nodes`, together.
+async fn accepted(nodes: impl IntoIterator<Item = &Node>) -> f64 {
+    let mut sum = 0.0;
+    for node in nodes {
+        sum += node.counter("lyt_offers_total{result=\"accepted\"}").await;
+    }
+    sum
 }
 
 fn assert_clean(r: &Report, chats: u64) {
@@ -262,11 +293,7 @@ async fn two_nodes_set_up_every_chat_and_lose_nothing() {
     let r = lyt_loadtests::orchestrate::run(sc, false).await.unwrap();
     assert_clean(&r, 500);
     assert_eq!(r.connections, 1000);
-    assert_eq!(
-        keys_left_after(&redis, Duration::from_secs(2)).await,
-        Vec::<String>::new(),
-        "every chat ended: nothing of them stays"
-    );
+    assert_nothing_stays(&redis).await;
 }
 
 /// Three nodes, 60 chats sending every second, and Redis frozen (SIGSTOP) for 1.5 s, 3 s and
@@ -287,8 +314,8 @@ async fn redis_pauses_cost_no_chat_and_no_message() {
     };
     let measured_from = lyt_loadtests::run::Timeline::of(&sc).measure_s;
     let run = tokio::spawn(lyt_loadtests::orchestrate::run(sc, false));
-    // The run starts `START_DELAY_S` (2 s) from now; the pauses fall in its measured phase.
-    let start = tokio::time::Instant::now() + Duration::from_secs(2);
+    // The pauses fall in the run's measured phase.
+    let start = run_start();
     let mut at = measured_from + 2.0;
     for pause in [1.5, 3.0, 5.0] {
         tokio::time::sleep_until(start + Duration::from_secs_f64(at)).await;
@@ -299,16 +326,8 @@ async fn redis_pauses_cost_no_chat_and_no_message() {
     }
     let r = run.await.unwrap().unwrap();
     assert_clean(&r, 60);
-    assert!(
-        r.sent >= 60 * 2 * 20,
-        "both sides kept writing through the pauses: {}",
-        r.summary()
-    );
-    assert_eq!(
-        keys_left_after(&redis, Duration::from_secs(2)).await,
-        Vec::<String>::new(),
-        "every chat ended: nothing of them stays"
-    );
+    assert_kept_writing(&r);
+    assert_nothing_stays(&redis).await;
 }
 
 /// The lossless storm across two nodes: both sides drop abruptly three times each, mid-burst;
@@ -339,11 +358,7 @@ async fn both_sides_dropping_across_nodes_lose_nothing() {
         40 * 2 * 4,
         "every client connected four times"
     );
-    assert_eq!(
-        keys_left_after(&redis, Duration::from_secs(2)).await,
-        Vec::<String>::new(),
-        "every chat ended: nothing of them stays"
-    );
+    assert_nothing_stays(&redis).await;
 }
 
 /// The counsellors' node frozen for 10 s (every task of it stopped at once, as SIGSTOP stops
@@ -365,24 +380,13 @@ async fn a_frozen_counsellors_node_costs_no_chat_and_no_message() {
     nodes.nodes[1].freeze(Duration::from_secs(10));
     let r = run.await.unwrap().unwrap();
     assert_clean(&r, 60);
-    let mut accepted = 0.0;
-    for node in &nodes.nodes {
-        accepted += node.counter("lyt_offers_total{result=\"accepted\"}").await;
-    }
+    let accepted = accepted(nodes.nodes.iter()).await;
     assert!(
         accepted >= 120.0,
         "every chat was taken over while the node was frozen and accepted again: {accepted}"
     );
-    assert!(
-        r.sent >= 60 * 2 * 20,
-        "both sides kept writing: {}",
-        r.summary()
-    );
-    assert_eq!(
-        keys_left_after(&redis, Duration::from_secs(2)).await,
-        Vec::<String>::new(),
-        "every chat ended: nothing of them stays"
-    );
+    assert_kept_writing(&r);
+    assert_nothing_stays(&redis).await;
 }
 
 /// The counsellors' node killed (every task of it stopped at once, its sockets closed, no
@@ -404,22 +408,11 @@ async fn a_killed_counsellors_node_costs_no_chat_and_no_message() {
     nodes.nodes[1].kill();
     let r = run.await.unwrap().unwrap();
     assert_clean(&r, 60);
-    assert!(
-        r.sent >= 60 * 2 * 20,
-        "both sides kept writing: {}",
-        r.summary()
-    );
-    let mut accepted = 0.0;
-    for node in [&nodes.nodes[0], &nodes.nodes[2]] {
-        accepted += node.counter("lyt_offers_total{result=\"accepted\"}").await;
-    }
+    assert_kept_writing(&r);
+    let accepted = accepted([&nodes.nodes[0], &nodes.nodes[2]]).await;
     assert!(
         accepted >= 60.0,
         "every chat was accepted again on the nodes left: {accepted}"
     );
-    assert_eq!(
-        keys_left_after(&redis, Duration::from_secs(2)).await,
-        Vec::<String>::new(),
-        "every chat ended: nothing of them stays"
-    );
+    assert_nothing_stays(&redis).await;
 }

@@ -516,12 +516,7 @@ impl Cluster {
             // A lost counsellor of a local visitor is handled by `counsellor_lost` directly,
             // so only a presence change can follow.
             let after = self.deliver(Note { to: id, kind }, frame);
-            if let Some(id) = after.present {
-                self.present(id).await;
-            }
-            if let Some(id) = after.catch_up {
-                self.catch_up_visitor(id).await;
-            }
+            self.follow_up(&after).await;
             return;
         }
         let payload = encode(&Note { to: id, kind }, frame.as_ref());
@@ -638,9 +633,7 @@ impl Cluster {
                         },
                         Some(frame),
                     );
-                    if let Some(id) = after.catch_up {
-                        self.catch_up_visitor(id).await;
-                    }
+                    self.follow_up(&after).await;
                 }
                 Ok(())
             }
@@ -843,6 +836,17 @@ impl Cluster {
         }
     }
 
+    /// What a delivery leaves to do besides a requeue (which only the inbox can be asked
+    /// for): publish a counsellor's changed presence, catch a visitor up from the buffer.
+    async fn follow_up(&self, after: &AfterDelivery) {
+        if let Some(id) = after.present {
+            self.present(id).await;
+        }
+        if let Some(id) = after.catch_up {
+            self.catch_up_visitor(id).await;
+        }
+    }
+
     /// A counsellor let an offer expire; too many in a row put them on break. True when they
     /// went on break (their presence must say so before routing runs again).
     fn count_missed_offer(&self, c: &mut LocalCounsellor) -> bool {
@@ -920,15 +924,10 @@ impl Cluster {
                         if let Some((note, frame)) = decode(&payload) {
                             let to = self.name(note.to);
                             let after = self.deliver(note, frame);
-                            if let Some((conv, queue, from)) = after.requeue {
-                                self.requeue_live(conv, &queue, Some(&to), &from).await;
+                            if let Some((conv, queue, from)) = &after.requeue {
+                                self.requeue_live(*conv, queue, Some(&to), from).await;
                             }
-                            if let Some(id) = after.present {
-                                self.present(id).await;
-                            }
-                            if let Some(id) = after.catch_up {
-                                self.catch_up_visitor(id).await;
-                            }
+                            self.follow_up(&after).await;
                         }
                     }
                     Some(crate::store::InboxEvent::Gap) => self.catch_up_all().await,

@@ -1,7 +1,7 @@
 //! Property tests of the engine over `MemoryStore`, and over `RedisStore` on a real
-//! `redis-server` started on a free port (flushed between cases): random sequences of joins, leaves,
-//! dropped and returning visitors, duty changes, breaks, accepts, declines, ends and dropped
-//! and returning counsellors, each followed by a routing run, checked after every step
+//! `redis-server` started on a free port (flushed between cases): random sequences of joins,
+//! leaves, dropped and returning visitors, duty changes, breaks, accepts, declines, ends and
+//! dropped and returning counsellors, each followed by a routing run, checked after every step
 //! against the routing invariants — on the node's own view and on the store's, and on the
 //! two agreeing.
 //!
