@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Auth;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::{self, AppState, Origins};
 use crate::metrics::Metrics;
@@ -67,6 +68,7 @@ fn lifetimes(config: &Config) -> crate::store::Lifetimes {
 async fn open_store(
     config: &Config,
     url: &str,
+    clock: &Clock,
 ) -> Result<std::sync::Arc<dyn crate::store::Store>, StartError> {
     let lifetimes = lifetimes(config);
     let bad = |e: redis::RedisError| {
@@ -78,14 +80,14 @@ async fn open_store(
     };
     if config.redis.cluster.is_empty() {
         let store = crate::store::RedisStore::open(url, lifetimes).map_err(bad)?;
-        return Ok(std::sync::Arc::new(store));
+        return Ok(std::sync::Arc::new(store.with_clock(clock.clone())));
     }
     let mut nodes = vec![url.to_owned()];
     nodes.extend(config.redis.cluster.iter().map(|u| u.expose().clone()));
     let store = crate::store::RedisStore::open_cluster(&nodes, lifetimes)
         .await
         .map_err(bad)?;
-    Ok(std::sync::Arc::new(store))
+    Ok(std::sync::Arc::new(store.with_clock(clock.clone())))
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
@@ -271,6 +273,12 @@ pub struct CheckReport {
 impl Server {
     /// Binds both listeners and starts serving.
     pub async fn start(config: Config) -> Result<Self, StartError> {
+        Self::start_on_clock(config, Clock::System).await
+    }
+
+    /// Binds both listeners and starts serving with the relay's deadlines on `clock` (a
+    /// `VirtualClock` in tests: see `crate::clock`).
+    pub async fn start_on_clock(config: Config, clock: Clock) -> Result<Self, StartError> {
         let org_root = org_root(&config)?;
         let offices = offices(&config, org_root.as_ref())?;
         let hours =
@@ -320,14 +328,20 @@ impl Server {
         let metrics = Metrics::new();
         // In memory the state cannot be unavailable; on Redis the cluster ticker sets it.
         metrics.store_up.set(1);
+        let settings = Settings {
+            clock: clock.clone(),
+            ..Settings::from_config(&config)
+        };
         let relay = match &config.redis.url {
             None => {
-                let store = std::sync::Arc::new(crate::store::MemoryStore::new(lifetimes(&config)));
-                Relay::local_store(Settings::from_config(&config), metrics.clone(), store)
+                let store = std::sync::Arc::new(
+                    crate::store::MemoryStore::new(lifetimes(&config)).with_clock(clock.clone()),
+                );
+                Relay::local_store(settings, metrics.clone(), store)
             }
             Some(url) => {
-                let store = open_store(&config, url.expose()).await?;
-                let relay = Relay::shared(Settings::from_config(&config), metrics.clone(), store);
+                let store = open_store(&config, url.expose(), &clock).await?;
+                let relay = Relay::shared(settings, metrics.clone(), store);
                 tracing::info!(
                     node = relay.engine().node(),
                     "one node of many: shared state in Redis"

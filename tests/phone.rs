@@ -104,14 +104,10 @@ async fn callback_request_round_trip(b: Backend) {
     assert_eq!(error_code(&mut c).await, ErrorCode::NotFound);
 }
 
-/// Unknown phone queues, oversize envelopes and a full list are refused; an expired request
-/// disappears.
+/// Unknown phone queues, oversize envelopes and a full list are refused; a request is kept
+/// for its whole lifetime (a day, on virtual time), then disappears.
 async fn callback_limits(b: Backend) {
-    let ts = start_on(b, |c| {
-        c.limits.max_callbacks = 1;
-        c.limits.callback_ttl_s = 1;
-    })
-    .await;
+    let ts = start_virtual(b, |c| c.limits.max_callbacks = 1).await;
     let recipient = desk_pub(&ts).await;
     let mut c = ts.counsellor_connected("maja").await;
     let seal = |id: &ConvId, len: usize| {
@@ -162,7 +158,11 @@ async fn callback_limits(b: Backend) {
         panic!("callbacks")
     };
     assert_eq!(items.len(), 1);
-    // Within about a second of its TTL the request is deleted and the list sent again.
+    let day = std::time::Duration::from_secs(24 * 3600);
+    ts.pass(day - std::time::Duration::from_secs(1)).await;
+    no_frame_for(&mut c, 100).await;
+    // At its TTL the request is deleted and the list sent again.
+    ts.pass(std::time::Duration::from_secs(1)).await;
     assert_eq!(
         c.frame(WAIT).await.unwrap(),
         ServerFrame::Callbacks { items: vec![] },

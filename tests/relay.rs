@@ -132,10 +132,11 @@ async fn visitor_leaves_and_can_join_again(b: Backend) {
     offer(&mut c).await;
 }
 
-/// A visitor whose connection drops is shown to the counsellor as away; when the resume
-/// window passes without a resume, the chat ends and nothing of it remains.
+/// A visitor whose connection drops is shown to the counsellor as away; the chat waits for
+/// a resume for the whole resume window (10 minutes, on virtual time), then ends and nothing
+/// of it remains.
 async fn visitor_disconnect_ends_the_chat_after_the_resume_window(b: Backend) {
-    let ts = start_on(b, |c| c.limits.resume_window_s = 1).await;
+    let ts = start_virtual(b, |_| {}).await;
     let (v, mut c, conv) = live_pair(&ts, "maja").await;
     v.close().await.unwrap();
     match c.frame(WAIT).await.unwrap() {
@@ -144,6 +145,10 @@ async fn visitor_disconnect_ends_the_chat_after_the_resume_window(b: Backend) {
         }
         other => panic!("expected peer away, got {other:?}"),
     }
+    ts.pass(Duration::from_secs(599)).await;
+    no_frame_for(&mut c, 100).await;
+    assert_eq!(ts.conversations().await, 1, "the visitor can still resume");
+    ts.pass(Duration::from_secs(1)).await;
     assert_eq!(ended(&mut c).await, "visitor_left");
     assert_eq!(ts.conversations().await, 0);
 }
@@ -220,14 +225,19 @@ async fn decline_moves_on(b: Backend) {
     );
 }
 
-/// An offer that expires is withdrawn from that counsellor and made to the next one.
+/// An offer that expires (30 s, on virtual time) is withdrawn from that counsellor and made
+/// to the next one; until then it stays.
 async fn expired_offer_moves_on(b: Backend) {
-    let ts = start_on(b, |c| c.limits.offer_timeout_s = 1).await;
+    let ts = start_virtual(b, |_| {}).await;
     let mut maja = ts.counsellor("maja", 1).await;
     let mut v = ts.visitor().await;
     join(&mut v, "da/exit").await;
     let conv = offer(&mut maja).await;
     let mut ali = ts.counsellor("ali", 1).await;
+    ts.pass(Duration::from_secs(29)).await;
+    no_frame_for(&mut maja, 100).await;
+    no_frame_for(&mut ali, 100).await;
+    ts.pass(Duration::from_secs(1)).await;
     assert_eq!(ended(&mut maja).await, "offer_expired");
     assert_eq!(offer(&mut ali).await, conv);
 }
@@ -253,10 +263,11 @@ async fn transfer_to_queue(b: Backend) {
     ));
 }
 
-/// A counsellor who goes away and does not come back within the reconnect window: the
-/// visitor is told they are away, then the chat returns to the front of the queue.
+/// A counsellor who goes away and does not come back within the reconnect window (a minute,
+/// on virtual time): the visitor is told they are away, then the chat returns to the front of
+/// the queue.
 async fn lost_counsellor_requeues_the_visitor(b: Backend) {
-    let ts = start_on(b, |c| c.routing.reconnect_window_s = 1).await;
+    let ts = start_virtual(b, |_| {}).await;
     let (mut v, maja, conv) = live_pair(&ts, "maja").await;
     maja.ws.close().await.unwrap();
     assert_eq!(
@@ -266,6 +277,9 @@ async fn lost_counsellor_requeues_the_visitor(b: Backend) {
             state: lyt::protocol::PeerState::Away
         }
     );
+    ts.pass(Duration::from_secs(59)).await;
+    no_frame_for(&mut v, 100).await;
+    ts.pass(Duration::from_secs(1)).await;
     assert!(matches!(
         v.frame(WAIT).await.unwrap(),
         ServerFrame::Queued { position: 1, .. }

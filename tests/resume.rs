@@ -235,9 +235,9 @@ async fn queued_visitor_keeps_their_place(b: Backend) {
 
 /// A wrong token is refused with `resume_expired` and changes nothing; the right token on a
 /// second connection takes over from a first one that is still open (closed with 1008);
-/// after the resume window the conversation is gone.
+/// after the resume window (10 minutes, on virtual time) the conversation is gone.
 async fn resume_is_checked(b: Backend) {
-    let ts = start_on(b, |c| c.limits.resume_window_s = 1).await;
+    let ts = start_virtual(b, |_| {}).await;
     let mut v = ts.visitor().await;
     let (_, token) = join_with_token(&mut v, "da/exit").await;
     let conv = ts.waiting_conversations().await[0];
@@ -262,7 +262,10 @@ async fn resume_is_checked(b: Backend) {
     );
 
     second.close().await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    ts.until_visitors_here(1).await;
+    ts.pass(std::time::Duration::from_secs(599)).await;
+    assert_eq!(ts.conversations().await, 1, "within the window");
+    ts.pass(std::time::Duration::from_secs(1)).await;
     assert_eq!(ts.conversations().await, 0, "the window passed");
     let mut late = ts.visitor().await;
     late.send(&VisitorFrame::Resume {

@@ -20,9 +20,10 @@ async fn priority_topic_goes_first(b: Backend) {
     assert_eq!(assigned(&mut urgent).await, conv);
 }
 
-/// After a chat ends the counsellor gets the wrap-up time before the next offer.
+/// After a chat ends the counsellor gets the wrap-up time (two minutes, on virtual time)
+/// before the next offer.
 async fn wrap_up_delays_the_next_offer(b: Backend) {
-    let ts = start_on(b, |c| c.routing.wrap_up_s = 1).await;
+    let ts = start_virtual(b, |c| c.routing.wrap_up_s = 120).await;
     let (_v, mut c, conv) = live_pair(&ts, "maja").await;
     let mut next = ts.visitor().await;
     join(&mut next, "da/exit").await;
@@ -33,26 +34,48 @@ async fn wrap_up_delays_the_next_offer(b: Backend) {
     .await
     .unwrap();
     assert_eq!(ended(&mut c).await, "counsellor_ended");
-    no_frame_for(&mut c, 600).await;
+    ts.pass(std::time::Duration::from_secs(119)).await;
+    no_frame_for(&mut c, 100).await;
+    ts.pass(std::time::Duration::from_secs(1)).await;
     offer(&mut c).await;
 }
 
-/// Letting offers expire twice in a row puts a counsellor on break with the reason; ending
-/// the break brings offers back.
+/// A chat the visitor ends starts the counsellor's wrap-up too: no offer comes before it
+/// ends. (Routing reads the published presence; a visitor's end once updated only the
+/// console's node, and the next visitor was offered at once.)
+async fn wrap_up_follows_a_chat_the_visitor_ended(b: Backend) {
+    let ts = start_virtual(b, |c| c.routing.wrap_up_s = 120).await;
+    let mut c = ts.counsellor("maja", 2).await;
+    let mut v = ts.visitor().await;
+    join(&mut v, "da/exit").await;
+    let conv = offer(&mut c).await;
+    c.send(&CounsellorFrame::Accept { conv }).await.unwrap();
+    assigned(&mut v).await;
+    v.send(&VisitorFrame::Leave {}).await.unwrap();
+    assert_eq!(ended(&mut c).await, "visitor_left");
+    let mut next = ts.visitor().await;
+    join(&mut next, "da/exit").await;
+    no_frame_for(&mut c, 200).await;
+    ts.pass(std::time::Duration::from_secs(119)).await;
+    no_frame_for(&mut c, 100).await;
+    ts.pass(std::time::Duration::from_secs(1)).await;
+    offer(&mut c).await;
+}
+
+/// Letting offers expire (30 s each, on virtual time) twice in a row puts a counsellor on
+/// break with the reason; ending the break brings offers back.
 async fn missed_offers_put_a_counsellor_on_break(b: Backend) {
-    let ts = start_on(b, |c| {
-        c.limits.offer_timeout_s = 1;
-        c.routing.max_missed_offers = 2;
-    })
-    .await;
+    let ts = start_virtual(b, |c| c.routing.max_missed_offers = 2).await;
     let mut c = ts.counsellor("maja", 1).await;
     let mut v1 = ts.visitor().await;
     join(&mut v1, "da/exit").await;
     let mut v2 = ts.visitor().await;
     join(&mut v2, "da/exit").await;
     offer(&mut c).await;
+    ts.pass(std::time::Duration::from_secs(30)).await;
     assert_eq!(ended(&mut c).await, "offer_expired");
     offer(&mut c).await;
+    ts.pass(std::time::Duration::from_secs(30)).await;
     assert_eq!(ended(&mut c).await, "offer_expired");
     assert_eq!(
         c.frame(WAIT).await.unwrap(),
@@ -179,6 +202,7 @@ async fn routing_runs_on_events(b: Backend) {
 on_every_backend!(
     priority_topic_goes_first,
     wrap_up_delays_the_next_offer,
+    wrap_up_follows_a_chat_the_visitor_ended,
     missed_offers_put_a_counsellor_on_break,
     statistics_are_recorded,
     lower_capacity_withdraws_offers_above_it,

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::protocol::QueueId;
 
@@ -36,6 +37,8 @@ pub struct Settings {
     pub time_zone: jiff::tz::TimeZone,
     /// Time between sweeps (expiry, and routing as a safety net).
     pub sweep: Duration,
+    /// Where the engine reads the time (`Clock::System` but in tests and simulations).
+    pub clock: Clock,
 }
 
 impl Settings {
@@ -57,6 +60,7 @@ impl Settings {
             time_zone: jiff::tz::TimeZone::get(&c.hours.time_zone)
                 .unwrap_or(jiff::tz::TimeZone::UTC),
             sweep: Duration::from_millis(c.routing.sweep_ms.max(10)),
+            clock: Clock::System,
         }
     }
 }

@@ -51,6 +51,8 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
     /// The test's own `redis-server` (backend `Redis`), stopped with the server.
     _redis: Option<redis_server::RedisServer>,
+    /// The relay's clock when the test moves it (`start_virtual`).
+    pub clock: Option<lyt::clock::VirtualClock>,
 }
 
 /// Starts a demo-mode server on port 0, after `tweak` adjusts its configuration.
@@ -61,11 +63,28 @@ pub async fn start(tweak: impl FnOnce(&mut Config)) -> TestServer {
 /// Starts a demo-mode server on port 0 keeping its state on `backend` (with its own
 /// `redis-server` for `Redis`), after `tweak` adjusts its configuration.
 pub async fn start_on(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
+    start_on_clock(backend, lyt::clock::Clock::System, tweak).await
+}
+
+/// Like `start_on`, with the relay on a virtual clock that only `TestServer::pass` moves: a
+/// test of a deadline lets the time pass, it never sleeps.
+pub async fn start_virtual(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
+    let (clock, handle) = lyt::clock::Clock::virtual_clock();
+    let mut ts = start_on_clock(backend, clock, tweak).await;
+    ts.clock = Some(handle);
+    ts
+}
+
+async fn start_on_clock(
+    backend: Backend,
+    clock: lyt::clock::Clock,
+    tweak: impl FnOnce(&mut Config),
+) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let demo_dir = dir.path().join("lyt-demo");
     let redis = (backend == Backend::Redis).then(redis_server::RedisServer::start);
     let url = redis.as_ref().map(redis_server::RedisServer::url);
-    let mut ts = start_in(dir, demo_dir, move |c| {
+    let mut ts = start_in_on_clock(dir, demo_dir, clock, move |c| {
         if backend == Backend::Redis {
             c.redis.url = url.map(lyt::config::Secret::new);
         }
@@ -84,6 +103,15 @@ pub async fn start_in(
     demo_dir: std::path::PathBuf,
     tweak: impl FnOnce(&mut Config),
 ) -> TestServer {
+    start_in_on_clock(dir, demo_dir, lyt::clock::Clock::System, tweak).await
+}
+
+async fn start_in_on_clock(
+    dir: tempfile::TempDir,
+    demo_dir: std::path::PathBuf,
+    clock: lyt::clock::Clock,
+    tweak: impl FnOnce(&mut Config),
+) -> TestServer {
     let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         internal: "127.0.0.1:0".parse().unwrap(),
@@ -94,7 +122,7 @@ pub async fn start_in(
     tweak(&mut config);
     let config_redis = config.redis.url.is_some();
     let demo = lyt::demo::provision(&mut config).unwrap();
-    let server = Server::start(config).await.unwrap();
+    let server = Server::start_on_clock(config, clock).await.unwrap();
     let port = server.public_addr.port();
     TestServer {
         http: format!("http://127.0.0.1:{port}"),
@@ -109,10 +137,22 @@ pub async fn start_in(
         },
         _dir: dir,
         _redis: None,
+        clock: None,
     }
 }
 
 impl TestServer {
+    /// Lets `d` of virtual time pass for the relay (`start_virtual`), in steps the relay sweeps
+    /// one by one.
+    pub async fn pass(&self, d: Duration) {
+        self.clock
+            .as_ref()
+            .expect("a server started with start_virtual")
+            .pass(d)
+            .await
+            .unwrap();
+    }
+
     /// Connection options of a browser on the demo page.
     pub fn opts(&self) -> ConnectOptions {
         ConnectOptions {
@@ -202,6 +242,19 @@ impl TestServer {
         self.server.shutdown();
         self.server.wait().await;
         self._dir
+    }
+
+    /// Waits until the relay holds `n` visitor connections (a closed one counts until the
+    /// relay has handled its close): before letting virtual time pass over a visitor who left.
+    pub async fn until_visitors_here(&self, n: usize) {
+        let engine = self.server.relay().engine();
+        tokio::time::timeout(WAIT, async {
+            while engine.visitors_here() != n {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the relay handles the close");
     }
 
     /// How many conversations the relay holds in any phase.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
 
-use super::{Cluster, CounsellorConv, Duty, Kind, LocalCounsellor, counter, unix_ms};
+use super::{Cluster, CounsellorConv, Duty, Kind, LocalCounsellor, counter};
 use crate::protocol::{
     Bundle, ConvId, ErrorCode, MAX_CAPACITY, MAX_SKILLS, MAX_TAG_VALUES, ServerFrame, Skills, Tags,
     TransferTarget,
@@ -251,9 +251,12 @@ impl Cluster {
                 .counsellors
                 .get_mut(&id)
                 .ok_or(refusal::UNKNOWN_CONNECTION)?;
-            let (on_break, wrap, free) = c.duty.as_ref().map_or((false, 0, unix_ms()), |d| {
-                (d.on_break, d.wrap_up_until_ms, d.free_since_ms)
-            });
+            let (on_break, wrap, free) = c
+                .duty
+                .as_ref()
+                .map_or((false, 0, self.cfg.clock.unix_ms()), |d| {
+                    (d.on_break, d.wrap_up_until_ms, d.free_since_ms)
+                });
             c.duty = Some(Duty {
                 alias: c.alias.clone(),
                 skills,
@@ -345,7 +348,7 @@ impl Cluster {
         }
         if let Some(c) = self.local().counsellors.get_mut(&id) {
             c.offers
-                .insert(conv, (queue.clone(), Instant::now(), Duration::ZERO));
+                .insert(conv, (queue.clone(), self.now(), Duration::ZERO));
         }
         if self.finish_accept(id, conv, false).await.is_ok()
             && let Some(c) = self.local().counsellors.get(&id)
@@ -448,7 +451,11 @@ impl Cluster {
             .to_json()
             .into();
             let (queue, at, waited) = c.offers.get(&conv).cloned().ok_or(refusal::OFFER_GONE)?;
-            (queue, waited + at.elapsed(), frame)
+            (
+                queue,
+                waited + self.now().saturating_duration_since(at),
+                frame,
+            )
         };
         let me = self.name(id);
         let setup = async {
@@ -479,7 +486,7 @@ impl Cluster {
                     CounsellorConv {
                         visitor: visitor.clone(),
                         queue: queue.clone(),
-                        accepted_at: Instant::now(),
+                        accepted_at: self.now(),
                     },
                 );
             }
@@ -688,7 +695,7 @@ impl Cluster {
                     id,
                     super::Parked {
                         duty,
-                        since: Instant::now(),
+                        since: self.now(),
                         visitors,
                     },
                 );
@@ -726,12 +733,13 @@ impl Cluster {
     /// connections with nothing left end their presence.
     pub(super) async fn expire_parked(&self) {
         let window = self.cfg.reconnect_window;
+        let now = self.now();
         let (due, done): (Vec<(ConnId, super::Parked)>, Vec<ConnId>) = {
             let mut local = self.local();
             let due_ids: Vec<ConnId> = local
                 .parked
                 .iter()
-                .filter(|(_, p)| p.since.elapsed() >= window)
+                .filter(|(_, p)| now.saturating_duration_since(p.since) >= window)
                 .map(|(id, _)| *id)
                 .collect();
             let due = due_ids

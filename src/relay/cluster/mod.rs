@@ -350,12 +350,6 @@ fn other_reason() -> crate::protocol::EndReason {
     crate::protocol::EndReason::Other
 }
 
-fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 /// The node and the connection number of a connection's name.
 fn split_name(name: &str) -> Option<(&str, ConnId)> {
     let (node, n) = name.rsplit_once('.')?;
@@ -395,6 +389,17 @@ impl Cluster {
         })
     }
 
+    /// Now on the engine's clock (`Settings::clock`).
+    pub(super) fn now(&self) -> Instant {
+        self.cfg.clock.now()
+    }
+
+    /// How many visitor connections this node holds (a connection that closed is no longer
+    /// counted once the engine has handled its close).
+    pub fn visitors_here(&self) -> usize {
+        self.local().visitors.len()
+    }
+
     /// This node's id.
     pub fn node(&self) -> &str {
         &self.node
@@ -423,7 +428,7 @@ impl Cluster {
             *self
                 .store_failed_at
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+                .unwrap_or_else(PoisonError::into_inner) = Some(self.now());
         }
     }
 
@@ -432,7 +437,7 @@ impl Cluster {
         self.store_failed_at
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .is_some_and(|t| t.elapsed() < d)
+            .is_some_and(|t| self.now().saturating_duration_since(t) < d)
     }
 
     /// Whether the store answered the last tick.
@@ -570,6 +575,7 @@ impl Cluster {
         frame: Utf8Bytes,
         to: Option<&str>,
     ) -> Result<(), StoreError> {
+        // Real time, on any clock: this waits for a store that did not answer.
         let deadline = Instant::now() + RELAY_RETRY_FOR;
         let mut backoff = Duration::from_millis(50);
         let writer = self.name(writer);
@@ -673,7 +679,7 @@ impl Cluster {
                             if c.first_position > 0 {
                                 self.observed().observe_wait(
                                     &c.queue,
-                                    c.joined_at.elapsed(),
+                                    self.now().saturating_duration_since(c.joined_at),
                                     c.first_position,
                                 );
                                 c.first_position = 0;
@@ -749,10 +755,8 @@ impl Cluster {
                         queue,
                         waited_ms,
                     } => {
-                        c.offers.insert(
-                            conv,
-                            (queue, Instant::now(), Duration::from_millis(waited_ms)),
-                        );
+                        c.offers
+                            .insert(conv, (queue, self.now(), Duration::from_millis(waited_ms)));
                         true
                     }
                     Kind::Withdrawn { conv, expired } => {
@@ -764,6 +768,9 @@ impl Cluster {
                         let had = c.offers.remove(&conv).is_some();
                         if let Some(live) = c.live.remove(&conv) {
                             end_of_chat(c, &self.cfg, &self.metrics, &self.observed, &live);
+                            // Routing reads the published presence: it must carry the
+                            // wrap-up and free-since this end started.
+                            present = Some(id);
                             // A chat that was accepted is a contact; the counsellor's `end`
                             // counts the ones they tagged, this one the others.
                             let outcome = if reason == crate::protocol::EndReason::VisitorLeft {
@@ -946,13 +953,13 @@ fn end_of_chat(
     observed: &Mutex<super::observed::Observed>,
     live: &CounsellorConv,
 ) {
-    let handled = live.accepted_at.elapsed();
+    let handled = cfg.clock.now().saturating_duration_since(live.accepted_at);
     metrics.handle_seconds.observe(handled.as_secs_f64());
     observed
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .observe_handle(&live.queue, handled);
-    let now = unix_ms();
+    let now = cfg.clock.unix_ms();
     if let Some(d) = c.duty.as_mut() {
         d.free_since_ms = now;
         if !cfg.wrap_up.is_zero() {

@@ -1,22 +1,25 @@
 //! Property tests of the engine over `MemoryStore`, and over `RedisStore` on a real
 //! `redis-server` started on a free port (flushed between cases): random sequences of joins,
-//! leaves, dropped and returning visitors, duty changes, breaks, accepts, declines, ends and
-//! dropped and returning counsellors, each followed by a routing run, checked after every step
-//! against the routing invariants — on the node's own view and on the store's, and on the
-//! two agreeing.
+//! leaves, dropped and returning visitors, duty changes, breaks, accepts, declines, ends,
+//! dropped and returning counsellors and time passing, each followed by a routing run, checked
+//! after every step against the routing invariants — on the node's own view and on the
+//! store's, and on the two agreeing.
 //!
-//! Time does not pass here (offers last longer than a case, no wrap-up): the rules that
-//! wait on a timeout are tested over real sockets (`tests/relay.rs`, `routing.rs`, …).
+//! Time is virtual (`crate::clock`): the engine and the store read one `VirtualClock`, and a
+//! `Pass` step moves it by up to 90 s, then runs the node's renewals and a sweep as its ticker
+//! would. Offers expire, wrap-ups end, parked chats go back to the queue and dropped visitors'
+//! conversations lapse within a case, and the invariants say they do so on time.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use tokio::sync::mpsc;
 
 use super::{Cluster, CounsellorOp, VisitorOp};
+use crate::clock::{Clock, VirtualClock};
 use crate::metrics::Metrics;
 use crate::protocol::{Bundle, ConvId, QueueId, Skills, Tags};
 use crate::relay::conn::{ConnId, Mailbox, Outbound};
@@ -42,6 +45,8 @@ enum Op {
     Decline(usize, usize),
     End(usize, usize),
     CounsellorDrop(usize),
+    /// Seconds of virtual time pass.
+    Pass(u64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -57,6 +62,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..COUNSELLORS, 0..3usize).prop_map(|(c, i)| Op::Decline(c, i)),
         2 => (0..COUNSELLORS, 0..3usize).prop_map(|(c, i)| Op::End(c, i)),
         1 => (0..COUNSELLORS).prop_map(Op::CounsellorDrop),
+        2 => (1..=90u64).prop_map(Op::Pass),
     ]
 }
 
@@ -70,30 +76,43 @@ struct World {
     next: ConnId,
     /// Keeps every mailbox open.
     receivers: HashMap<ConnId, mpsc::Receiver<Outbound>>,
+    /// The clock the engine and the store read.
+    clock: VirtualClock,
+    /// When the ticker last renewed the leases (`Cluster::sweep`).
+    last_keep: Option<Instant>,
+    /// Conversations whose visitor dropped and never came back, with when.
+    dropped: HashMap<ConvId, Instant>,
+    /// Each counsellor's pending offers after the last step.
+    offers_seen: HashMap<ConnId, HashSet<ConvId>>,
 }
 
 impl World {
     fn new() -> Self {
-        Self::over(Arc::new(MemoryStore::new(Lifetimes::default())))
+        let (clock, v) = Clock::virtual_clock();
+        Self::over(
+            v,
+            Arc::new(MemoryStore::new(Lifetimes::default()).with_clock(clock)),
+        )
     }
 
-    fn over(store: Arc<dyn Store>) -> Self {
+    fn over(clock: VirtualClock, store: Arc<dyn Store>) -> Self {
         let metrics = Metrics::new();
         let cfg = Settings {
-            offer_timeout: Duration::from_secs(600),
-            reoffer_after: Duration::from_secs(600),
+            offer_timeout: Duration::from_secs(30),
+            reoffer_after: Duration::from_secs(60),
             max_queue_len: 4,
             max_waiting_total: 5,
             queues: QUEUES.iter().map(|q| q.parse().unwrap()).collect(),
-            resume_window: Duration::from_secs(600),
+            resume_window: Duration::from_secs(120),
             callback_ttl: Duration::from_secs(3600),
             max_callbacks: 10,
             priority_topics: vec!["health".into()],
-            wrap_up: Duration::ZERO,
+            wrap_up: Duration::from_secs(20),
             max_missed_offers: 2,
-            reconnect_window: Duration::from_secs(600),
+            reconnect_window: Duration::from_secs(60),
             time_zone: jiff::tz::TimeZone::UTC,
             sweep: Duration::from_millis(250),
+            clock: Clock::Virtual(clock.clone()),
         };
         let engine = Cluster::new(Arc::clone(&store), cfg, metrics.clone());
         let mut w = Self {
@@ -104,6 +123,10 @@ impl World {
             counsellors: Vec::new(),
             next: 1,
             receivers: HashMap::new(),
+            clock,
+            last_keep: None,
+            dropped: HashMap::new(),
+            offers_seen: HashMap::new(),
         };
         for _ in 0..VISITORS {
             let id = w.connect_visitor();
@@ -167,6 +190,16 @@ impl World {
                 let _ = e.visitor_op(v(i), VisitorOp::Leave).await;
             }
             Op::VisitorDrop(i) => {
+                let conv = {
+                    let local = e.local();
+                    local
+                        .visitors
+                        .get(&v(i))
+                        .and_then(|v| Some(v.conv.as_ref()?.conv))
+                };
+                if let Some(conv) = conv {
+                    self.dropped.insert(conv, self.clock.now());
+                }
                 let _ = e.visitor_op(v(i), VisitorOp::Disconnect).await;
                 self.visitors[i] = self.connect_visitor();
             }
@@ -218,13 +251,31 @@ impl World {
                 let _ = e.counsellor_op(c(i), CounsellorOp::Disconnect).await;
                 self.counsellors[i] = self.connect_counsellor(i);
             }
+            Op::Pass(secs) => {
+                // As the ticker does at each step of virtual time.
+                self.clock.advance(Duration::from_secs(secs));
+                e.renewals().await;
+                e.sweep(&mut self.last_keep).await;
+            }
         }
         // Routing runs on events; here, after every step.
         self.engine.route().await;
     }
 
     /// The routing invariants.
-    async fn check(&self) -> Result<(), TestCaseError> {
+    async fn check(&mut self) -> Result<(), TestCaseError> {
+        self.check_step().await?;
+        self.offers_seen = self
+            .engine
+            .local()
+            .counsellors
+            .iter()
+            .map(|(id, c)| (*id, c.offers.keys().copied().collect()))
+            .collect();
+        Ok(())
+    }
+
+    async fn check_step(&self) -> Result<(), TestCaseError> {
         let queues: Vec<QueueId> = QUEUES.iter().map(|q| q.parse().unwrap()).collect();
         let waiting = self.store.waiting(&queues).await.unwrap();
         let live: HashMap<ConvId, String> = self.store.live().await.unwrap().into_iter().collect();
@@ -238,10 +289,16 @@ impl World {
         for id in &self.counsellors {
             loads.insert(*id, self.store.load(&name(*id)).await.unwrap());
         }
+        let now = self.clock.now();
+        let cfg = &self.engine.cfg;
         let local = self.engine.local();
         let mut held: HashSet<ConvId> = HashSet::new();
         for (id, c) in &local.counsellors {
-            for conv in c.offers.keys() {
+            for (conv, (_, offered_at, _)) in &c.offers {
+                prop_assert!(
+                    now.duration_since(*offered_at) < cfg.offer_timeout,
+                    "an offer outlived its deadline"
+                );
                 prop_assert!(held.insert(*conv), "a conversation is held twice");
                 prop_assert_eq!(
                     offered_in_store.get(conv),
@@ -264,6 +321,17 @@ impl World {
                 "the store's load is not the console's"
             );
             if let Some(d) = &c.duty {
+                // No offer is made during a wrap-up: a counsellor in one has no offer the
+                // last step did not leave them (each step ends chats before it routes).
+                if d.wrap_up_until_ms > self.clock.unix_ms() {
+                    let before = self.offers_seen.get(id);
+                    prop_assert!(
+                        c.offers
+                            .keys()
+                            .all(|o| before.is_some_and(|b| b.contains(o))),
+                        "an offer was made during a wrap-up"
+                    );
+                }
                 // An offer is only made into a free slot: with any offer pending, the whole
                 // load fits the capacity (live chats alone may exceed a lowered capacity).
                 prop_assert!(
@@ -287,6 +355,22 @@ impl World {
                 held.contains(conv) || parked.contains(conv),
                 "a live chat nobody holds"
             );
+        }
+        // Chats wait for a dropped counsellor for the reconnect window, no longer.
+        for p in local.parked.values() {
+            prop_assert!(
+                now.duration_since(p.since) < cfg.reconnect_window,
+                "a parked chat outlived the reconnect window"
+            );
+        }
+        // A visitor who dropped and never resumed is gone once the resume window passed.
+        for (conv, at) in &self.dropped {
+            if now.duration_since(*at) >= cfg.resume_window {
+                prop_assert!(
+                    !waiting_ids.contains(conv) && !live.contains_key(conv),
+                    "a dropped visitor's conversation outlived the resume window"
+                );
+            }
         }
         // No visitor is lost: a visitor in a conversation finds it waiting or live.
         for v in local.visitors.values() {
@@ -312,6 +396,9 @@ impl World {
                 let Some(d) = c.duty.as_ref().filter(|d| !d.on_break) else {
                     continue;
                 };
+                if d.wrap_up_until_ms > self.clock.unix_ms() {
+                    continue;
+                }
                 let free = c.offers.len() + c.live.len() < d.capacity as usize;
                 let serves = d.skills.langs.iter().any(|l| l.as_str() == w.queue.lang());
                 let passed = w.passed.iter().any(|(p, _)| *p == name(*id));
@@ -343,9 +430,9 @@ fn routing_invariants_hold_over_redis() {
         async move {
             let mut con = client.get_multiplexed_async_connection().await.unwrap();
             let () = redis::cmd("FLUSHALL").query_async(&mut con).await.unwrap();
-            World::over(Arc::new(
-                RedisStore::open(&url, Lifetimes::default()).unwrap(),
-            ))
+            let (clock, v) = Clock::virtual_clock();
+            let store = RedisStore::open(&url, Lifetimes::default()).unwrap();
+            World::over(v, Arc::new(store.with_clock(clock)))
         }
     });
 }
@@ -414,6 +501,8 @@ fn fifo_within_a_queue() {
             served.push(offered[0]);
             w.apply(&Op::Accept(0, 0)).await;
             w.apply(&Op::End(0, 0)).await;
+            // The wrap-up.
+            w.apply(&Op::Pass(20)).await;
         }
         assert_eq!(served, expected);
     });

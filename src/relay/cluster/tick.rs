@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 
-use super::{Cluster, Kind, unix_ms};
+use super::{Cluster, Kind};
+use crate::clock::VirtualClock;
 use crate::protocol::{ConvId, QueueId, ServerFrame};
 use crate::relay::conn::ConnId;
 use crate::routing;
@@ -26,6 +27,15 @@ const KEEP_IN_FLIGHT: usize = 16;
 /// How long a node that claimed a lapsed conversation has to end it.
 const LAPSE_CLAIM: Duration = Duration::from_secs(10);
 
+/// Resolves when a virtual clock moved (`None` if its handle is gone); never on the system
+/// clock.
+async fn clock_moved(moved: Option<&mut tokio::sync::watch::Receiver<Duration>>) -> Option<()> {
+    match moved {
+        Some(rx) => rx.changed().await.ok(),
+        None => std::future::pending().await,
+    }
+}
+
 /// What routing reads of a published `Duty`: the bundle (base64 certificates) and the parked
 /// chats are skipped unparsed — routing parses the presence of every counsellor who can take
 /// a chat on every run that finds someone waiting.
@@ -41,14 +51,20 @@ struct RouteView {
 }
 
 impl Cluster {
-    /// Runs the ticker until `shutdown`.
+    /// Runs the ticker until `shutdown`: renewals every second, a sweep every `cfg.sweep`,
+    /// routing on every event. On a virtual clock (`Settings::clock`) it also renews and
+    /// sweeps at every step the clock moves, and records each sweep so that
+    /// `VirtualClock::pass` knows the step was run.
     pub async fn run_ticker(self: std::sync::Arc<Self>, shutdown: CancellationToken) {
         let mut sweep = tokio::time::interval(self.cfg.sweep);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut renewals = tokio::time::interval(RENEW_EVERY);
         renewals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut moved = self.cfg.clock.as_virtual().map(VirtualClock::watch);
         let mut last_keep: Option<Instant> = None;
-        let mut last_renewal = Instant::now();
+        // Real time, on any clock: a node frozen or cut off is one whose renewals are late on
+        // the machine, whatever the service's clock says.
+        let mut last_renewal = std::time::Instant::now();
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -58,7 +74,7 @@ impl Cluster {
                         // Renewals stopped for longer than presence lasts: this node was
                         // frozen or cut off, and other nodes may have taken its chats.
                         let cut_off = last_renewal.elapsed() > PRESENCE_TTL;
-                        last_renewal = Instant::now();
+                        last_renewal = std::time::Instant::now();
                         if cut_off {
                             self.drop_lost_chats().await;
                         }
@@ -75,27 +91,53 @@ impl Cluster {
                     }
                     continue;
                 }
+                Some(()) = clock_moved(moved.as_mut()) => {
+                    // Virtual time moved: what a node up all along did meanwhile (renewals),
+                    // then a sweep at the new time.
+                    self.renewals().await;
+                }
             }
-            let now = Instant::now();
-            let keep_every = (self.cfg.resume_window / 3)
-                .clamp(Duration::from_millis(250), Duration::from_secs(10));
-            if last_keep.is_none_or(|t| now.duration_since(t) >= keep_every) {
-                last_keep = Some(now);
-                self.keep_leases().await;
-            }
-            let ok = self.claim_expired().await;
-            self.set_store_up(ok);
-            if ok {
-                self.expire_parked().await;
-                self.sync_callbacks().await;
-                self.route().await;
-                self.catch_up(true).await;
+            let swept_at = self.cfg.clock.as_virtual().map(VirtualClock::elapsed);
+            self.sweep(&mut last_keep).await;
+            if let (Some(v), Some(at)) = (self.cfg.clock.as_virtual(), swept_at) {
+                v.settle(at);
             }
         }
         // A clean shutdown: this node's counsellors are no longer present.
         let ids: Vec<ConnId> = self.local().counsellors.keys().copied().collect();
         for id in ids {
             let _ = self.store.absent(&self.name(id)).await;
+        }
+    }
+
+    /// Renews the generation check, the heartbeat and the presences; false when the store
+    /// cannot be reached.
+    pub(super) async fn renewals(&self) -> bool {
+        if !self.check_generation().await {
+            return false;
+        }
+        self.renew().await;
+        true
+    }
+
+    /// One sweep at the clock's present time: leases renewed when due (`last_keep` is when
+    /// they last were), expired offers, gone counsellors and lapsed conversations claimed,
+    /// parked chats past the reconnect window requeued, callbacks synced, routing, catch-up.
+    pub(super) async fn sweep(&self, last_keep: &mut Option<Instant>) {
+        let now = self.now();
+        let keep_every =
+            (self.cfg.resume_window / 3).clamp(Duration::from_millis(250), Duration::from_secs(10));
+        if last_keep.is_none_or(|t| now.duration_since(t) >= keep_every) {
+            *last_keep = Some(now);
+            self.keep_leases().await;
+        }
+        let ok = self.claim_expired().await;
+        self.set_store_up(ok);
+        if ok {
+            self.expire_parked().await;
+            self.sync_callbacks().await;
+            self.route().await;
+            self.catch_up(true).await;
         }
     }
 
@@ -372,8 +414,8 @@ impl Cluster {
         let Ok(open) = self.store.open_duty().await else {
             return;
         };
-        let now = Instant::now();
-        let now_ms = unix_ms();
+        let now = self.now();
+        let now_ms = self.cfg.clock.unix_ms();
         let ago = |ms: u64| {
             now.checked_sub(Duration::from_millis(now_ms.saturating_sub(ms)))
                 .unwrap_or(now)

@@ -1,7 +1,7 @@
 //! Visitor operations on the shared state: connect, join, handshake and data relay, ack,
 //! leave, disconnect, resume on any node.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use base64::Engine as _;
@@ -285,7 +285,7 @@ impl Cluster {
                 catch_up_until: None,
                 last_position: 0,
                 first_position: 0,
-                joined_at: Instant::now(),
+                joined_at: self.now(),
                 counsellor_away: false,
             });
         }
@@ -482,11 +482,11 @@ impl Cluster {
             hs2_acked: upto.is_some(),
             delivered: None,
             epoch: 0,
-            catch_up_until: Some(Instant::now() + CATCH_UP_FOR),
+            catch_up_until: Some(self.now() + CATCH_UP_FOR),
             last_position: 0,
             // A wait resumed here is not observed for the estimate (its start is elsewhere).
             first_position: 0,
-            joined_at: Instant::now(),
+            joined_at: self.now(),
             counsellor_away: false,
         };
         let mut frames = Vec::new();
@@ -561,7 +561,7 @@ impl Cluster {
     /// not been sent (after an inbox interruption, or shortly after a resume). Frames are
     /// pushed in order and never twice.
     pub(super) async fn catch_up(&self, only_recent: bool) {
-        let now = Instant::now();
+        let now = self.now();
         let targets: Vec<ConnId> = self
             .local()
             .visitors

@@ -1,15 +1,13 @@
 -- The pending callback requests, all in the `{callbacks}` slot.
 -- KEYS[1] items (hash: id -> entry), KEYS[2] by age (sorted set: id -> added ms on the Redis
 -- clock), KEYS[3] version (a counter bumped by every addition, removal and expiry).
--- ARGV[1] the operation, ARGV[2] the TTL in ms; then per operation:
+-- ARGV[1] the operation, ARGV[2] the TTL in ms and the clock (clock.lua); then per operation:
 --   add     ARGV[3] id, ARGV[4] entry, ARGV[5] most pending -> 1, -1 id exists, -2 full
 --   list    ARGV[3] most listed -> {version, pending, id, age ms, entry, ...}
 --   take    ARGV[3] id -> the entry, or false when not pending
 --   version -> the version
 -- Expired requests are dropped first, oldest first, so only they are looked at.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[2])
+local ttl, now = ttl_and_now(ARGV[2])
 
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
 if #expired > 0 then

@@ -1,17 +1,16 @@
 -- Shared by every routing script (prepended by `RedisStore`).
 -- KEYS[1..16]: queue_of, offer, offer_due, live, load, passed, seq, duty, seen, lease, gen,
 -- joined, presence, free, by_alias, parked_by_alias (all in the `{route}` slot); KEYS[17] (and
--- on), where used: queues. ARGV[1]: route TTL in ms.
+-- on), where used: queues. ARGV[1]: route TTL in ms, and the clock (clock.lua).
 local QUEUE_OF, OFFER, OFFER_DUE, LIVE, LOAD, PASSED, SEQ, DUTY, SEEN, LEASE, GEN, JOINED =
   1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
 local PRESENCE, FREE, BY_ALIAS, PARKED_BY_ALIAS, QUEUE = 13, 14, 15, 16, 17
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ROUTE_TTL, now = ttl_and_now(ARGV[1])
 
 -- Every key written gets the routing TTL again (PEXPIRE on an absent key does nothing).
 local function touch()
   for i = 1, #KEYS do
-    redis.call('PEXPIRE', KEYS[i], ARGV[1])
+    redis.call('PEXPIRE', KEYS[i], ROUTE_TTL)
   end
 end
 

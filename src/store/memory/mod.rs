@@ -1,5 +1,5 @@
 //! `MemoryStore`: the `Store` contract in one process — maps behind a mutex, expiry checked
-//! lazily against a monotonic clock. The reference implementation the conformance suite
+//! lazily against the store's clock (`with_clock`; the machine's by default). The reference implementation the conformance suite
 //! holds `RedisStore` to.
 
 use std::collections::BTreeMap;
@@ -14,6 +14,7 @@ use super::{
     NodeCounts, OnDuty, Presence, Replay, Side, Store, StoreError, StoreResult, Waiting,
     order_score, score_order,
 };
+use crate::clock::Clock;
 use crate::protocol::{ConvId, QueueId};
 use crate::routing::Order;
 use state::{Buffer, Expiring, Record, Routing, State, Subscriber};
@@ -30,6 +31,8 @@ pub const INBOX_CAPACITY: usize = 1024;
 #[derive(Debug, Clone)]
 pub struct MemoryStore {
     lifetimes: Lifetimes,
+    /// Where every deadline is read (`Clock::System` but in tests).
+    clock: Clock,
     /// A std mutex: every operation is short and synchronous, and the lock is never held
     /// across an `.await`.
     state: Arc<Mutex<State>>,
@@ -40,13 +43,20 @@ impl MemoryStore {
     pub fn new(lifetimes: Lifetimes) -> Self {
         Self {
             lifetimes,
+            clock: Clock::System,
             state: Arc::new(Mutex::new(State::default())),
         }
     }
 
+    /// This store reading the time from `clock`.
+    #[must_use]
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
+    }
+
     /// Runs `f` on the state, after dropping what expired.
     fn with<R>(&self, f: impl FnOnce(&mut State, Instant) -> R) -> R {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if s.route_touched
             .is_some_and(|t| now.saturating_duration_since(t) >= self.lifetimes.route_ttl)

@@ -23,6 +23,7 @@ use super::{
     CounsellorRef, ExpiredOffer, Gone, InboxEvent, JoinLimits, Lifetimes, NodeCounts, OnDuty,
     Presence, Replay, Side, Store, StoreError, StoreResult, Waiting,
 };
+use crate::clock::Clock;
 use crate::protocol::{ConvId, QueueId};
 
 mod conversation;
@@ -43,6 +44,7 @@ pub struct RedisStore {
     target: Target,
     con: Conn,
     lifetimes: Lifetimes,
+    clock: Clock,
     scripts: std::sync::Arc<Scripts>,
 }
 
@@ -132,8 +134,13 @@ struct Scripts {
 
 impl Scripts {
     fn new() -> Self {
-        let routing =
-            |body: &str| Script::new(&format!("{}\n{body}", include_str!("../lua/prelude.lua")));
+        let clock = include_str!("../lua/clock.lua");
+        let routing = |body: &str| {
+            Script::new(&format!(
+                "{clock}\n{}\n{body}",
+                include_str!("../lua/prelude.lua")
+            ))
+        };
         Self {
             join: routing(include_str!("../lua/join.lua")),
             offer: routing(include_str!("../lua/offer.lua")),
@@ -160,7 +167,10 @@ impl Scripts {
             detach: Script::new(include_str!("../lua/detach.lua")),
             generation: routing(include_str!("../lua/generation.lua")),
             live: routing(include_str!("../lua/live.lua")),
-            callbacks: Script::new(include_str!("../lua/callbacks.lua")),
+            callbacks: Script::new(&format!(
+                "{clock}\n{}",
+                include_str!("../lua/callbacks.lua")
+            )),
         }
     }
 }
@@ -194,6 +204,7 @@ impl RedisStore {
             target: Target::Single(client),
             con: Conn::Single(con),
             lifetimes,
+            clock: Clock::System,
             scripts: std::sync::Arc::new(Scripts::new()),
         })
     }
@@ -210,12 +221,29 @@ impl RedisStore {
             target: Target::Cluster(nodes.to_vec()),
             con: Conn::Cluster(con),
             lifetimes,
+            clock: Clock::System,
             scripts: std::sync::Arc::new(Scripts::new()),
         })
     }
 
-    fn route_ttl_ms(&self) -> u64 {
-        u64::try_from(self.lifetimes.route_ttl.as_millis()).unwrap_or(u64::MAX)
+    /// This store reading the time from `clock`: on `Clock::System` the scripts read Redis's
+    /// own clock; on a virtual clock they are handed its time (`clock.lua`).
+    #[must_use]
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
+    }
+
+    /// A script's TTL argument (`ttl` in ms) with the clock it must read (`clock.lua`).
+    fn ttl_arg(&self, ttl_ms: u64) -> String {
+        match self.clock.store_ms() {
+            None => ttl_ms.to_string(),
+            Some(now) => format!("{ttl_ms}@{now}"),
+        }
+    }
+
+    /// The routing scripts' `ARGV[1]`: the route TTL and the clock.
+    fn route_arg(&self) -> String {
+        self.ttl_arg(u64::try_from(self.lifetimes.route_ttl.as_millis()).unwrap_or(u64::MAX))
     }
 
     fn conv_ttl_ms(&self) -> u64 {
@@ -231,7 +259,7 @@ impl RedisStore {
         args: &[&[u8]],
     ) -> StoreResult<T> {
         let mut inv = script.key(&ROUTE[..]);
-        inv.key(queue).arg(self.route_ttl_ms());
+        inv.key(queue).arg(self.route_arg());
         for a in args {
             inv.arg(*a);
         }

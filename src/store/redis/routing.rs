@@ -86,7 +86,7 @@ pub(super) async fn waiting(s: &RedisStore, queues: &[QueueId]) -> StoreResult<V
         inv.key(keys::queue(q));
     }
     let (now_ms, offers, passed, members): Snapshot = inv
-        .arg(s.route_ttl_ms())
+        .arg(s.route_arg())
         .invoke_async(&mut s.con.clone())
         .await
         .map_err(unavailable)?;
@@ -358,7 +358,7 @@ pub(super) async fn requeue_front(
             .key(&ROUTE[..])
             .key(old_key)
             .key(keys::queue(queue))
-            .arg(s.route_ttl_ms())
+            .arg(s.route_arg())
             .arg(&conv)
             .arg(queue.as_str())
             .arg(if priority { "1" } else { "0" })

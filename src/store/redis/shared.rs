@@ -18,7 +18,8 @@ impl RedisStore {
         args: &[&[u8]],
     ) -> StoreResult<T> {
         let mut inv = self.scripts.callbacks.key(&keys::CALLBACKS[..]);
-        inv.arg(op).arg(ms(self.lifetimes.callback_ttl));
+        inv.arg(op)
+            .arg(self.ttl_arg(ms(self.lifetimes.callback_ttl)));
         for a in args {
             inv.arg(*a);
         }
