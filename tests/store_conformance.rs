@@ -1,6 +1,11 @@
 //! One conformance suite for the `Store` contract, run against `MemoryStore` and against
 //! `RedisStore` on a real `redis-server` started on a free port for each test. After every
 //! Redis test, every key left in Redis must carry a TTL.
+//!
+//! Every store of a backend reads one `VirtualClock`: the deadlines a store checks itself
+//! (offers, presence, leases, callbacks, the waiting times) are tested by moving it, with no
+//! sleep. What expires by a Redis key TTL (buffers, heartbeats, counters) runs on Redis's own
+//! clock, so those tests let the time pass on both (`Backend::wait_ttl`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "support/redis_server.rs"]
@@ -9,6 +14,7 @@ mod redis_server;
 use std::sync::Arc;
 use std::time::Duration;
 
+use lyt::clock::{Clock, VirtualClock};
 use lyt::protocol::{ConvId, QueueId};
 use lyt::store::{
     InboxEvent, JoinLimits, Kept, Lifetimes, MAX_BYTES, MAX_FRAMES, MemoryStore, RedisStore,
@@ -40,9 +46,21 @@ const ROOMY: JoinLimits = JoinLimits {
 };
 
 /// A backend under test. `store` may be called several times: each call is another node on
-/// the same shared state.
+/// the same shared state and the same clock.
 trait Backend {
     async fn store(&self) -> Arc<dyn Store>;
+    /// The clock every store of this backend reads.
+    fn clock(&self) -> &VirtualClock;
+    /// Lets `d` pass on the stores' clock: the deadlines a store checks itself.
+    fn advance(&self, d: Duration) {
+        self.clock().advance(d);
+    }
+    /// Lets `d` pass for what expires by a key TTL as well, which Redis counts on its own
+    /// clock: the stores' clock moves and the test waits `d`.
+    async fn wait_ttl(&self, d: Duration) {
+        self.advance(d);
+        tokio::time::sleep(d).await;
+    }
     /// Whether a retried `relay` is published once: not on a Cluster, where the buffer and
     /// the inbox are on different shards and both requests go at once (receivers drop a
     /// counter they already have).
@@ -51,38 +69,58 @@ trait Backend {
     }
 }
 
-struct Memory(MemoryStore);
+struct Memory(MemoryStore, VirtualClock);
+
+impl Memory {
+    fn new() -> Self {
+        let (clock, v) = Clock::virtual_clock();
+        Self(MemoryStore::new(LIFETIMES).with_clock(clock), v)
+    }
+}
 
 impl Backend for Memory {
     async fn store(&self) -> Arc<dyn Store> {
         Arc::new(self.0.clone())
     }
+    fn clock(&self) -> &VirtualClock {
+        &self.1
+    }
 }
 
-struct Redis(RedisServer);
+struct Redis(RedisServer, VirtualClock);
 
 impl Backend for Redis {
     async fn store(&self) -> Arc<dyn Store> {
-        Arc::new(RedisStore::open(&self.0.url(), LIFETIMES).unwrap())
+        let store = RedisStore::open(&self.0.url(), LIFETIMES).unwrap();
+        Arc::new(store.with_clock(Clock::Virtual(self.1.clone())))
+    }
+    fn clock(&self) -> &VirtualClock {
+        &self.1
     }
 }
 
 impl Redis {
+    fn start() -> Self {
+        Self(RedisServer::start(), VirtualClock::new())
+    }
+
     async fn assert_every_key_expires(&self) {
         assert_every_key_expires(&self.0.client()).await;
     }
 }
 
 /// A three-master Redis Cluster: the same store code, sharded pub/sub for inboxes.
-struct Cluster(RedisCluster);
+struct Cluster(RedisCluster, VirtualClock);
 
 impl Backend for Cluster {
     async fn store(&self) -> Arc<dyn Store> {
-        Arc::new(
-            RedisStore::open_cluster(&self.0.urls(), LIFETIMES)
-                .await
-                .unwrap(),
-        )
+        let store = RedisStore::open_cluster(&self.0.urls(), LIFETIMES)
+            .await
+            .unwrap();
+        Arc::new(store.with_clock(Clock::Virtual(self.1.clone())))
+    }
+    fn clock(&self) -> &VirtualClock {
+        &self.1
     }
     fn publishes_once_per_counter(&self) -> bool {
         false
@@ -339,8 +377,9 @@ async fn expired_offers_are_claimed_once(b: &impl Backend) {
     s.offer(c, "a.1", 2, Duration::from_millis(100))
         .await
         .unwrap();
+    b.advance(Duration::from_millis(99));
     assert!(s.expired_offers().await.unwrap().is_empty());
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    b.advance(Duration::from_millis(1));
     assert_eq!(s.accept(c, "a.1").await, Err(StoreError::Conflict));
     let (node_a, node_b) = (b.store().await, b.store().await);
     let (x, y) = tokio::join!(node_a.expired_offers(), node_b.expired_offers());
@@ -481,9 +520,9 @@ async fn buffers_expire(b: &impl Backend) {
     s.append(c, Side::Visitor, 0, b"x".to_vec(), None)
         .await
         .unwrap();
-    tokio::time::sleep(LIFETIMES.conv_ttl / 2).await;
+    b.wait_ttl(LIFETIMES.conv_ttl / 2).await;
     assert_eq!(frames(s.replay(c, Side::Visitor, None).await.unwrap()), [0]);
-    tokio::time::sleep(LIFETIMES.conv_ttl).await;
+    b.wait_ttl(LIFETIMES.conv_ttl).await;
     assert!(frames(s.replay(c, Side::Visitor, None).await.unwrap()).is_empty());
 }
 
@@ -549,7 +588,7 @@ async fn heartbeat_expires(b: &impl Backend) {
     s.heartbeat("n1", Duration::from_millis(300)).await.unwrap();
     assert_eq!(b.store().await.alive("n1").await, Ok(true));
     assert_eq!(s.alive("n2").await, Ok(false));
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    b.wait_ttl(Duration::from_millis(600)).await;
     assert_eq!(s.alive("n1").await, Ok(false));
 }
 
@@ -567,7 +606,7 @@ async fn counters_count_across_nodes_and_expire(b: &impl Backend) {
         1,
         "tags are apart"
     );
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    b.wait_ttl(Duration::from_millis(600)).await;
     assert_eq!(a.count("t1", window).await.unwrap().0, 1, "a new window");
 }
 
@@ -603,8 +642,10 @@ async fn presence_expires_and_is_claimed_once(b: &impl Backend) {
     assert_eq!(duty.len(), 2);
     assert_eq!((duty[0].counsellor.as_str(), duty[0].load), ("a.1", 2));
     assert_eq!(duty[0].duty, b"{\"capacity\":2}");
+    b.advance(Duration::from_millis(299));
     assert!(s.gone().await.unwrap().is_empty());
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(s.on_duty().await.unwrap().len(), 2);
+    b.advance(Duration::from_millis(1));
     let duty = s.on_duty().await.unwrap();
     assert_eq!(duty.len(), 1);
     assert_eq!(duty[0].counsellor, "b.1");
@@ -750,7 +791,7 @@ async fn presence_indexes_follow_load_and_duty(b: &impl Backend) {
     )
     .await
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    b.advance(Duration::from_millis(200));
     assert!(
         s.open_duty()
             .await
@@ -788,7 +829,7 @@ async fn presences_are_renewed_in_one_call(b: &impl Backend) {
         .unwrap();
     let names = ["a.1".to_owned(), "b.1".to_owned(), "z.9".to_owned()];
     for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        b.advance(Duration::from_millis(200));
         assert_eq!(
             s.renew(&names, short).await,
             Ok(vec!["z.9".to_owned()]),
@@ -801,7 +842,9 @@ async fn presences_are_renewed_in_one_call(b: &impl Backend) {
     assert_eq!(duty.len(), 2);
     assert_eq!(duty[0].duty, b"a", "the duty as declared");
     assert_eq!(s.open_duty().await.unwrap().len(), 2);
-    tokio::time::sleep(Duration::from_millis(550)).await;
+    b.advance(Duration::from_millis(399));
+    assert!(s.gone().await.unwrap().is_empty());
+    b.advance(Duration::from_millis(1));
     assert_eq!(s.gone().await.unwrap().len(), 2, "expired without renewal");
     assert_eq!(
         s.renew(&names[..1], short).await,
@@ -886,16 +929,17 @@ async fn leases_lapse_and_are_claimed(b: &impl Backend) {
         ..ROOMY
     };
     s.join(c, &q("da/exit"), false, short).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    b.advance(Duration::from_millis(200));
     s.keep(c, Duration::from_millis(300)).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    b.advance(Duration::from_millis(299));
     assert!(
         s.lapsed(Duration::from_millis(300))
             .await
             .unwrap()
-            .is_empty()
+            .is_empty(),
+        "kept: 300 ms from the keep"
     );
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    b.advance(Duration::from_millis(1));
     let (node_a, node_b) = (b.store().await, b.store().await);
     let claim = Duration::from_millis(300);
     let (x, y) = tokio::join!(node_a.lapsed(claim), node_b.lapsed(claim));
@@ -903,7 +947,7 @@ async fn leases_lapse_and_are_claimed(b: &impl Backend) {
     lapsed.extend(y.unwrap());
     assert_eq!(lapsed, vec![c]);
     assert!(s.lapsed(claim).await.unwrap().is_empty());
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    b.advance(claim);
     assert_eq!(
         s.lapsed(claim).await,
         Ok(vec![c]),
@@ -911,7 +955,7 @@ async fn leases_lapse_and_are_claimed(b: &impl Backend) {
     );
     s.end(c).await.unwrap();
     assert_eq!(s.keep(c, claim).await, Err(StoreError::NotFound));
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    b.advance(claim * 2);
     assert!(s.lapsed(claim).await.unwrap().is_empty());
 }
 
@@ -980,20 +1024,12 @@ async fn waiting_knows_how_long(b: &impl Backend) {
     let s = b.store().await;
     let c = convs(2);
     s.join(c[0], &q("da/exit"), false, ROOMY).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    b.advance(Duration::from_millis(300));
     s.join(c[1], &q("da/exit"), false, ROOMY).await.unwrap();
+    b.advance(Duration::from_millis(20));
     let w = s.waiting(&[q("da/exit")]).await.unwrap();
-    assert!(
-        w[0].waited >= Duration::from_millis(250),
-        "{:?}",
-        w[0].waited
-    );
-    assert!(w[0].waited < Duration::from_secs(5));
-    assert!(
-        w[1].waited < Duration::from_millis(250),
-        "{:?}",
-        w[1].waited
-    );
+    assert_eq!(w[0].waited, Duration::from_millis(320));
+    assert_eq!(w[1].waited, Duration::from_millis(20));
 }
 
 /// A renewed lease keeps the conversation's record and buffers past the resume window.
@@ -1005,9 +1041,9 @@ async fn keep_extends_the_conversation(b: &impl Backend) {
     s.append(c, Side::Visitor, 0, b"x".to_vec(), None)
         .await
         .unwrap();
-    tokio::time::sleep(LIFETIMES.conv_ttl * 2 / 3).await;
+    b.wait_ttl(LIFETIMES.conv_ttl * 2 / 3).await;
     s.keep(c, LIFETIMES.conv_ttl * 3).await.unwrap();
-    tokio::time::sleep(LIFETIMES.conv_ttl * 2 / 3).await;
+    b.wait_ttl(LIFETIMES.conv_ttl * 2 / 3).await;
     assert_eq!(frames(s.replay(c, Side::Visitor, None).await.unwrap()), [0]);
     assert_eq!(
         s.attach(c, Side::Visitor, "n1.1", Some([1; 32])).await,
@@ -1022,7 +1058,7 @@ async fn callbacks_are_shared_taken_once_and_expire(b: &impl Backend) {
     let (s1, s2) = (b.store().await, b.store().await);
     let v0 = s2.callbacks_version().await.unwrap();
     s1.callback_add("r1", b"one".to_vec(), 2).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    b.advance(Duration::from_millis(5));
     s1.callback_add("r2", b"two".to_vec(), 2).await.unwrap();
     assert_eq!(
         s2.callback_add("r3", b"three".to_vec(), 2).await,
@@ -1037,7 +1073,10 @@ async fn callbacks_are_shared_taken_once_and_expire(b: &impl Backend) {
     let ids: Vec<&str> = list.items.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, ["r1", "r2"], "oldest first");
     assert_eq!(list.items[0].entry, b"one");
-    assert!(list.items[0].age >= list.items[1].age);
+    assert_eq!(
+        (list.items[0].age, list.items[1].age),
+        (Duration::from_millis(5), Duration::ZERO)
+    );
     let v1 = s2.callbacks_version().await.unwrap();
     assert_ne!(v0, v1);
     assert_eq!(list.version, v1);
@@ -1046,7 +1085,9 @@ async fn callbacks_are_shared_taken_once_and_expire(b: &impl Backend) {
     assert_eq!(s1.callback_take("r1").await, Err(StoreError::NotFound));
     let v2 = s1.callbacks_version().await.unwrap();
     assert_ne!(v1, v2);
-    tokio::time::sleep(LIFETIMES.callback_ttl + Duration::from_millis(200)).await;
+    b.advance(LIFETIMES.callback_ttl - Duration::from_millis(1));
+    assert_eq!(s1.callbacks_version().await, Ok(v2), "r2 is 999 ms old");
+    b.advance(Duration::from_millis(1));
     assert_ne!(
         s1.callbacks_version().await.unwrap(),
         v2,
@@ -1251,8 +1292,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::$name(&super::Memory(lyt::store::MemoryStore::new(super::LIFETIMES)))
-                        .await;
+                    super::$name(&super::Memory::new()).await;
                 }
             )*
         }
@@ -1260,7 +1300,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let backend = super::Redis(super::RedisServer::start());
+                    let backend = super::Redis::start();
                     super::$name(&backend).await;
                     backend.assert_every_key_expires().await;
                 }
@@ -1269,7 +1309,7 @@ macro_rules! conformance {
         /// The whole suite, one test after another, on one three-master cluster.
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn on_cluster() {
-            let backend = Cluster(RedisCluster::start());
+            let backend = Cluster(RedisCluster::start(), VirtualClock::new());
             $(
                 backend.flush().await;
                 $name(&backend).await;
@@ -1317,7 +1357,7 @@ conformance!(
 /// mentions it.
 #[tokio::test]
 async fn redis_end_leaves_nothing_of_the_conversation() {
-    let backend = Redis(RedisServer::start());
+    let backend = Redis::start();
     let s = backend.store().await;
     let c = convs(2);
     for conv in &c {
@@ -1407,7 +1447,7 @@ async fn redis_end_leaves_nothing_of_the_conversation() {
 /// the interruption as a `Gap`.
 #[tokio::test]
 async fn redis_outage_is_visible_and_recovered() {
-    let mut backend = Redis(RedisServer::start());
+    let mut backend = Redis::start();
     let s = backend.store().await;
     let mut inbox = s.subscribe("n1").await.unwrap();
     let before = s.generation().await.unwrap();

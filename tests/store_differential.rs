@@ -1,8 +1,9 @@
 //! Differential test of the two stores: random sequences of operations (joins, offers,
 //! accepts, declines, transfers, ends, presence and its indexes, leases, records, buffer
-//! appends, acks and replays) applied to a
+//! appends, acks and replays, time passing and the claims of what expired) applied to a
 //! `MemoryStore` and to a `RedisStore` on a real `redis-server` must give the same answers
-//! and leave the same routing snapshot after every step.
+//! and leave the same routing snapshot after every step. Both stores read one
+//! `VirtualClock`, so deadlines and waiting times must agree to the millisecond.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "support/redis_server.rs"]
@@ -10,6 +11,7 @@ mod redis_server;
 
 use std::time::Duration;
 
+use lyt::clock::Clock;
 use lyt::protocol::{ConvId, QueueId};
 use lyt::store::{JoinLimits, Lifetimes, MemoryStore, Presence, RedisStore, Side, Store};
 use proptest::prelude::*;
@@ -21,6 +23,15 @@ const COUNSELLORS: [&str; 2] = ["a.1", "b.1"];
 const ALIASES: [&str; 2] = ["ida", "idar"];
 const LONG: Duration = Duration::from_secs(60);
 
+/// A short offer, presence or lease, which expires within a case; or `LONG`.
+fn ttl(short: bool, ms: u64) -> Duration {
+    if short {
+        Duration::from_millis(ms)
+    } else {
+        LONG
+    }
+}
+
 /// One store operation, over small domains so that operations collide.
 #[derive(Debug, Clone)]
 enum Op {
@@ -28,11 +39,13 @@ enum Op {
         conv: usize,
         queue: usize,
         priority: bool,
+        short: bool,
     },
     Offer {
         conv: usize,
         counsellor: usize,
         capacity: u32,
+        short: bool,
     },
     Accept {
         conv: usize,
@@ -72,12 +85,14 @@ enum Op {
         open: u32,
         alias: usize,
         parked: bool,
+        short: bool,
     },
     Absent {
         counsellor: usize,
     },
     Keep {
         conv: usize,
+        short: bool,
     },
     Open {
         conv: usize,
@@ -94,6 +109,13 @@ enum Op {
         visitor: bool,
         conn: u8,
     },
+    /// Milliseconds pass on the stores' clock.
+    Pass {
+        ms: u64,
+    },
+    ExpiredOffers,
+    Gone,
+    Lapsed,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -101,10 +123,10 @@ fn op() -> impl Strategy<Value = Op> {
     let counsellor = 0..COUNSELLORS.len();
     let queue = 0..QUEUES.len();
     prop_oneof![
-        3 => (conv.clone(), queue.clone(), any::<bool>())
-            .prop_map(|(conv, queue, priority)| Op::Join { conv, queue, priority }),
-        3 => (conv.clone(), counsellor.clone(), 1..3u32)
-            .prop_map(|(conv, counsellor, capacity)| Op::Offer { conv, counsellor, capacity }),
+        3 => (conv.clone(), queue.clone(), any::<bool>(), any::<bool>())
+            .prop_map(|(conv, queue, priority, short)| Op::Join { conv, queue, priority, short }),
+        3 => (conv.clone(), counsellor.clone(), 1..3u32, any::<bool>())
+            .prop_map(|(conv, counsellor, capacity, short)| Op::Offer { conv, counsellor, capacity, short }),
         2 => (conv.clone(), counsellor.clone())
             .prop_map(|(conv, counsellor)| Op::Accept { conv, counsellor }),
         2 => (conv.clone(), counsellor.clone(), any::<bool>())
@@ -118,10 +140,14 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(conv, visitor, upto)| Op::Ack { conv, visitor, upto }),
         1 => (conv.clone(), any::<bool>(), proptest::option::of(0..8u64))
             .prop_map(|(conv, visitor, after)| Op::Replay { conv, visitor, after }),
-        2 => (counsellor.clone(), 0..3u8, 0..3u32, 0..ALIASES.len(), any::<bool>())
-            .prop_map(|(counsellor, duty, open, alias, parked)| Op::Present { counsellor, duty, open, alias, parked }),
+        2 => (counsellor.clone(), 0..3u8, 0..3u32, 0..ALIASES.len(), any::<bool>(), any::<bool>())
+            .prop_map(|(counsellor, duty, open, alias, parked, short)| Op::Present { counsellor, duty, open, alias, parked, short }),
         1 => counsellor.prop_map(|counsellor| Op::Absent { counsellor }),
-        1 => conv.clone().prop_map(|conv| Op::Keep { conv }),
+        1 => (conv.clone(), any::<bool>()).prop_map(|(conv, short)| Op::Keep { conv, short }),
+        2 => (0..=8u64).prop_map(|n| Op::Pass { ms: n * 50 }),
+        1 => Just(Op::ExpiredOffers),
+        1 => Just(Op::Gone),
+        1 => Just(Op::Lapsed),
         1 => (conv.clone(), 0..2u8).prop_map(|(conv, token)| Op::Open { conv, token }),
         2 => (conv.clone(), any::<bool>(), 0..3u8, proptest::option::of(0..2u8))
             .prop_map(|(conv, visitor, conn, token)| Op::Attach { conv, visitor, conn, token }),
@@ -138,20 +164,22 @@ fn side(visitor: bool) -> Side {
     }
 }
 
-/// Applies `op` and describes the answer.
+/// Applies `op` and describes the answer (`Pass` is applied by the caller: both stores
+/// read one clock).
 async fn apply(s: &dyn Store, convs: &[ConvId], op: &Op) -> String {
     let q = |i: usize| -> QueueId { QUEUES[i].parse().unwrap() };
-    let limits = JoinLimits {
-        max_queue_len: 3,
-        max_waiting_total: 4,
-        lease: LONG,
-    };
     match *op {
         Op::Join {
             conv,
             queue,
             priority,
+            short,
         } => {
+            let limits = JoinLimits {
+                max_queue_len: 3,
+                max_waiting_total: 4,
+                lease: ttl(short, 300),
+            };
             format!(
                 "{:?}",
                 s.join(convs[conv], &q(queue), priority, limits).await
@@ -161,10 +189,16 @@ async fn apply(s: &dyn Store, convs: &[ConvId], op: &Op) -> String {
             conv,
             counsellor,
             capacity,
+            short,
         } => format!(
             "{:?}",
-            s.offer(convs[conv], COUNSELLORS[counsellor], capacity, LONG)
-                .await
+            s.offer(
+                convs[conv],
+                COUNSELLORS[counsellor],
+                capacity,
+                ttl(short, 100)
+            )
+            .await
         ),
         Op::Accept { conv, counsellor } => {
             format!("{:?}", s.accept(convs[conv], COUNSELLORS[counsellor]).await)
@@ -213,20 +247,22 @@ async fn apply(s: &dyn Store, convs: &[ConvId], op: &Op) -> String {
             open,
             alias,
             parked,
+            short,
         } => {
             let presence = Presence {
                 alias: ALIASES[alias],
                 open,
                 parked,
             };
+            let ttl = ttl(short, 200);
             format!(
                 "{:?}",
-                s.present(COUNSELLORS[counsellor], vec![duty], presence, LONG)
+                s.present(COUNSELLORS[counsellor], vec![duty], presence, ttl)
                     .await
             )
         }
         Op::Absent { counsellor } => format!("{:?}", s.absent(COUNSELLORS[counsellor]).await),
-        Op::Keep { conv } => format!("{:?}", s.keep(convs[conv], LONG).await),
+        Op::Keep { conv, short } => format!("{:?}", s.keep(convs[conv], ttl(short, 300)).await),
         Op::Open { conv, token } => format!("{:?}", s.open(convs[conv], [token; 32]).await),
         Op::Attach {
             conv,
@@ -249,10 +285,42 @@ async fn apply(s: &dyn Store, convs: &[ConvId], op: &Op) -> String {
             let conn = format!("n.{conn}");
             format!("{:?}", s.detach(convs[conv], side(visitor), &conn).await)
         }
+        Op::Pass { .. } => String::new(),
+        Op::ExpiredOffers => {
+            let mut expired: Vec<_> = s
+                .expired_offers()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.conv, e.counsellor))
+                .collect();
+            expired.sort();
+            format!("{expired:?}")
+        }
+        Op::Gone => {
+            let mut gone: Vec<_> = s
+                .gone()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|mut g| {
+                    g.live.sort();
+                    g.offers.sort();
+                    (g.counsellor, g.live, g.offers)
+                })
+                .collect();
+            gone.sort();
+            format!("{gone:?}")
+        }
+        Op::Lapsed => {
+            let mut lapsed = s.lapsed(LONG).await.unwrap();
+            lapsed.sort();
+            format!("{lapsed:?}")
+        }
     }
 }
 
-/// The routing state as both stores must agree on it (durations left out: two clocks).
+/// The routing state as both stores must agree on it, waiting times included (one clock).
 async fn snapshot(s: &dyn Store, convs: &[ConvId]) -> String {
     let queues: Vec<QueueId> = QUEUES.iter().map(|q| q.parse().unwrap()).collect();
     let waiting: Vec<_> = s
@@ -260,10 +328,9 @@ async fn snapshot(s: &dyn Store, convs: &[ConvId]) -> String {
         .await
         .unwrap()
         .into_iter()
-        .map(|w| {
-            let mut passed: Vec<String> = w.passed.into_iter().map(|(c, _)| c).collect();
-            passed.sort();
-            (w.conv, w.queue, w.order, w.offered_to, passed)
+        .map(|mut w| {
+            w.passed.sort();
+            (w.conv, w.queue, w.order, w.waited, w.offered_to, w.passed)
         })
         .collect();
     let mut loads = Vec::new();
@@ -315,10 +382,16 @@ fn memory_and_redis_agree() {
     let result = runner.run(&proptest::collection::vec(op(), 1..40), |ops| {
         runtime.block_on(async {
             flush(&server).await;
-            let memory = MemoryStore::new(lifetimes);
-            let redis = RedisStore::open(&server.url(), lifetimes).unwrap();
+            let (clock, time) = Clock::virtual_clock();
+            let memory = MemoryStore::new(lifetimes).with_clock(clock.clone());
+            let redis = RedisStore::open(&server.url(), lifetimes)
+                .unwrap()
+                .with_clock(clock);
             let convs: Vec<ConvId> = (0..5).map(|_| ConvId::random()).collect();
             for (i, op) in ops.iter().enumerate() {
+                if let Op::Pass { ms } = op {
+                    time.advance(Duration::from_millis(*ms));
+                }
                 let (m, r) = (
                     apply(&memory, &convs, op).await,
                     apply(&redis, &convs, op).await,
