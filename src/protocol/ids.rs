@@ -13,8 +13,21 @@ fn is_token(s: &str, max: usize, allowed: impl Fn(u8) -> bool) -> bool {
     !s.is_empty() && s.len() <= max && s.bytes().all(allowed)
 }
 
+/// The base64url alphabet as a table: every relayed frame's payload is checked against it,
+/// a character at a time.
+static B64URL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
+        b += 1;
+    }
+    t
+};
+
 fn is_b64url_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+    B64URL[usize::from(b)]
 }
 
 /// A conversation id: 16 random bytes, base64url without padding on the wire.

@@ -78,7 +78,7 @@ impl Cluster {
         );
     }
 
-    /// Whether counsellor `id` holds `conv` live (for referrals).
+    /// Whether counsellor `id` holds `conv` live (referrals, acknowledgments).
     pub fn counsellor_holds(&self, id: ConnId, conv: ConvId) -> bool {
         self.local()
             .counsellors
@@ -196,7 +196,10 @@ impl Cluster {
                 }
             }
             CounsellorOp::Ack(conv, upto) => {
-                self.counsellor_live(id, conv)?;
+                // An `ack` (one per frame received) needs only that the chat is theirs.
+                if !self.counsellor_holds(id, conv) {
+                    return Err(refusal::NO_SUCH_CONVERSATION);
+                }
                 self.ack_cumulative(conv, Side::Counsellor, counter::to_counsellor(upto))
                     .await
             }

@@ -297,6 +297,31 @@ struct Local {
     visitors: HashMap<ConnId, LocalVisitor>,
     counsellors: HashMap<ConnId, LocalCounsellor>,
     parked: HashMap<ConnId, Parked>,
+    /// The visitor connection holding each conversation (every `LocalVisitor::conv`), so that
+    /// routing reaches the visitors it has positions for without walking every visitor.
+    visitor_of: HashMap<ConvId, ConnId>,
+}
+
+impl Local {
+    /// Visitor connection `id` holds `conv` now (joined or resumed); false if it is gone.
+    fn hold(&mut self, id: ConnId, conv: VisitorConv) -> bool {
+        let Some(v) = self.visitors.get_mut(&id) else {
+            return false;
+        };
+        let held = conv.conv;
+        if let Some(old) = v.conv.replace(conv) {
+            unindex(&mut self.visitor_of, old.conv, id);
+        }
+        self.visitor_of.insert(held, id);
+        true
+    }
+}
+
+/// Forgets that connection `id` holds `conv` (not a newer connection that resumed it).
+fn unindex(visitor_of: &mut HashMap<ConvId, ConnId>, conv: ConvId, id: ConnId) {
+    if visitor_of.get(&conv) == Some(&id) {
+        visitor_of.remove(&conv);
+    }
 }
 
 /// Figures for `/v1/status` and the dashboard: the queues as routing last saw them, the
@@ -697,6 +722,7 @@ impl Cluster {
                     Kind::Ended { conv, .. } => {
                         if v.conv.as_ref().is_some_and(|c| c.conv == conv) {
                             v.conv = None;
+                            unindex(&mut local.visitor_of, conv, id);
                             true
                         } else {
                             false
@@ -729,7 +755,9 @@ impl Cluster {
                         }
                     }
                     Kind::Close => {
-                        v.conv = None;
+                        if let Some(c) = v.conv.take() {
+                            unindex(&mut local.visitor_of, c.conv, id);
+                        }
                         v.mailbox.close(
                             crate::protocol::close::POLICY,
                             "resumed on another connection",

@@ -372,6 +372,13 @@ impl World {
                 );
             }
         }
+        // The index of who holds each conversation is exactly the visitors' conversations.
+        let holders: HashMap<ConvId, ConnId> = local
+            .visitors
+            .iter()
+            .filter_map(|(id, v)| Some((v.conv.as_ref()?.conv, *id)))
+            .collect();
+        prop_assert_eq!(&holders, &local.visitor_of, "the visitor index is stale");
         // No visitor is lost: a visitor in a conversation finds it waiting or live.
         for v in local.visitors.values() {
             if let Some(c) = &v.conv {

@@ -182,6 +182,7 @@ impl Cluster {
                     ended += 1;
                 }
             }
+            local.visitor_of.clear();
             for c in local.counsellors.values_mut() {
                 for (conv, _) in c.live.drain() {
                     c.mailbox.send(&frame_for(conv));
@@ -286,14 +287,17 @@ impl Cluster {
         // A conversation ended elsewhere while this node missed the news.
         for conv in gone {
             let mut local = self.local();
-            for v in local.visitors.values_mut() {
-                if v.conv.as_ref().is_some_and(|c| c.conv == conv) {
-                    v.conv = None;
-                    v.mailbox.send(&ServerFrame::Ended {
-                        conv,
-                        reason: crate::protocol::EndReason::VisitorLeft,
-                    });
-                }
+            let Some(id) = local.visitor_of.remove(&conv) else {
+                continue;
+            };
+            if let Some(v) = local.visitors.get_mut(&id)
+                && v.conv.as_ref().is_some_and(|c| c.conv == conv)
+            {
+                v.conv = None;
+                v.mailbox.send(&ServerFrame::Ended {
+                    conv,
+                    reason: crate::protocol::EndReason::VisitorLeft,
+                });
             }
         }
     }
@@ -377,16 +381,17 @@ impl Cluster {
             e.1 = e.1.max(w.waited);
             position.insert(w.conv, e.0);
         }
-        let mine: Vec<(ConnId, ConvId)> = self
-            .local()
-            .visitors
-            .iter()
-            .filter_map(|(id, v)| v.conv.as_ref().map(|c| (*id, c.conv)))
-            .collect();
-        for (id, conv) in mine {
-            if let Some(p) = position.get(&conv) {
-                self.push_position(id, conv, *p);
-            }
+        // This node's visitors among them, found by their conversations (never by walking
+        // every visitor: routing runs on every event).
+        let mine: Vec<(ConnId, ConvId, u32)> = {
+            let local = self.local();
+            position
+                .iter()
+                .filter_map(|(conv, p)| Some((*local.visitor_of.get(conv)?, *conv, *p)))
+                .collect()
+        };
+        for (id, conv, p) in mine {
+            self.push_position(id, conv, p);
         }
         let waiting_figures: Vec<(QueueId, usize, Duration)> = self
             .cfg

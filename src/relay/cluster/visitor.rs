@@ -113,17 +113,9 @@ impl Cluster {
                 r.map_err(|e| self.refusal(&e))
             }
             VisitorOp::Data(conv, n, text) => {
-                let to = self.visitor_live(id, conv)?;
-                let mut first = false;
-                let mut drop_it = false;
-                self.visitor_conv_mut(id, conv, |c| {
-                    drop_it = c.awaiting_hs1;
-                    first = !c.hs2_acked;
-                    c.hs2_acked = true;
-                });
-                if drop_it {
+                let Some((to, first)) = self.visitor_data_to(id, conv)? else {
                     return Ok(());
-                }
+                };
                 let relay = self.relay_kept(
                     id,
                     conv,
@@ -148,7 +140,7 @@ impl Cluster {
                 Ok(())
             }
             VisitorOp::Ack(conv, upto) => {
-                self.visitor_live(id, conv)?;
+                self.visitor_live_with(id, conv, |_| ())?;
                 self.ack_cumulative(conv, Side::Visitor, counter::to_visitor(upto))
                     .await
             }
@@ -175,8 +167,15 @@ impl Cluster {
                 self.visitor_resume(id, &token, conv, upto).await
             }
             VisitorOp::Disconnect => {
-                let gone = self.local().visitors.remove(&id);
-                if let Some(c) = gone.and_then(|v| v.conv) {
+                let gone = {
+                    let mut local = self.local();
+                    let gone = local.visitors.remove(&id).and_then(|v| v.conv);
+                    if let Some(c) = &gone {
+                        super::unindex(&mut local.visitor_of, c.conv, id);
+                    }
+                    gone
+                };
+                if let Some(c) = gone {
                     self.visitor_away(id, &c).await;
                 }
                 Ok(())
@@ -228,11 +227,49 @@ impl Cluster {
     }
 
     fn take_visitor_conv(&self, id: ConnId) -> Option<VisitorConv> {
-        self.local().visitors.get_mut(&id)?.conv.take()
+        let mut local = self.local();
+        let c = local.visitors.get_mut(&id)?.conv.take()?;
+        super::unindex(&mut local.visitor_of, c.conv, id);
+        Some(c)
+    }
+
+    /// Where visitor `id`'s `data` frame in `conv` goes, in one look at the node's state: the
+    /// counsellor's connection, and whether it is the first of the epoch (it acknowledges
+    /// `hs2`); `None` when it must be dropped (sent before the new epoch's `hs1`: it belongs
+    /// to the previous session).
+    fn visitor_data_to(&self, id: ConnId, conv: ConvId) -> Result<Option<(String, bool)>, Refusal> {
+        let mut local = self.local();
+        let c = local
+            .visitors
+            .get_mut(&id)
+            .and_then(|v| v.conv.as_mut())
+            .filter(|c| c.conv == conv)
+            .ok_or(refusal::NO_SUCH_CONVERSATION)?;
+        if c.counsellor_away {
+            return Err(refusal::COUNSELLOR_RECONNECTING);
+        }
+        let to = c.counsellor.clone().ok_or(refusal::NOT_ASSIGNED)?;
+        if c.awaiting_hs1 {
+            return Ok(None);
+        }
+        let first = !c.hs2_acked;
+        c.hs2_acked = true;
+        Ok(Some((to, first)))
     }
 
     /// The counsellor's connection of visitor `id`'s live conversation `conv`.
     fn visitor_live(&self, id: ConnId, conv: ConvId) -> Result<String, Refusal> {
+        self.visitor_live_with(id, conv, String::clone)
+    }
+
+    /// `f` of the counsellor's connection of visitor `id`'s live conversation `conv` (an
+    /// `ack`, sent for every frame received, only checks there is one).
+    fn visitor_live_with<R>(
+        &self,
+        id: ConnId,
+        conv: ConvId,
+        f: impl FnOnce(&String) -> R,
+    ) -> Result<R, Refusal> {
         let local = self.local();
         match local
             .visitors
@@ -241,7 +278,7 @@ impl Cluster {
             .filter(|c| c.conv == conv)
         {
             Some(c) if c.counsellor_away => Err(refusal::COUNSELLOR_RECONNECTING),
-            Some(c) => c.counsellor.clone().ok_or(refusal::NOT_ASSIGNED),
+            Some(c) => c.counsellor.as_ref().map(f).ok_or(refusal::NOT_ASSIGNED),
             None => Err(refusal::NO_SUCH_CONVERSATION),
         }
     }
@@ -272,8 +309,9 @@ impl Cluster {
             return Err(self.refusal(&e));
         }
         // Local state first: an offer and its acceptance may come before `join` returns.
-        if let Some(v) = self.local().visitors.get_mut(&id) {
-            v.conv = Some(VisitorConv {
+        self.local().hold(
+            id,
+            VisitorConv {
                 conv,
                 token: token.clone(),
                 queue: queue.clone(),
@@ -287,8 +325,8 @@ impl Cluster {
                 first_position: 0,
                 joined_at: self.now(),
                 counsellor_away: false,
-            });
-        }
+            },
+        );
         let limits = JoinLimits {
             max_queue_len: self.cfg.max_queue_len,
             max_waiting_total: self.cfg.max_waiting_total,
@@ -535,7 +573,7 @@ impl Cluster {
                     v.mailbox.push(text.into());
                 }
             }
-            v.conv = Some(vc);
+            local.hold(id, vc);
         }
         if let Some(c) = counsellor {
             let frame = ServerFrame::Peer {
