@@ -1442,6 +1442,59 @@ async fn redis_end_leaves_nothing_of_the_conversation() {
     backend.assert_every_key_expires().await;
 }
 
+/// A failure between `end`'s two calls (the routing slot, then the conversation's keys) does
+/// not leave the keys to their TTL: the end is decided, and the delete is retried until it
+/// succeeds. Redis refuses `DEL` (an ACL) for the moment of the failure.
+#[tokio::test]
+async fn redis_end_retries_the_delete_after_a_failure() {
+    let backend = Redis::start();
+    // Keys that outlive the test: only the retried delete can remove them in time.
+    let lifetimes = Lifetimes {
+        conv_ttl: Duration::from_secs(600),
+        ..LIFETIMES
+    };
+    let s = RedisStore::open(&backend.0.url(), lifetimes).unwrap();
+    let c = ConvId::random();
+    s.join(c, &q("da/exit"), false, ROOMY).await.unwrap();
+    s.open(c, [1; 32]).await.unwrap();
+    s.append(c, Side::Visitor, 0, b"x".to_vec(), None)
+        .await
+        .unwrap();
+    let mut admin = backend
+        .0
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let acl = |rule: &'static str| {
+        let mut cmd = redis::cmd("ACL");
+        cmd.arg("SETUSER").arg("default").arg(rule);
+        cmd
+    };
+    let () = acl("-del").query_async(&mut admin).await.unwrap();
+    assert_eq!(s.end(c).await, Ok(()), "the end is decided");
+    assert!(s.waiting(&[q("da/exit")]).await.unwrap().is_empty());
+    let exists = |mut con: redis::aio::MultiplexedConnection| async move {
+        let n: usize = redis::cmd("EXISTS")
+            .arg(&lyt::store::keys::conversation(c)[..])
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        n
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(exists(admin.clone()).await, 2, "the delete was refused");
+    let () = acl("+del").query_async(&mut admin).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while exists(admin.clone()).await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the keys of the ended conversation stay"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// While Redis is away calls fail fast with `Unavailable`; when it is back the store
 /// reconnects by itself, the generation tells that the state was lost, and the inbox reports
 /// the interruption as a `Gap`.

@@ -282,7 +282,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn load<'a>(&'a self, counsellor: &'a CounsellorRef) -> BoxFuture<'a, StoreResult<u32>>;
 
     /// Ends `conv` in whatever phase: removes it from every routing structure (and its
-    /// lease), frees its slot and deletes its record and resume buffers. Idempotent.
+    /// lease), frees its slot and deletes its record and resume buffers. Idempotent. `Ok`
+    /// once the conversation has ended: a store whose delete of the record and buffers is a
+    /// second call (Redis) retries that call by itself if it fails.
     fn end(&self, conv: ConvId) -> BoxFuture<'_, StoreResult<()>>;
 
     /// `counsellor` is on duty with `duty` for `ttl` more (renewed while their node holds

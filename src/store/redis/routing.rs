@@ -231,16 +231,40 @@ pub(super) async fn load(s: &RedisStore, counsellor: &CounsellorRef) -> StoreRes
     Ok(load.unwrap_or(0))
 }
 
+/// Ends `conv`: the decision in the routing slot, then its keys deleted. Once the decision
+/// is made the conversation has ended, whatever happens to the second call: should Redis
+/// fail that instant, the delete is retried in the background (backing off to 5 s) until it
+/// succeeds, or until the keys' own TTL would have taken them — so the keys of an ended chat
+/// never stay for `conv_ttl` because of one failed call. Only a node that dies in between
+/// leaves them to their TTL.
 pub(super) async fn end(s: &RedisStore, conv: ConvId) -> StoreResult<()> {
     let id = conv_key(conv);
     s.with_queue_of(&s.scripts.end, &id, &[]).await?;
-    let () = s
-        .con
+    if delete_conversation(s, conv).await.is_err() {
+        let s = s.clone();
+        tokio::spawn(async move {
+            // Real time: this waits for Redis, whatever the service's clock.
+            let give_up = tokio::time::Instant::now() + s.lifetimes.conv_ttl;
+            let mut backoff = Duration::from_millis(100);
+            while tokio::time::Instant::now() < give_up {
+                tokio::time::sleep(backoff).await;
+                if delete_conversation(&s, conv).await.is_ok() {
+                    return;
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Deletes the keys of `conv`'s slot (buffers and record).
+async fn delete_conversation(s: &RedisStore, conv: ConvId) -> StoreResult<()> {
+    s.con
         .clone()
         .del(&keys::conversation(conv)[..])
         .await
-        .map_err(unavailable)?;
-    Ok(())
+        .map_err(unavailable)
 }
 
 pub(super) async fn present(
