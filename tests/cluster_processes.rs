@@ -94,6 +94,37 @@ impl Node {
             .status()
             .unwrap();
         assert!(status.success());
+        if which == "-STOP" {
+            self.until_stopped();
+        }
+    }
+
+    /// Waits until every thread of the process is stopped: `kill` returns when the signal is
+    /// sent, and a thread still running could take a frame the test writes next.
+    fn until_stopped(&self) {
+        let tasks = format!("/proc/{}/task", self.child.id());
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let stopped = std::fs::read_dir(&tasks).unwrap().flatten().all(|t| {
+                match std::fs::read_to_string(t.path().join("stat")) {
+                    // A thread that ended meanwhile counts as stopped.
+                    Err(_) => true,
+                    // The state follows the command name, which is in parentheses.
+                    Ok(stat) => matches!(
+                        stat.rsplit_once(") ").map(|(_, rest)| rest.as_bytes()[0]),
+                        Some(b'T' | b't')
+                    ),
+                }
+            });
+            if stopped {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the node did not stop"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     fn kill(&mut self) {
@@ -262,8 +293,9 @@ async fn accept_and_handshake(
         other => panic!("expected offer, got {other:?}"),
     };
     c.send(&CounsellorFrame::Accept { conv }).await.unwrap();
-    let ServerFrame::Assigned { bundle, .. } = next(v).await else {
-        panic!("expected assigned")
+    let bundle = match next(v).await {
+        ServerFrame::Assigned { bundle, .. } => bundle,
+        other => panic!("expected assigned, got {other:?}"),
     };
     let (hs, m) = VisitorHandshake::start(org_root, conv, &bundle, now()).unwrap();
     v.send(&VisitorFrame::Hs1 { conv, m }).await.unwrap();

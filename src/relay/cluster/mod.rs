@@ -209,9 +209,6 @@ struct VisitorConv {
     /// here: a buffer read that started in an earlier one is stale — its counters are
     /// another session's — and is dropped.
     epoch: u64,
-    /// Re-read the resume buffer on ticks until then (after a resume, frames may have been
-    /// published to the old node).
-    catch_up_until: Option<Instant>,
     /// The position last pushed.
     last_position: u32,
     /// The first position pushed, until the first `assigned` observes the wait for the
@@ -300,6 +297,10 @@ struct Local {
     /// The visitor connection holding each conversation (every `LocalVisitor::conv`), so that
     /// routing reaches the visitors it has positions for without walking every visitor.
     visitor_of: HashMap<ConvId, ConnId>,
+    /// Visitors who resumed here lately, with until when the sweep re-reads their resume
+    /// buffer (frames may have been published to their old node meanwhile): the sweep looks
+    /// at these, not at every visitor.
+    catching_up: Vec<(ConnId, Instant)>,
 }
 
 impl Local {

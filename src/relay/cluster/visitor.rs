@@ -320,7 +320,6 @@ impl Cluster {
                 hs2_acked: false,
                 delivered: None,
                 epoch: 0,
-                catch_up_until: None,
                 last_position: 0,
                 first_position: 0,
                 joined_at: self.now(),
@@ -520,7 +519,6 @@ impl Cluster {
             hs2_acked: upto.is_some(),
             delivered: None,
             epoch: 0,
-            catch_up_until: Some(self.now() + CATCH_UP_FOR),
             last_position: 0,
             // A wait resumed here is not observed for the estimate (its start is elsewhere).
             first_position: 0,
@@ -574,6 +572,8 @@ impl Cluster {
                 }
             }
             local.hold(id, vc);
+            let until = self.now() + CATCH_UP_FOR;
+            local.catching_up.push((id, until));
         }
         if let Some(c) = counsellor {
             let frame = ServerFrame::Peer {
@@ -600,18 +600,15 @@ impl Cluster {
     /// pushed in order and never twice.
     pub(super) async fn catch_up(&self, only_recent: bool) {
         let now = self.now();
-        let targets: Vec<ConnId> = self
-            .local()
-            .visitors
-            .iter()
-            .filter(|(_, v)| {
-                v.conv.as_ref().is_some_and(|c| {
-                    c.counsellor.is_some()
-                        && !(only_recent && c.catch_up_until.is_none_or(|t| t < now))
-                })
-            })
-            .map(|(id, _)| *id)
-            .collect();
+        let targets: Vec<ConnId> = {
+            let mut local = self.local();
+            if only_recent {
+                local.catching_up.retain(|(_, until)| *until >= now);
+                local.catching_up.iter().map(|(id, _)| *id).collect()
+            } else {
+                local.visitors.keys().copied().collect()
+            }
+        };
         for id in targets {
             self.catch_up_visitor(id).await;
         }
