@@ -28,13 +28,19 @@ fn caps() -> Targets {
 }
 
 /// Installs the global subscriber writing to `writer`, with `directives` (e.g. `info`,
-/// `lyt=debug`). Returns an error if a subscriber is already installed.
-pub fn init<W>(directives: &str, writer: W) -> Result<(), tracing_subscriber::util::TryInitError>
+/// `lyt=debug`), coloured with ANSI escapes only when `ansi` (a terminal: a log collector
+/// would keep the escapes). Returns an error if a subscriber is already installed.
+pub fn init<W>(
+    directives: &str,
+    writer: W,
+    ansi: bool,
+) -> Result<(), tracing_subscriber::util::TryInitError>
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
     let env = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
     let layer = tracing_subscriber::fmt::layer()
+        .with_ansi(ansi)
         .with_writer(writer)
         .with_filter(env.and(caps()));
     Registry::default().with(layer).try_init()

@@ -201,7 +201,8 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let directives = std::env::var("LYT_LOG").unwrap_or_else(|_| "info".into());
-    lyt::logging::init(&directives, std::io::stderr).context("cannot set up logging")?;
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    lyt::logging::init(&directives, std::io::stderr, ansi).context("cannot set up logging")?;
     match cli.command {
         Command::Serve(args) => {
             let runtime = tokio::runtime::Runtime::new().context("cannot start the runtime")?;
@@ -374,6 +375,25 @@ fn hash_password() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Raises this process's soft limit of open files to its hard limit, and says so: every
+/// connection is a file, and the soft limit many systems start a service with (1,024) is
+/// far below what one node holds (the hard limit is the operator's ceiling, e.g. systemd's
+/// `LimitNOFILE`; lyt never asks for more).
+fn raise_open_files_limit() {
+    let before = rlimit::getrlimit(rlimit::Resource::NOFILE);
+    match (before, rlimit::increase_nofile_limit(u64::MAX)) {
+        (Ok((soft, _)), Ok(now)) if now > soft => {
+            tracing::info!(
+                from = soft,
+                to = now,
+                "raised the open-files limit to the hard limit (a connection is a file)"
+            );
+        }
+        (_, Ok(now)) => tracing::info!(limit = now, "open-files limit (a connection is a file)"),
+        (_, Err(e)) => tracing::warn!(error = %e, "could not raise the open-files limit"),
+    }
+}
+
 #[allow(
     clippy::print_stdout,
     reason = "addresses and demo credentials are for the operator"
@@ -431,6 +451,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         "http"
     };
+    raise_open_files_limit();
     let server = Server::start(config).await?;
     // Listen for SIGTERM before saying where we listen: a supervisor that stops us as soon
     // as we are up must get a clean shutdown, not the default action of the signal.

@@ -550,7 +550,7 @@ async fn supervisor_work(ts: &TestServer, secrets: &mut Secrets) {
 async fn no_canary_in_logs_or_data() {
     let capture = Capture::default();
     let writer = capture.clone();
-    lyt::logging::init("trace", move || writer.clone()).unwrap();
+    lyt::logging::init("trace", move || writer.clone(), false).unwrap();
     let mut secrets = Secrets::default();
     let mut places = run(None, &mut secrets).await;
     let redis = RedisServer::start();

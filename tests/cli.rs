@@ -328,3 +328,43 @@ fn probe_chats_end_to_end_with_the_demo_bot() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not answer"));
 }
+
+/// `lyt serve` raises its soft limit of open files to the hard limit at start, and says so in
+/// its log: started with a soft limit of 256, it runs with the hard one.
+#[test]
+fn serve_raises_the_open_files_limit() {
+    let (_, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+    let soft = hard.min(256);
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -Sn {soft} && exec \"$0\" serve --listen 127.0.0.1:0 --internal 127.0.0.1:0"
+        ))
+        .arg(LYT)
+        .current_dir(dir.path())
+        .env_remove("LYT_CONFIG")
+        .env_remove("LYT_DEMO")
+        .env("LYT_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let said = lines
+        .map(Result::unwrap)
+        .take(200)
+        .find(|l| l.contains("open-files limit"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let said = said.expect("the limit is logged at start");
+    if soft < hard {
+        assert!(said.contains("raised"), "{said}");
+        assert!(
+            said.contains(&format!("from={soft}")) && said.contains(&format!("to={hard}")),
+            "{said}"
+        );
+    } else {
+        assert!(said.contains(&format!("limit={hard}")), "{said}");
+    }
+}

@@ -37,7 +37,7 @@ const CANARY_AGENT: &str = "CanaryAgent/9.9";
 async fn no_payload_or_address_in_logs() {
     let capture = Capture::default();
     let writer = capture.clone();
-    lyt::logging::init("trace", move || writer.clone()).unwrap();
+    lyt::logging::init("trace", move || writer.clone(), false).unwrap();
 
     let ts = start(|_| {}).await;
     let mut c = ts.counsellor("maja", 1).await;
