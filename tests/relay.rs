@@ -117,6 +117,31 @@ async fn frames_are_relayed_verbatim(b: Backend) {
         expect_data(&mut c, conv, n, &payload("visitor", n)).await;
         expect_data(&mut v, conv, n, &payload("counsellor", n)).await;
     }
+    // A payload at the limit (22,000 base64url characters) is many times the relay's 1 KiB
+    // read buffer: read whole, relayed whole, in both directions.
+    let largest: Vec<u8> = (0..lyt::protocol::MAX_BLOB_CHARS / 4 * 3)
+        .map(|i| (i % 251) as u8)
+        .collect();
+    assert_eq!(
+        URL_SAFE_NO_PAD.encode(&largest).len(),
+        lyt::protocol::MAX_BLOB_CHARS
+    );
+    v.send(&VisitorFrame::Data {
+        conv,
+        n: 10,
+        m: blob(&largest),
+    })
+    .await
+    .unwrap();
+    c.send(&CounsellorFrame::Data {
+        conv,
+        n: 10,
+        m: blob(&largest),
+    })
+    .await
+    .unwrap();
+    expect_data(&mut c, conv, 10, &largest).await;
+    expect_data(&mut v, conv, 10, &largest).await;
 }
 
 /// When the visitor leaves, the counsellor gets `ended{visitor_left}` and the state is gone;
